@@ -1,0 +1,250 @@
+"""Command-line interface over the same functions the dashboard calls.
+
+    python -m metalearn_core train --preset dense --epochs 3
+    python -m metalearn_core train --kind stacked --learners network,random_forest
+    python -m metalearn_core train --config run.json --detach
+    python -m metalearn_core runs list | runs show ID | runs delete ID | runs cancel ID
+    python -m metalearn_core data info
+
+Errors print one line (``error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from metalearn_core.config import (
+    LEARNER_KINDS, META_INPUTS, OPTIMIZERS, ConfigError, LearnerConfig, RunConfig,
+)
+from metalearn_core.data import DataError, load_mnist
+from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
+from metalearn_core.runner import cancel, launch
+from metalearn_core.settings import get_settings
+from metalearn_core.store import Run, RunNotFound, RunStore
+
+_TRAINING_FLAGS = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer",
+                   "lr": "learning_rate", "validation_split": "validation_split", "seed": "seed",
+                   "train_limit": "train_limit", "test_limit": "test_limit"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m metalearn_core", description=__doc__.split("\n")[0])
+    parser.add_argument("--home", help="data home with the run store (default: $METALEARN_HOME or ~/.metalearn)")
+    parser.add_argument("--mnist", help="path to mnist.npz (default: $METALEARN_MNIST, then Keras)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="launch a run in the background and follow it")
+    train.add_argument("--config", help="a run config JSON file (flags below override it)")
+    train.add_argument("--preset", choices=sorted(PRESETS), help=f"start from a preset (default {DEFAULT_PRESET})")
+    train.add_argument("--kind", choices=("base", "stacked"))
+    train.add_argument("--name")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--optimizer", choices=OPTIMIZERS)
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--validation-split", type=float)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--train-limit", type=int, help="use only the first N training images")
+    train.add_argument("--test-limit", type=int, help="use only the first N test images")
+    train.add_argument("--no-scale", action="store_true", help="keep raw 0-255 pixels (the seed's mistake)")
+    train.add_argument("--learners", help=f"stacked base learners, comma-separated from {', '.join(LEARNER_KINDS)}")
+    train.add_argument("--meta-input", choices=META_INPUTS)
+    train.add_argument("--folds", type=int, help="stacked: k-fold cross-fitting instead of a held-out split")
+    train.add_argument("--detach", action="store_true", help="return at once, leaving the run in the background")
+    train.add_argument("--save-config", help="write the resolved config to this file and exit")
+
+    runs = commands.add_parser("runs", help="list, show, cancel or delete runs")
+    run_commands = runs.add_subparsers(dest="runs_command", required=True)
+    run_commands.add_parser("list", help="all runs, newest first")
+    for name in ("show", "delete", "cancel"):
+        run_commands.add_parser(name).add_argument("run_id", type=int)
+    rename = run_commands.add_parser("rename")
+    rename.add_argument("run_id", type=int)
+    rename.add_argument("name")
+    tag = run_commands.add_parser("tag")
+    tag.add_argument("run_id", type=int)
+    tag.add_argument("tags", nargs="*")
+
+    data = commands.add_parser("data", help="data source")
+    data.add_subparsers(dest="data_command", required=True).add_parser("info", help="which MNIST is used")
+    return parser
+
+
+def build_config(args: argparse.Namespace) -> RunConfig:
+    """The run config from a JSON file or a preset, with command-line flags applied on top."""
+    if args.config:
+        path = Path(args.config)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+        config = RunConfig.from_json(text, source=str(path))
+    else:
+        config = preset_config(args.preset or DEFAULT_PRESET)
+    if args.preset and args.config:
+        raise ConfigError("give either --config or --preset, not both")
+    changes = {field: getattr(args, flag) for flag, field in _TRAINING_FLAGS.items()
+               if getattr(args, flag) is not None}
+    if args.no_scale:
+        changes["scale_pixels"] = False
+    training = dataclasses.replace(config.training, **changes)
+    stacking = config.stacking
+    if args.learners:
+        kinds = [kind.strip() for kind in args.learners.split(",") if kind.strip()]
+        stacking = dataclasses.replace(stacking, learners=tuple(LearnerConfig(kind) for kind in kinds))
+    if args.meta_input:
+        stacking = dataclasses.replace(stacking, meta_input=args.meta_input)
+    if args.folds:
+        stacking = dataclasses.replace(stacking, folds=args.folds)
+    return config.replace(kind=args.kind or config.kind, name=args.name or config.name,
+                          training=training, stacking=stacking)
+
+
+def _bar(fraction: float, width: int = 30) -> str:
+    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def _progress_line(run: Run) -> str:
+    progress = run.progress
+    if run.status == "queued":
+        return "queued: waiting for a free slot"
+    if not progress:
+        return "starting (loading TensorFlow and the data)"
+    if progress.get("phase") and progress.get("batch") is None:
+        return f"{progress.get('series', '')}: {progress['phase']}"
+    epochs, batches = progress.get("epochs") or 1, progress.get("batches") or 1
+    done = (progress.get("epoch", 1) - 1 + progress.get("batch", 0) / batches) / epochs
+    loss = progress.get("loss")
+    loss_text = f" loss {loss:.4f}" if isinstance(loss, float) else ""
+    return (f"{progress.get('series', '')} {_bar(done)} epoch {progress.get('epoch')}/{epochs} "
+            f"batch {progress.get('batch')}/{batches}{loss_text} {progress.get('elapsed', 0):.0f}s")
+
+
+def follow(store: RunStore, run_id: int, out=sys.stderr, poll: float = 0.5) -> Run:
+    """Print a one-line progress bar until the run ends; Ctrl-C cancels the run."""
+    try:
+        while True:
+            run = store.get(run_id)
+            if not run.is_active:
+                break
+            if out.isatty():
+                out.write("\r\033[K" + _progress_line(run)[:150])
+            out.flush()
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        out.write(f"\ncancelling run {run_id}...\n")
+        cancel(store, run_id)
+        while store.get(run_id).is_active:
+            time.sleep(0.2)
+        run = store.get(run_id)
+    if out.isatty():
+        out.write("\r\033[K")
+    return run
+
+
+def _when(stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M") if stamp else "-"
+
+
+def _percent(value: float | None) -> str:
+    return f"{100 * value:.2f}%" if isinstance(value, (int, float)) else "-"
+
+
+def _print_run(run: Run, store: RunStore) -> None:
+    print(f"run {run.id}: {run.name}  [{run.kind}, {run.status}]  tags: {', '.join(run.tags) or '-'}")
+    print(f"created {_when(run.created_at)}  started {_when(run.started_at)}  ended {_when(run.ended_at)}")
+    if run.error:
+        print(f"note: {run.error}")
+    summary = run.summary
+    if "test_accuracy" in summary:
+        print(f"test accuracy {_percent(summary['test_accuracy'])}  test loss {summary['test_loss']:.4f}")
+    for learner in summary.get("learners", []):
+        print(f"  {learner['label']}: test accuracy {_percent(learner['test_accuracy'])}")
+    if summary.get("data"):
+        print(f"data: {summary['data']}")
+    rows = store.metrics(run.id)
+    if rows:
+        print("metrics (last epoch per series):")
+        last: dict[str, dict] = {}
+        for row in rows:
+            last.setdefault(row["series"], {})[row["name"]] = (row["epoch"], row["value"])
+        for series, values in last.items():
+            shown = "  ".join(f"{name} {value:.4g}" for name, (_, value) in sorted(values.items())
+                              if value is not None and name in ("loss", "accuracy", "val_loss", "val_accuracy"))
+            epoch = max(epoch for epoch, _ in values.values())
+            print(f"  {series} (epoch {epoch}): {shown}")
+    evaluation = run.folder / "evaluation.json"
+    if evaluation.exists():
+        confusion = json.loads(evaluation.read_text())["confusion"]
+        print("confusion matrix (rows: true digit, columns: predicted):")
+        print("      " + "".join(f"{k:>6}" for k in range(len(confusion))))
+        for k, row in enumerate(confusion):
+            print(f"{k:>6}" + "".join(f"{v:>6}" for v in row))
+    print(f"folder: {run.folder}")
+    if run.config_error:
+        print(f"config: unreadable ({run.config_error})")
+    else:
+        print(f"base network: {run.config.base.describe()}")
+
+
+def _runs_command(args: argparse.Namespace, store: RunStore) -> int:
+    if args.runs_command == "list":
+        runs = store.list_runs()
+        if not runs:
+            print("no runs yet: start one with `python -m metalearn_core train`")
+        print(f"{'id':>4}  {'name':<24} {'kind':<8} {'status':<12} {'created':<16} {'test acc':>9}")
+        for run in runs:
+            print(f"{run.id:>4}  {run.name[:24]:<24} {run.kind:<8} {run.status:<12} "
+                  f"{_when(run.created_at):<16} {_percent(run.test_accuracy):>9}")
+    elif args.runs_command == "show":
+        _print_run(store.get(args.run_id), store)
+    elif args.runs_command == "delete":
+        store.delete(args.run_id)
+        print(f"deleted run {args.run_id}")
+    elif args.runs_command == "cancel":
+        print(f"run {args.run_id}: {cancel(store, args.run_id)}")
+    elif args.runs_command == "rename":
+        store.rename(args.run_id, args.name)
+    elif args.runs_command == "tag":
+        store.set_tags(args.run_id, args.tags)
+    return 0
+
+
+def _train_command(args: argparse.Namespace, store: RunStore, mnist: str | None) -> int:
+    config = build_config(args)
+    if args.save_config:
+        Path(args.save_config).write_text(config.to_json())
+        print(f"wrote {args.save_config}")
+        return 0
+    run_id = launch(store, config, mnist)
+    print(f"launched run {run_id} ({config.kind}, {config.base.describe()})", flush=True)
+    if args.detach:
+        return 0
+    run = follow(store, run_id)
+    _print_run(run, store)
+    return 0 if run.status == "completed" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = get_settings(home=args.home, mnist=args.mnist)
+        mnist = str(settings.mnist_path) if settings.mnist_path else None
+        if args.command == "data":
+            print(load_mnist(mnist).describe())
+            return 0
+        store = RunStore(settings.home)
+        if args.command == "runs":
+            return _runs_command(args, store)
+        return _train_command(args, store, mnist)
+    except (ConfigError, DataError, RunNotFound, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

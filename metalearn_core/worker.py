@@ -1,0 +1,138 @@
+"""The worker process of one run: wait for a slot, train, record the outcome.
+
+Started by :func:`metalearn_core.runner.launch`; run by hand as
+``python -m metalearn_core.worker RUN_ID --home HOME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+from metalearn_core.settings import get_settings
+from metalearn_core.store import RunStore
+
+PROGRESS_INTERVAL = 0.25  # seconds between two progress writes: at most four per second
+
+
+class RunCancelled(Exception):
+    """Raised in the worker when SIGTERM arrives (a cancel request)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise RunCancelled()
+
+
+@contextlib.contextmanager
+def run_slot(store: RunStore, run_id: int, slots: int, poll: float = 0.2) -> Iterator[int]:
+    """Wait until this run is the oldest queued one and a slot lock is free; hold it inside."""
+    folder = store.home / "slots"
+    folder.mkdir(exist_ok=True)
+    while True:
+        store.reconcile()  # a dead older run must not block the queue
+        if store.queue_position(run_id) == 0:
+            for index in range(slots):
+                handle = open(folder / f"slot-{index}.lock", "a")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                try:
+                    yield index
+                finally:
+                    handle.close()
+                return
+        time.sleep(poll)
+
+
+class StoreReporter:
+    """Writes epochs to the store at once and progress at most every PROGRESS_INTERVAL seconds."""
+
+    def __init__(self, store: RunStore, run_id: int, launched_at: float) -> None:
+        self.store, self.run_id, self.launched_at = store, run_id, launched_at
+        self.started = time.time()
+        self._first_progress = True
+
+    def on_epoch(self, series: str, epoch: int, metrics: dict) -> None:
+        self.store.log_metrics(self.run_id, series, epoch, metrics)
+
+    def on_progress(self, progress: dict) -> None:
+        if self._first_progress and progress.get("batch") is not None:
+            self._first_progress = False
+            self.store.update_summary(self.run_id, startup_seconds=time.time() - self.launched_at)
+        self.store.set_progress(self.run_id, {**progress, "elapsed": time.time() - self.started})
+
+
+def execute(store: RunStore, run_id: int, mnist_path: str | None) -> str:
+    """Train run ``run_id`` in this process and record its outcome; returns the final status."""
+    from metalearn_core.data import DataError, load_mnist
+    from metalearn_core.config import ConfigError
+
+    run = store.get(run_id)
+    try:
+        config = run.config
+        data = load_mnist(mnist_path)
+        store.update_summary(run_id, data=data.describe())
+        from metalearn_core.training import Reporter, train_base
+        from metalearn_core.stacking import train_stacked
+        import json
+
+        writer = StoreReporter(store, run_id, run.created_at)
+        reporter = Reporter(on_epoch=writer.on_epoch, on_progress=writer.on_progress)
+        train = train_stacked if config.kind == "stacked" else train_base
+        result = train(config, data, reporter, run.folder)
+        if result.evaluation is not None:
+            (run.folder / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
+        store.update_summary(run_id, **result.summary)
+        store.finish(run_id, result.status, error=result.message)
+        return result.status
+    except RunCancelled:
+        store.finish(run_id, "cancelled", error="cancelled by the user; metrics so far are kept")
+        return "cancelled"
+    except (ConfigError, DataError) as error:
+        store.finish(run_id, "failed", error=str(error))
+        return "failed"
+    except Exception as error:  # noqa: BLE001 - any crash is recorded, with the traceback in the log
+        traceback.print_exc()
+        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error} (see worker.log)")
+        return "failed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train one queued run (started by the runner).")
+    parser.add_argument("run_id", type=int)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--mnist", default=None)
+    parser.add_argument("--lock-fd", type=int, default=None)
+    args = parser.parse_args(argv)
+    store = RunStore(args.home)
+    if args.lock_fd is None:  # started by hand: take the worker lock ourselves
+        lock = open(store.worker_lock_path(args.run_id), "a")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    settings = get_settings(home=args.home)
+    try:
+        with run_slot(store, args.run_id, settings.max_concurrent_runs):
+            if store.get(args.run_id).cancel_requested:
+                raise RunCancelled()
+            store.mark_running(args.run_id)
+            status = execute(store, args.run_id, args.mnist)
+    except RunCancelled:
+        store.finish(args.run_id, "cancelled", error="cancelled before it started")
+        status = "cancelled"
+    print(f"run {args.run_id}: {status}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())
