@@ -270,6 +270,10 @@ class StackingConfig:
     holdout_fraction: float = 0.2
     folds: int = 1
     meta_epochs: int = 20
+    # The meta network is small and its standardised inputs are well conditioned: a larger step
+    # and smaller batches than the base network's let it converge in a few seconds.
+    meta_learning_rate: float = 1e-2
+    meta_batch_size: int = 64
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "learners", tuple(self.learners))
@@ -280,6 +284,8 @@ class StackingConfig:
         _check_range(where, "held-out fraction", self.holdout_fraction, 0.05, 0.5)
         _check_int(where, "folds", self.folds, 1, 10)
         _check_int(where, "meta epochs", self.meta_epochs, 1, 500)
+        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-7, 10.0)
+        _check_int(where, "meta batch size", self.meta_batch_size, 1, 8192)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -9,6 +9,7 @@ beside the meta network's, so the user sees what stacking bought.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from metalearn_core.config import LearnerConfig, RunConfig, TrainingConfig
+from metalearn_core.config import LearnerConfig, RunConfig
 from metalearn_core.data import MnistData
 from metalearn_core.evaluation import evaluate_probabilities
 from metalearn_core.models import build_network, feature_model
@@ -151,8 +152,9 @@ def train_stacked(config: RunConfig, data: MnistData, reporter: Reporter, folder
     meta_x = np.concatenate(train_blocks, axis=1)  # (n_meta, total features)
     meta_test = np.concatenate(test_blocks, axis=1)  # (n_test, total features)
     meta_model = build_meta_model(config, meta_x.mean(axis=0), meta_x.var(axis=0) + 1e-6)
-    meta_training = TrainingConfig(**{**config.training.__dict__, "epochs": stacking.meta_epochs,
-                                      "train_limit": 0, "test_limit": 0})
+    meta_training = dataclasses.replace(
+        config.training, epochs=stacking.meta_epochs, learning_rate=stacking.meta_learning_rate,
+        batch_size=stacking.meta_batch_size, train_limit=0, test_limit=0)
     outcome = fit_network(meta_model, meta_x, y_train[meta_rows], meta_training, reporter, "meta")
     if outcome.status == "diverged":
         return RunResult("diverged", summary, None, outcome.message)

@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metalearn_core.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bad_input_is_one_line_and_exit_2(home, tmp_path, capsys):
+    bad = tmp_path / "run.json"
+    bad.write_text('{"training": {"epochs": 0}}')
+    assert main(["train", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {bad}: training: epochs must be between 1 and 500, got 0"]
+    assert main(["train", "--batch-size", "0"]) == 2
+    assert "batch size must be between 1 and 8192" in capsys.readouterr().err
+    assert main(["runs", "show", "42"]) == 2
+    assert capsys.readouterr().err.strip() == "error: no run with id 42"
+    assert main(["--mnist", str(tmp_path / "none.npz"), "data", "info"]) == 2
+    assert "none.npz: no such file" in capsys.readouterr().err
+
+
+def test_save_config_round_trips_flags(home, tmp_path):
+    out = tmp_path / "saved.json"
+    assert main(["train", "--preset", "seed", "--epochs", "3", "--kind", "stacked", "--learners", "network,svm",
+                 "--meta-input", "logits", "--save-config", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["training"]["epochs"] == 3 and data["kind"] == "stacked"
+    assert [learner["kind"] for learner in data["stacking"]["learners"]] == ["network", "svm"]
+
+
+def test_data_info_names_source_and_sizes(capsys):
+    assert main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "training and" in out and "test images" in out
+
+
+@pytest.mark.slow
+def test_train_then_list_show_delete_from_the_shell(home, mnist_path):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "metalearn_core", "--home", str(home), "--mnist", mnist_path,
+                               *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    done = cli("train", "--preset", "seed", "--epochs", "1", "--train-limit", "1000", "--test-limit", "300",
+               "--name", "cli-run")
+    assert done.returncode == 0, done.stderr
+    assert "launched run 1" in done.stdout and "[base, completed]" in done.stdout
+    assert "confusion matrix" in done.stdout
+    listing = cli("runs", "list")
+    assert "cli-run" in listing.stdout and "completed" in listing.stdout
+    shown = cli("runs", "show", "1")
+    assert "test accuracy" in shown.stdout and "Flatten → Dense(128, relu)" in shown.stdout
+    assert cli("runs", "delete", "1").returncode == 0
+    assert "no runs yet" in cli("runs", "list").stdout

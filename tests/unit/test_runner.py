@@ -1,0 +1,107 @@
+"""The background runner with real worker processes (each starts TensorFlow: a few seconds)."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from metalearn_core.config import RunConfig, TrainingConfig
+from metalearn_core.runner import cancel, launch
+from metalearn_core.store import RunStore
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tiny(name="tiny", epochs=1, train_limit=600):
+    return RunConfig(name=name, training=TrainingConfig(epochs=epochs, batch_size=32, train_limit=train_limit,
+                                                        test_limit=200))
+
+
+def long_run(name="long"):
+    return RunConfig(name=name, training=TrainingConfig(epochs=200, batch_size=16, train_limit=20000,
+                                                        test_limit=200))
+
+
+def wait_for(predicate, timeout=120.0, poll=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError("condition not reached in time")
+
+
+def wait_until_done(store, run_id, timeout=180.0):
+    return wait_for(lambda: (lambda r: r if not r.is_active else None)(store.get(run_id)), timeout)
+
+
+def test_launched_run_completes_in_its_own_process(home, mnist_path):
+    store = RunStore(home)
+    run_id = launch(store, tiny(), mnist_path)
+    run = store.get(run_id)
+    assert run.pid and run.pid != os.getpid()
+    run = wait_until_done(store, run_id)
+    assert run.status == "completed", run.error
+    assert run.summary["test_accuracy"] > 0.5 and run.summary["startup_seconds"] > 0
+    assert {row["name"] for row in store.metrics(run_id)} >= {"loss", "val_accuracy", "learning_rate"}
+    assert (run.folder / "model.keras").exists() and (run.folder / "evaluation.json").exists()
+    assert "run 1: completed" in (run.folder / "worker.log").read_text()
+
+
+def test_cancel_stops_quickly_and_keeps_metrics(home, mnist_path):
+    store = RunStore(home)
+    run_id = launch(store, long_run(), mnist_path)
+    wait_for(lambda: len(store.metrics(run_id)) > 0, timeout=120)
+    asked = time.monotonic()
+    cancel(store, run_id)
+    run = wait_until_done(store, run_id, timeout=30)
+    latency = time.monotonic() - asked
+    assert run.status == "cancelled" and "cancelled" in run.error
+    assert store.metrics(run_id), "metrics recorded before the cancel are kept"
+    assert latency < 10, f"cancel took {latency:.1f}s"  # generous: bench/bench_core.py measures it
+    assert cancel(store, run_id) == "cancelled"  # cancelling an ended run changes nothing
+
+
+def test_sigkill_marks_interrupted_and_leaves_others_intact(home, mnist_path):
+    store = RunStore(home)
+    done = launch(store, tiny("done"), mnist_path)
+    wait_until_done(store, done)
+    victim = launch(store, long_run("victim"), mnist_path)
+    wait_for(lambda: len(store.metrics(victim)) > 0, timeout=120)
+    os.kill(store.get(victim).pid, signal.SIGKILL)
+    run = wait_for(lambda: (lambda r: r if r.status == "interrupted" else None)(store.get(victim)), timeout=30)
+    assert "stopped unexpectedly" in run.error
+    assert store.metrics(victim), "metrics up to the kill are kept"
+    with sqlite3.connect(home / "runs.sqlite") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert store.get(done).status == "completed" and store.get(done).summary["test_accuracy"] > 0.5
+    after = launch(store, tiny("after"), mnist_path)  # the killed worker's slot is free again
+    assert wait_until_done(store, after).status == "completed"
+
+
+def test_two_processes_launching_at_once_both_get_runs_which_queue(home, mnist_path):
+    start_at = time.time() + 4.0
+    script = (
+        "import sys, time; from metalearn_core.runner import launch; from metalearn_core.store import RunStore;"
+        "from metalearn_core.config import RunConfig, TrainingConfig;"
+        "store = RunStore(sys.argv[1]); time.sleep(max(0.0, float(sys.argv[2]) - time.time()));"
+        "print(launch(store, RunConfig(name=sys.argv[3], training=TrainingConfig(epochs=1, train_limit=600,"
+        " test_limit=200)), sys.argv[4]))"
+    )
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(home), str(start_at), f"p{k}", mnist_path],
+                                  cwd=ROOT, stdout=subprocess.PIPE, text=True) for k in range(2)]
+    ids = sorted(int(p.communicate(timeout=60)[0].strip()) for p in processes)
+    assert all(p.returncode == 0 for p in processes)
+    assert len(set(ids)) == 2
+    store = RunStore(home)
+    runs = [wait_until_done(store, run_id) for run_id in ids]
+    assert [run.status for run in runs] == ["completed", "completed"]
+    first, second = sorted(runs, key=lambda r: r.started_at)
+    assert second.started_at >= first.ended_at - 0.5, "one run at a time by default"
