@@ -20,7 +20,12 @@ from datetime import datetime
 from pathlib import Path
 
 from metalearn_core.config import (
-    LEARNER_KINDS, META_INPUTS, OPTIMIZERS, ConfigError, LearnerConfig, RunConfig,
+    LEARNER_KINDS,
+    META_INPUTS,
+    OPTIMIZERS,
+    ConfigError,
+    LearnerConfig,
+    RunConfig,
 )
 from metalearn_core.data import DataError, load_mnist
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config

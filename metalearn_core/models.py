@@ -92,6 +92,7 @@ def compile_network(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
+        jit_compile=training.jit_compile,
     )
     return model
 
@@ -105,3 +106,20 @@ def feature_model(model: keras.Model, meta_input: str) -> keras.Model:
         return keras.Model(model.inputs, logits.output)
     features = logits.input  # the penultimate representation
     return keras.Model(model.inputs, layers.Concatenate()([logits.output, features]))
+
+
+def matmul_flops_per_sample(model: keras.Model) -> int:
+    """Floating-point operations of one training step's matrix multiplies, per sample.
+
+    For each Dense layer with ``n_in`` inputs and ``n_out`` units: ``2 n_in n_out`` forward,
+    the same for the weight gradient and, except for the first layer (whose input gradient nobody
+    needs), the same again for the input gradient. Biases, activations and the optimizer update
+    are left out, so this is the useful work a matrix-multiply rate can be compared with.
+    """
+    total, first = 0, True
+    for layer in model.layers:
+        if isinstance(layer, layers.Dense):
+            n_in, n_out = int(layer.kernel.shape[0]), int(layer.kernel.shape[1])
+            total += (4 if first else 6) * n_in * n_out
+            first = False
+    return total

@@ -42,6 +42,7 @@ class FitOutcome:
 
     status: str  # "completed" or "diverged"
     epochs_done: int
+    started_at: float
     first_batch_at: float | None
     ended_at: float
     message: str = ""
@@ -144,12 +145,13 @@ def fit_network(
     steps = steps_per_epoch(len(x), training)
     compile_network(model, training, steps * epochs, steps_per_execution=execution_chunk(steps))
     callback = StreamingCallback(reporter, series)
+    started = time.perf_counter()
     model.fit(
         x, y, batch_size=training.batch_size, epochs=epochs,
         validation_split=training.validation_split, callbacks=[callback], verbose=0,
     )
     status = "diverged" if callback.diverged_message else "completed"
-    return FitOutcome(status, callback.epochs_done, callback.first_batch_at, time.perf_counter(),
+    return FitOutcome(status, callback.epochs_done, started, callback.first_batch_at, time.perf_counter(),
                       callback.diverged_message)
 
 
@@ -191,6 +193,7 @@ def train_base(config: RunConfig, data: MnistData, reporter: Reporter, folder: P
     summary: dict[str, Any] = {
         "epochs_done": outcome.epochs_done,
         "train_seconds": outcome.ended_at - (outcome.first_batch_at or outcome.ended_at),
+        "fit_seconds": outcome.ended_at - outcome.started_at,
         "parameters": int(model.count_params()),
         "train_samples": int(len(y_train)), "test_samples": int(len(y_test)),
         "data_source": data.source,

@@ -15,7 +15,6 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from pathlib import Path
 
 from metalearn_core.settings import get_settings
 from metalearn_core.store import RunStore
@@ -74,17 +73,18 @@ class StoreReporter:
 
 def execute(store: RunStore, run_id: int, mnist_path: str | None) -> str:
     """Train run ``run_id`` in this process and record its outcome; returns the final status."""
-    from metalearn_core.data import DataError, load_mnist
     from metalearn_core.config import ConfigError
+    from metalearn_core.data import DataError, load_mnist
 
     run = store.get(run_id)
     try:
         config = run.config
         data = load_mnist(mnist_path)
         store.update_summary(run_id, data=data.describe())
-        from metalearn_core.training import Reporter, train_base
-        from metalearn_core.stacking import train_stacked
         import json
+
+        from metalearn_core.stacking import train_stacked
+        from metalearn_core.training import Reporter, train_base
 
         writer = StoreReporter(store, run_id, run.created_at)
         reporter = Reporter(on_epoch=writer.on_epoch, on_progress=writer.on_progress)

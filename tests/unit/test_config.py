@@ -3,7 +3,13 @@ import json
 import pytest
 
 from metalearn_core.config import (
-    ConfigError, LayerConfig, LearnerConfig, NetworkConfig, RunConfig, StackingConfig, TrainingConfig,
+    ConfigError,
+    LayerConfig,
+    LearnerConfig,
+    NetworkConfig,
+    RunConfig,
+    StackingConfig,
+    TrainingConfig,
 )
 from metalearn_core.presets import PRESETS, preset_config
 

@@ -3,7 +3,14 @@ import json
 import numpy as np
 import pytest
 
-from metalearn_core.config import LayerConfig, LearnerConfig, NetworkConfig, RunConfig, StackingConfig, TrainingConfig
+from metalearn_core.config import (
+    LayerConfig,
+    LearnerConfig,
+    NetworkConfig,
+    RunConfig,
+    StackingConfig,
+    TrainingConfig,
+)
 from metalearn_core.stacking import _fold_indices, train_stacked
 from metalearn_core.training import Reporter
 
