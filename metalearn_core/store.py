@@ -55,6 +55,14 @@ CREATE TABLE IF NOT EXISTS metrics (
     value REAL,
     PRIMARY KEY (run_id, series, epoch, name)
 );
+CREATE TABLE IF NOT EXISTS points (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    series TEXT NOT NULL,
+    x REAL NOT NULL,
+    loss REAL,
+    accuracy REAL
+);
+CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, series, x);
 """
 
 
@@ -209,7 +217,16 @@ class RunStore:
             conn.execute("UPDATE runs SET summary = ? WHERE id = ?", (json.dumps(summary), run_id))
 
     def set_progress(self, run_id: int, progress: dict[str, Any]) -> None:
-        self._update(run_id, progress=json.dumps(progress))
+        """Replace the live progress and, when it carries running metrics, keep them as a point
+        of the in-epoch curve (x in epochs: 0.5 is halfway through the first epoch)."""
+        with self._transaction() as conn:
+            cursor = conn.execute("UPDATE runs SET progress = ? WHERE id = ?", (json.dumps(progress), run_id))
+            if cursor.rowcount == 0:
+                raise RunNotFound(run_id)
+            if progress.get("x") is not None and progress.get("loss") is not None:
+                conn.execute("INSERT INTO points VALUES (?, ?, ?, ?, ?)",
+                             (run_id, progress.get("series", "train"), progress["x"], progress["loss"],
+                              progress.get("accuracy")))
 
     def log_metrics(self, run_id: int, series: str, epoch: int, values: dict[str, float]) -> None:
         """Store one epoch's metrics for a series ("train" for a base run, one per stacked model)."""
@@ -237,6 +254,7 @@ class RunStore:
             raise ValueError(f"run {run_id} is {run.status}: cancel it before deleting it")
         with self._transaction() as conn:
             conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM points WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         shutil.rmtree(self.run_folder(run_id), ignore_errors=True)
 
@@ -274,6 +292,14 @@ class RunStore:
             rows = conn.execute(
                 "SELECT series, epoch, name, value FROM metrics WHERE run_id = ? ORDER BY series, epoch",
                 (run_id,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def points(self, run_id: int) -> list[dict[str, Any]]:
+        """In-epoch running loss/accuracy points: rows of (series, x, loss, accuracy) in order."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT series, x, loss, accuracy FROM points WHERE run_id = ? ORDER BY series, x", (run_id,)
             ).fetchall()
         return [dict(row) for row in rows]
 

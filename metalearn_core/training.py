@@ -80,13 +80,17 @@ class StreamingCallback(keras.callbacks.Callback):
         if now - self._last_report < self.min_interval:
             return
         self._last_report = now
-        loss = self._running_loss()
+        running = self._running_metrics() if batch > 0 else {}  # nothing done yet this epoch
+        loss = running.get("loss")
         if loss is not None and not math.isfinite(loss):
             self._diverge(f"the loss became {loss} in epoch {self._epoch + 1}, batch {batch}")
+        steps = self.params.get("steps")
         self.reporter.on_progress({
             "series": self.series, "epoch": self._epoch + 1, "epochs": self.params.get("epochs"),
-            "batch": batch, "batches": self.params.get("steps"),
-            "loss": loss if loss is not None and math.isfinite(loss) else None,
+            "batch": batch, "batches": steps,
+            # x on the epoch axis: 1.0 is the end of the first epoch, as for the per-epoch rows
+            "x": self._epoch + (batch / steps if steps else 0.0),
+            **{key: value if math.isfinite(value) else None for key, value in running.items()},
         })
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -99,11 +103,10 @@ class StreamingCallback(keras.callbacks.Callback):
         if not math.isfinite(metrics.get("loss", 0.0)):
             self._diverge(f"the loss became {metrics['loss']} in epoch {epoch + 1}")
 
-    def _running_loss(self) -> float | None:
-        for metric in self.model.metrics:
-            if metric.name == "loss":
-                return float(np.asarray(metric.result()))
-        return None
+    def _running_metrics(self) -> dict[str, float]:
+        """This epoch's running loss and accuracy over the batches done so far."""
+        results = self.model.get_metrics_result()
+        return {key: float(np.asarray(results[key])) for key in ("loss", "accuracy") if key in results}
 
     def _diverge(self, what: str) -> None:
         if not self.diverged_message:

@@ -1,0 +1,49 @@
+"""Cached resources shared by the pages: each is a one-line wrapper over an uncached core call."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metalearn_core.data import MnistData, load_mnist
+from metalearn_core.settings import Settings, get_settings
+from metalearn_core.store import RunStore
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def store(home: str | None = None) -> RunStore:
+    return RunStore(home or settings().home)
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def mnist(path: str | None = None) -> MnistData:
+    return load_mnist(path)
+
+
+def mnist_path() -> str | None:
+    path = settings().mnist_path
+    return str(path) if path else None
+
+
+def current_store() -> RunStore:
+    return store(str(settings().home))
+
+
+def current_mnist() -> MnistData:
+    return mnist(mnist_path())
+
+
+def data_notice() -> None:
+    """One line in the sidebar on the data source; a warning when it is only the offline sample."""
+    try:
+        data = current_mnist()
+    except Exception as error:  # noqa: BLE001 - shown to the user, not raised
+        st.sidebar.error(f"MNIST could not be loaded: {error}")
+        return
+    if data.is_sample:
+        st.sidebar.warning(data.notice)
+    else:
+        st.sidebar.caption(data.describe())

@@ -1,0 +1,180 @@
+"""Widgets for the Train page: the layer editors and the training settings.
+
+State is set up in one place (``init_state``); layer widgets are keyed by a stable id per layer,
+so a layer's values move with it when it is reordered.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import streamlit as st
+
+from metalearn_core.config import (
+    ACTIVATIONS, LAYER_TYPES, LEARNER_KINDS, META_INPUTS, OPTIMIZERS, LayerConfig, LearnerConfig, NetworkConfig,
+    RunConfig, StackingConfig, TrainingConfig,
+)
+from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
+from metalearn_core.session import add_layer, move_layer, remove_layer
+
+PREFIX = "train"
+_ids = itertools.count(1)
+BATCH_SIZES = [8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048]
+LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 4e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
+
+
+def key(*parts: object) -> str:
+    return ".".join([PREFIX, *map(str, parts)])
+
+
+def _with_ids(layers) -> list[dict]:
+    return [{"id": next(_ids), "layer": layer} for layer in layers]
+
+
+def load_config(config: RunConfig) -> None:
+    """Put a whole config into the widgets' state (a preset, a shared link, a run to re-launch)."""
+    for name in ("base", "meta"):
+        st.session_state[key(name)] = _with_ids(getattr(config, name).layers)
+    training, stacking = config.training, config.stacking
+    values = {
+        "kind": config.kind, "name": config.name, "epochs": training.epochs,
+        "batch_size": training.batch_size, "optimizer": training.optimizer,
+        "learning_rate": training.learning_rate, "lr_schedule": training.lr_schedule,
+        "validation_split": training.validation_split, "seed": training.seed,
+        "scale_pixels": training.scale_pixels, "train_limit": training.train_limit,
+        "test_limit": training.test_limit, "learners": [learner.kind for learner in stacking.learners],
+        "meta_input": stacking.meta_input, "folds": stacking.folds, "meta_epochs": stacking.meta_epochs,
+        "holdout_fraction": stacking.holdout_fraction,
+    }
+    for name, value in values.items():
+        st.session_state[key(name)] = value
+    if training.batch_size not in BATCH_SIZES:
+        BATCH_SIZES.append(training.batch_size)
+        BATCH_SIZES.sort()
+    if training.learning_rate not in LEARNING_RATES:
+        LEARNING_RATES.append(training.learning_rate)
+        LEARNING_RATES.sort()
+
+
+def init_state(initial: RunConfig | None = None) -> None:
+    """Set up the page's state once per session."""
+    if key("base") not in st.session_state:
+        load_config(initial or preset_config(DEFAULT_PRESET))
+
+
+def _layer_widgets(network: str, item: dict, index: int) -> LayerConfig:
+    layer: LayerConfig = item["layer"]
+    uid = item["id"]
+    columns = st.columns([2, 3, 2, 1, 1, 1])
+    kind = columns[0].selectbox("type", LAYER_TYPES, index=LAYER_TYPES.index(layer.type),
+                                key=key(network, uid, "type"), label_visibility="collapsed")
+    values = {"type": kind}
+    if kind == "dense":
+        values["units"] = columns[1].slider("units", 1, 1024, min(layer.units, 1024), key=key(network, uid, "units"))
+    elif kind == "conv2d":
+        values["filters"] = columns[1].slider("filters", 1, 256, min(layer.filters, 256),
+                                              key=key(network, uid, "filters"))
+        values["kernel_size"] = columns[2].slider("kernel", 1, 9, min(layer.kernel_size, 9),
+                                                  key=key(network, uid, "kernel"))
+    elif kind == "max_pool":
+        values["pool_size"] = columns[1].slider("pool size", 1, 7, min(layer.pool_size, 7),
+                                                key=key(network, uid, "pool"))
+    elif kind == "dropout":
+        values["rate"] = columns[1].slider("rate", 0.0, 0.9, float(min(layer.rate, 0.9)), 0.05,
+                                           key=key(network, uid, "rate"))
+    if kind in ("dense", "conv2d"):
+        values["activation"] = columns[2 if kind == "dense" else 1].selectbox(
+            "activation", ACTIVATIONS, index=ACTIVATIONS.index(layer.activation)
+            if layer.activation in ACTIVATIONS else 0, key=key(network, uid, "activation"))
+    layers = st.session_state[key(network)]
+    columns[3].button("↑", key=key(network, uid, "up"), help="move up", on_click=_move, args=(network, index, -1))
+    columns[4].button("↓", key=key(network, uid, "down"), help="move down", on_click=_move, args=(network, index, 1))
+    columns[5].button("✕", key=key(network, uid, "remove"), help="remove", on_click=_remove, args=(network, index))
+    fields = {**layer.__dict__, **values}
+    del layers  # the list is changed only by the callbacks
+    return LayerConfig(**fields)
+
+
+def _move(network: str, index: int, offset: int) -> None:
+    items = st.session_state[key(network)]
+    order = move_layer(list(range(len(items))), index, offset)
+    st.session_state[key(network)] = [items[position] for position in order]
+
+
+def _remove(network: str, index: int) -> None:
+    items = st.session_state[key(network)]
+    kept = remove_layer(list(range(len(items))), index)
+    st.session_state[key(network)] = [items[position] for position in kept]
+
+
+def _add(network: str) -> None:
+    layer_type = st.session_state[key(network, "new_type")]
+    layer = add_layer([], layer_type)[0]
+    st.session_state[key(network)] = [*st.session_state[key(network)], *_with_ids([layer])]
+
+
+def _apply_preset() -> None:
+    name = st.session_state[key("preset")]
+    current_kind = st.session_state[key("kind")]
+    load_config(preset_config(name, kind=current_kind))
+
+
+def network_editor(network: str, title: str, help_text: str) -> NetworkConfig:
+    """An ordered, editable list of layers; returns the network as the widgets show it."""
+    st.markdown(f"**{title}** · {help_text}")
+    items = st.session_state[key(network)]
+    layers = []
+    for index, item in enumerate(items):
+        layer = _layer_widgets(network, item, index)
+        item["layer"] = layer
+        layers.append(layer)
+    if not items:
+        st.caption("No hidden layers: the output layer alone (a linear softmax classifier).")
+    st.caption("Output layer, added automatically: Dense(one unit per class, softmax).")
+    columns = st.columns([3, 2])
+    columns[0].selectbox("new layer", LAYER_TYPES, key=key(network, "new_type"), label_visibility="collapsed")
+    columns[1].button("Add layer", key=key(network, "add"), on_click=_add, args=(network,))
+    return NetworkConfig(tuple(layers))
+
+
+def preset_picker() -> None:
+    names = list(PRESETS)
+    st.selectbox("Preset", names, index=names.index(DEFAULT_PRESET), key=key("preset"),
+                 format_func=lambda name: f"{name}: {PRESETS[name][0]}", on_change=_apply_preset)
+
+
+def training_widgets() -> TrainingConfig:
+    """Epochs, batch size, optimizer, learning rate, split, seed and the data limits."""
+    left, right = st.columns(2)
+    epochs = left.slider("Epochs", 1, 50, key=key("epochs"))
+    batch_size = left.select_slider("Batch size", BATCH_SIZES, key=key("batch_size"))
+    optimizer = left.selectbox("Optimizer", OPTIMIZERS, key=key("optimizer"))
+    learning_rate = left.select_slider("Learning rate", LEARNING_RATES, key=key("learning_rate"),
+                                       format_func=lambda value: f"{value:g}")
+    lr_schedule = right.selectbox("Learning-rate schedule", ("constant", "cosine"), key=key("lr_schedule"))
+    validation_split = right.slider("Validation split", 0.0, 0.5, step=0.05, key=key("validation_split"))
+    seed = right.number_input("Seed", 0, 2**31 - 1, step=1, key=key("seed"))
+    scale = right.checkbox("Scale pixels to [0, 1]", key=key("scale_pixels"),
+                           help="The seed forgot this and lost 3.5 points of accuracy.")
+    with st.expander("Quick try: use part of MNIST"):
+        train_limit = st.number_input("Training images (0 = all)", 0, 60000, step=1000, key=key("train_limit"))
+        test_limit = st.number_input("Test images (0 = all)", 0, 10000, step=1000, key=key("test_limit"))
+    return TrainingConfig(
+        epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer, learning_rate=float(learning_rate),
+        lr_schedule=lr_schedule, validation_split=float(validation_split), seed=int(seed), scale_pixels=bool(scale),
+        train_limit=int(train_limit), test_limit=int(test_limit),
+    )
+
+
+def stacking_widgets() -> StackingConfig:
+    """Base learners and what the meta network sees."""
+    left, right = st.columns(2)
+    kinds = left.multiselect("Base learners", LEARNER_KINDS, key=key("learners"),
+                             help="network uses the base network above; the SVM trains on at most 10,000 images")
+    meta_input = left.selectbox("Meta network sees", META_INPUTS, key=key("meta_input"))
+    folds = right.slider("Cross-fitting folds (1 = a held-out split)", 1, 5, key=key("folds"))
+    holdout = right.slider("Held-out fraction", 0.05, 0.5, step=0.05, key=key("holdout_fraction"),
+                           disabled=folds > 1)
+    meta_epochs = right.slider("Meta epochs", 1, 100, key=key("meta_epochs"))
+    return StackingConfig(learners=tuple(LearnerConfig(kind) for kind in kinds), meta_input=meta_input,
+                          folds=int(folds), holdout_fraction=float(holdout), meta_epochs=int(meta_epochs))
