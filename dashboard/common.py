@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from metalearn_core.data import MnistData, load_mnist
@@ -47,3 +49,17 @@ def data_notice() -> None:
         st.sidebar.warning(data.notice)
     else:
         st.sidebar.caption(data.describe())
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _predictor(run_id: int, folder: str, config_json: str):
+    from metalearn_core.config import RunConfig
+    from metalearn_core.predictor import load_predictor
+
+    return load_predictor(Path(folder), RunConfig.from_json(config_json))
+
+
+def predictor(run_id: int):
+    """A finished run's predictor, loaded once per server (keyed by the run's folder and config)."""
+    run = current_store().get(run_id)
+    return _predictor(run_id, str(run.folder), run.config_json)

@@ -11,8 +11,15 @@ import itertools
 import streamlit as st
 
 from metalearn_core.config import (
-    ACTIVATIONS, LAYER_TYPES, LEARNER_KINDS, META_INPUTS, OPTIMIZERS, LayerConfig, LearnerConfig, NetworkConfig,
-    RunConfig, StackingConfig, TrainingConfig,
+    ACTIVATIONS,
+    LAYER_TYPES,
+    LEARNER_KINDS,
+    META_INPUTS,
+    OPTIMIZERS,
+    LayerConfig,
+    LearnerConfig,
+    NetworkConfig,
+    RunConfig,
 )
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.session import add_layer, move_layer, remove_layer
@@ -143,7 +150,7 @@ def preset_picker() -> None:
                  format_func=lambda name: f"{name}: {PRESETS[name][0]}", on_change=_apply_preset)
 
 
-def training_widgets() -> TrainingConfig:
+def training_widgets() -> dict:
     """Epochs, batch size, optimizer, learning rate, split, seed and the data limits."""
     left, right = st.columns(2)
     epochs = left.slider("Epochs", 1, 50, key=key("epochs"))
@@ -159,14 +166,14 @@ def training_widgets() -> TrainingConfig:
     with st.expander("Quick try: use part of MNIST"):
         train_limit = st.number_input("Training images (0 = all)", 0, 60000, step=1000, key=key("train_limit"))
         test_limit = st.number_input("Test images (0 = all)", 0, 10000, step=1000, key=key("test_limit"))
-    return TrainingConfig(
+    return dict(
         epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer, learning_rate=float(learning_rate),
         lr_schedule=lr_schedule, validation_split=float(validation_split), seed=int(seed), scale_pixels=bool(scale),
         train_limit=int(train_limit), test_limit=int(test_limit),
     )
 
 
-def stacking_widgets() -> StackingConfig:
+def stacking_widgets() -> dict:
     """Base learners and what the meta network sees."""
     left, right = st.columns(2)
     kinds = left.multiselect("Base learners", LEARNER_KINDS, key=key("learners"),
@@ -176,5 +183,5 @@ def stacking_widgets() -> StackingConfig:
     holdout = right.slider("Held-out fraction", 0.05, 0.5, step=0.05, key=key("holdout_fraction"),
                            disabled=folds > 1)
     meta_epochs = right.slider("Meta epochs", 1, 100, key=key("meta_epochs"))
-    return StackingConfig(learners=tuple(LearnerConfig(kind) for kind in kinds), meta_input=meta_input,
-                          folds=int(folds), holdout_fraction=float(holdout), meta_epochs=int(meta_epochs))
+    return dict(learners=tuple(LearnerConfig(kind) for kind in kinds), meta_input=meta_input,
+                folds=int(folds), holdout_fraction=float(holdout), meta_epochs=int(meta_epochs))

@@ -12,7 +12,15 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from metalearn_core.config import LAYER_TYPES, ConfigError, LayerConfig, RunConfig
+from metalearn_core.config import (
+    LAYER_TYPES,
+    ConfigError,
+    LayerConfig,
+    NetworkConfig,
+    RunConfig,
+    StackingConfig,
+    TrainingConfig,
+)
 from metalearn_core.store import Run
 
 URL_KEY = "config"
@@ -45,6 +53,14 @@ def replace_layer(layers: list[LayerConfig], index: int, **changes) -> list[Laye
     result = list(layers)
     result[index] = dataclasses.replace(result[index], **changes)
     return result
+
+
+def assemble_config(kind: str, name: str, base: NetworkConfig, meta: NetworkConfig, training: dict,
+                    stacking: dict) -> RunConfig:
+    """One RunConfig from the Train page's widget values; any problem raises one ConfigError whose
+    message starts with the section it concerns ("training: ...", "stacking: ...")."""
+    return RunConfig(kind=kind, name=name.strip(), base=base, meta=meta, training=TrainingConfig(**training),
+                     stacking=StackingConfig(**stacking) if stacking else StackingConfig())
 
 
 # -- configs in URLs --------------------------------------------------------------------------

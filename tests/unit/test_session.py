@@ -2,10 +2,23 @@ import time
 
 import pytest
 
-from metalearn_core.config import ConfigError, LayerConfig, LearnerConfig, RunConfig, StackingConfig, TrainingConfig
+from metalearn_core.config import (
+    ConfigError,
+    LayerConfig,
+    LearnerConfig,
+    RunConfig,
+    StackingConfig,
+    TrainingConfig,
+)
 from metalearn_core.presets import preset_config
 from metalearn_core.session import (
-    add_layer, config_to_token, format_seconds, move_layer, progress_view, remove_layer, replace_layer,
+    add_layer,
+    config_to_token,
+    format_seconds,
+    move_layer,
+    progress_view,
+    remove_layer,
+    replace_layer,
     token_to_config,
 )
 from metalearn_core.store import RunStore

@@ -1,0 +1,97 @@
+"""Widgets that show a run: live progress while it trains, results when it has finished."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from metalearn_core import analysis, figures
+from metalearn_core.runner import cancel
+from metalearn_core.session import format_seconds, progress_view
+from metalearn_core.store import Run, RunNotFound, RunStore
+
+
+def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
+    """The run this session launched, else the one in the URL, else a run still going (so a
+    reload or a second browser tab shows the same run still training)."""
+    for candidate in (chosen, from_url):
+        if candidate is None:
+            continue
+        try:
+            return store.get(int(candidate)).id
+        except (RunNotFound, ValueError):
+            continue
+    active = store.list_runs(statuses=("queued", "running"))
+    running = [run for run in active if run.status == "running"]
+    return (running or active or [None])[0].id if active else None
+
+
+def live_panel(store: RunStore, run: Run) -> None:
+    """Progress bar, elapsed and remaining time, live curves and a Cancel button."""
+    view = progress_view(run)
+    st.progress(view.fraction, text=f"Run {run.id} · {run.name}: {view.label}")
+    left, middle, right = st.columns([2, 2, 1])
+    left.metric("Elapsed", format_seconds(view.elapsed))
+    middle.metric("Time left", format_seconds(view.remaining))
+    if right.button("Cancel", key=f"train.cancel.{run.id}", type="secondary"):
+        cancel(store, run.id)
+        st.toast(f"Cancelling run {run.id}…")
+    curves(store, run)
+
+
+def curves(store: RunStore, run: Run) -> None:
+    frame = analysis.metrics_frame({run.id: store.metrics(run.id)}, {run.id: run.name})
+    points = store.points(run.id)
+    if frame.empty and not points:
+        st.info("The curves appear with the first batches.")
+        return
+    st.plotly_chart(figures.live_curves_figure(frame, points=points), key=f"live.{run.id}",
+                    use_container_width=True)
+
+
+def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
+                test_labels: np.ndarray | None) -> None:
+    """Test metrics, confusion matrix, per-class table, misclassified digits, stacked learners."""
+    status_line = {"completed": st.success, "cancelled": st.warning, "diverged": st.error,
+                   "failed": st.error, "interrupted": st.warning}.get(run.status, st.info)
+    status_line(f"Run {run.id} · {run.name}: {run.status}" + (f" — {run.error}" if run.error else ""))
+    summary = run.summary
+    if "test_accuracy" in summary:
+        columns = st.columns(4)
+        columns[0].metric("Test accuracy", f"{100 * summary['test_accuracy']:.2f}%")
+        columns[1].metric("Test loss", f"{summary['test_loss']:.4f}")
+        columns[2].metric("Epochs", summary.get("epochs_done", "-"))
+        if summary.get("train_seconds"):
+            columns[3].metric("Training time", format_seconds(summary["train_seconds"]))
+    if summary.get("learners"):
+        st.markdown("**What stacking bought**: each base learner beside the meta network (test set)")
+        st.dataframe(analysis.learners_frame(summary), hide_index=True)
+    curves(store, run)
+    evaluation_path = run.folder / "evaluation.json"
+    if not evaluation_path.exists():
+        return
+    evaluation = json.loads(evaluation_path.read_text())
+    left, right = st.columns([3, 2])
+    normalise = left.toggle("Normalise rows (recall per digit)", key=f"train.normalise.{run.id}")
+    left.plotly_chart(figures.confusion_figure(evaluation["confusion"], normalize=normalise,
+                                               title="Confusion matrix (test set)"),
+                      key=f"confusion.{run.id}", use_container_width=True)
+    right.markdown("**Per class**")
+    right.dataframe(analysis.per_class_frame(evaluation["per_class"]), hide_index=True,
+                    column_config={name: st.column_config.NumberColumn(format="%.3f")
+                                   for name in ("precision", "recall", "f1")})
+    misclassified_gallery(evaluation, test_images, test_labels)
+
+
+def misclassified_gallery(evaluation: dict, test_images: np.ndarray | None, test_labels: np.ndarray | None,
+                          count: int = 24) -> None:
+    wrong = evaluation.get("misclassified", [])
+    st.markdown(f"**Misclassified test digits** ({len(wrong)} in all, the first {min(count, len(wrong))})")
+    if test_images is None or not wrong:
+        return
+    predictions = evaluation.get("predictions", [])
+    shown = [index for index in wrong[:count] if index < len(test_images)]
+    captions = [f"true {test_labels[index]}, predicted {predictions[index]}" for index in shown]
+    st.image([test_images[index] for index in shown], caption=captions, width=84)

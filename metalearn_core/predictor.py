@@ -1,0 +1,129 @@
+"""Load a finished run's saved model and classify new digit images with it.
+
+A base run saved ``model.keras``; a stacked run saved its learners (``learner-<i>.keras`` or
+``.joblib``), ``meta.keras`` and ``stack.json`` naming them. Either way the result is a
+:class:`Predictor` taking MNIST-style (n, 28, 28) images in [0, 1] and giving (n, 10) probabilities.
+
+Example:
+    >>> predictor = load_predictor(store.run_folder(3), store.get(3).config)  # doctest: +SKIP
+    >>> digit, probabilities = predict_digit(predictor, preprocess_canvas(canvas))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import keras
+import numpy as np
+
+from metalearn_core.config import RunConfig
+from metalearn_core.stacking import FittedLearner
+from metalearn_core.training import predict
+
+
+class PredictorError(ValueError):
+    """A run's saved model is missing, corrupted or unusable; the message names the file."""
+
+
+@dataclass
+class Predictor:
+    """A trained model ready to classify digits.
+
+    For a base run ``model`` is the network and ``learners`` is empty; for a stacked run ``model``
+    is the meta network, fed the learners' features in order.
+    """
+
+    model: keras.Model
+    description: str
+    scale_pixels: bool = True
+    learners: tuple[FittedLearner, ...] = ()
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """(n, 10) class probabilities for (n, 28, 28) float images in [0, 1], white on black.
+
+        Example:
+            >>> predictor.predict_proba(np.zeros((2, 28, 28), np.float32)).shape  # doctest: +SKIP
+            (2, 10)
+        """
+        x = np.asarray(images, np.float32)
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise PredictorError(f"expected images of shape (n, 28, 28), got {x.shape}")
+        if not self.scale_pixels:  # the model was trained on raw 0-255 pixels
+            x = x * 255.0
+        if self.learners:
+            x = np.concatenate([learner.features(x) for learner in self.learners], axis=1)
+        return predict(self.model, x)
+
+
+def predict_digit(predictor: Predictor, image28: np.ndarray) -> tuple[int, np.ndarray]:
+    """The most likely digit for one (28, 28) image and the (10,) probabilities behind it.
+
+    Example:
+        >>> digit, probabilities = predict_digit(predictor, image)  # doctest: +SKIP
+        >>> 0 <= digit <= 9 and abs(probabilities.sum() - 1) < 1e-5  # doctest: +SKIP
+        True
+    """
+    probabilities = predictor.predict_proba(np.asarray(image28)[None])[0]
+    return int(np.argmax(probabilities)), probabilities
+
+
+def _run_name(folder: Path) -> str:
+    return f"run {folder.name}" if folder.name.isdigit() else f"the run in {folder}"
+
+
+def _require(folder: Path, name: str) -> Path:
+    path = folder / name
+    if not path.is_file():
+        raise PredictorError(
+            f"{_run_name(folder)} has no saved model ({name} missing): it may not have completed")
+    return path
+
+
+def _load_file(folder: Path, name: str) -> Any:
+    """A saved Keras model or scikit-learn estimator; PredictorError naming the file if it won't load."""
+    path = _require(folder, name)
+    try:
+        if path.suffix == ".keras":
+            return keras.models.load_model(path, compile=False)  # inference needs no optimizer
+        if path.suffix == ".joblib":
+            return joblib.load(path)
+    except Exception as error:  # noqa: BLE001 - zip, HDF5, pickle and Keras errors all mean: unreadable
+        raise PredictorError(
+            f"{_run_name(folder)}: {name} is corrupted or unreadable ({type(error).__name__}: {error})"
+        ) from None
+    raise PredictorError(f"{_run_name(folder)}: {name} is not a .keras or .joblib model file")
+
+
+def load_predictor(run_folder: Path, config: RunConfig) -> Predictor:
+    """The Predictor of a finished run, from the files it saved in ``run_folder``.
+
+    Raises PredictorError, naming the file, when a model file is missing or will not load.
+
+    Example:
+        >>> predictor = load_predictor(Path("~/.metalearn/runs/3").expanduser(), config)  # doctest: +SKIP
+        >>> predictor.description  # doctest: +SKIP
+        'run 3: base network, 101,770 parameters'
+    """
+    folder = Path(run_folder)
+    run = _run_name(folder)
+    scale = config.training.scale_pixels
+    if config.kind != "stacked":
+        model = _load_file(folder, "model.keras")
+        return Predictor(model, f"{run}: base network, {model.count_params():,} parameters", scale)
+    try:
+        stack = json.loads(_require(folder, "stack.json").read_text())
+        names, meta_name, meta_input = list(stack["learners"]), str(stack["meta"]), str(stack["meta_input"])
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise PredictorError(f"{run}: stack.json is corrupted ({type(error).__name__}: {error})") from None
+    if len(names) != len(config.stacking.learners):
+        raise PredictorError(f"{run}: stack.json lists {len(names)} learners but the run's config has "
+                             f"{len(config.stacking.learners)}")
+    learners = tuple(FittedLearner(learner, _load_file(folder, name), meta_input)
+                     for learner, name in zip(config.stacking.learners, names))
+    kinds = " + ".join(learner.kind.replace("_", " ") for learner in config.stacking.learners)
+    description = f"{run}: stacked, meta network over {kinds} ({meta_input})"
+    return Predictor(_load_file(folder, meta_name), description, scale, learners)

@@ -1,0 +1,83 @@
+"""Train: configure base and meta networks, launch a background run, watch it live, see results."""
+
+import streamlit as st
+
+from dashboard import common, editor, results
+from metalearn_core.config import ConfigError
+from metalearn_core.runner import launch
+from metalearn_core.session import URL_KEY, assemble_config, config_to_token, token_to_config
+
+st.set_page_config(page_title="Train · Meta-learning lab", page_icon="🧠", layout="wide")
+st.title("Train")
+common.data_notice()
+store = common.current_store()
+
+link_error = ""
+if "train.base" not in st.session_state and URL_KEY in st.query_params:
+    try:
+        editor.init_state(token_to_config(st.query_params[URL_KEY]))
+    except ConfigError as error:
+        link_error = str(error)
+editor.init_state()
+if link_error:
+    st.error(f"The link's configuration could not be used: {link_error}. Showing the default instead.")
+
+setup, watch = st.columns([5, 6], gap="large")
+with setup:
+    editor.preset_picker()
+    kind = st.radio("Run kind", ("base", "stacked"), key=editor.key("kind"), horizontal=True,
+                    format_func={"base": "Base network only", "stacked": "Stacked: meta network on base outputs"}.get)
+    base_tab, meta_tab, training_tab = st.tabs(["Base network", "Meta network", "Training"])
+    with base_tab:
+        base = editor.network_editor("base", "Base network f_θ", "reads the 28x28 image")
+        base_error = st.empty()
+    with meta_tab:
+        meta = editor.network_editor("meta", "Meta network m_φ", "reads the base learners' outputs (stacked runs)")
+        stacking = editor.stacking_widgets() if kind == "stacked" else {}
+        meta_error = st.empty()
+    with training_tab:
+        training = editor.training_widgets()
+        training_error = st.empty()
+    name = st.text_input("Run name (optional)", key=editor.key("name"), max_chars=200)
+
+    config, problem = None, ""
+    try:
+        config = assemble_config(kind, name, base, meta, training, stacking)
+    except ConfigError as error:
+        problem = str(error)
+    if problem:
+        target = {"meta network": meta_error, "stacking": meta_error, "training": training_error}.get(
+            problem.split(":")[0], base_error)
+        target.error(problem)
+        st.error(f"Fix this before launching: {problem}")
+    if config is not None:
+        st.query_params[URL_KEY] = config_to_token(config)
+        st.caption("The page's link reproduces this setup: copy it from the address bar to share it.")
+    if st.button("Launch", type="primary", disabled=config is None, key=editor.key("launch")):
+        run_id = launch(store, config, common.mnist_path())
+        st.session_state["train.run_id"] = run_id
+        st.query_params["run"] = str(run_id)
+        st.toast(f"Run {run_id} launched")
+
+with watch:
+    run_id = results.run_to_watch(store, st.session_state.get("train.run_id"), st.query_params.get("run"))
+    if run_id is None:
+        st.info("Launch a run to watch its curves here. Earlier runs are on the Compare page.")
+    else:
+        @st.fragment(run_every=1.0)
+        def watch_run() -> None:
+            run = store.get(run_id)
+            if run.is_active:
+                results.live_panel(store, run)
+                st.session_state["train.was_active"] = True
+            else:
+                if st.session_state.pop("train.was_active", False):
+                    st.rerun()  # once, to stop the one-second refresh
+                data = common.current_mnist()
+                results.final_panel(store, run, data.x_test, data.y_test)
+
+        if store.get(run_id).is_active:
+            watch_run()
+        else:
+            data = common.current_mnist()
+            results.final_panel(store, store.get(run_id), data.x_test, data.y_test)

@@ -1,0 +1,64 @@
+"""Draw: draw a digit (or upload a picture of one) and see what trained models predict."""
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from dashboard import common
+from metalearn_core import figures
+from metalearn_core.drawing import DrawingError, load_image_file, preprocess_canvas
+from metalearn_core.predictor import PredictorError
+
+st.set_page_config(page_title="Draw · Meta-learning lab", page_icon="✏️", layout="wide")
+st.title("Draw a digit")
+common.data_notice()
+store = common.current_store()
+
+runs = [run for run in store.list_runs(statuses=("completed",)) if not run.config_error]
+if not runs:
+    st.info("No finished runs yet: train a model on the Train page, then come back to draw.")
+    st.stop()
+labels = {run.id: f"#{run.id} · {run.name} ({run.kind}, {100 * (run.test_accuracy or 0):.2f}%)" for run in runs}
+left, right = st.columns([1, 1], gap="large")
+with left:
+    first = st.selectbox("Model", list(labels), format_func=labels.get, key="draw.model")
+    second = st.selectbox("Compare with (optional)", [None, *labels], key="draw.model2",
+                          format_func=lambda run_id: "none" if run_id is None else labels[run_id])
+    source = st.radio("Input", ("Draw", "Upload an image"), horizontal=True, key="draw.source")
+    image28, problem = None, ""
+    if source == "Draw":
+        st.caption("Draw one digit with the mouse or a finger; the toolbar under the canvas undoes or clears.")
+        canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=280,
+                           width=280, drawing_mode="freedraw", key="draw.canvas", return_image_data=True)
+        strokes = (canvas.json_data or {}).get("objects", []) if canvas is not None else []
+        if canvas is not None and canvas.image_data is not None and strokes:
+            try:
+                image28 = preprocess_canvas(np.asarray(canvas.image_data))
+            except DrawingError as error:
+                problem = str(error)
+    else:
+        upload = st.file_uploader("A PNG or JPEG of one digit", key="draw.upload")
+        if upload is not None:
+            try:
+                image28 = load_image_file(upload.getvalue())
+            except DrawingError as error:
+                problem = str(error)
+    if problem:
+        st.error(problem)
+
+with right:
+    if image28 is None:
+        st.info("The prediction appears here as soon as you lift the pen.")
+    else:
+        st.image(image28, caption="What the model sees: 28x28, centred like MNIST", width=140, clamp=True)
+        for run_id in [first, second] if second not in (None, first) else [first]:
+            try:
+                predictor = common.predictor(run_id)
+            except PredictorError as error:
+                st.error(str(error))
+                continue
+            probabilities = predictor.predict_proba(image28[None])[0]
+            digit = int(np.argmax(probabilities))
+            st.markdown(f"**{labels[run_id]}** predicts **{digit}** ({100 * probabilities[digit]:.1f}%)")
+            st.plotly_chart(figures.probabilities_figure(probabilities), key=f"draw.probs.{run_id}",
+                            use_container_width=True)

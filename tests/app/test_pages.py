@@ -1,0 +1,127 @@
+"""Every page renders with streamlit's AppTest, on an empty store and on one with finished runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from metalearn_core.config import (
+    LayerConfig,
+    LearnerConfig,
+    NetworkConfig,
+    RunConfig,
+    StackingConfig,
+    TrainingConfig,
+)
+from metalearn_core.session import config_to_token, token_to_config
+from metalearn_core.stacking import train_stacked
+from metalearn_core.store import RunStore
+from metalearn_core.training import Reporter, train_base
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = ["app.py", "pages/1_Train.py", "pages/2_Compare.py", "pages/3_Draw.py"]
+
+
+def page(path: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / path), default_timeout=60)
+
+
+def finish(store: RunStore, config: RunConfig, mnist) -> int:
+    """Train in this process (fast) and record the run as the worker would."""
+    run_id = store.create_run(config)
+    store.mark_running(run_id)
+    train = train_stacked if config.kind == "stacked" else train_base
+    result = train(config, mnist, Reporter(on_epoch=lambda s, e, m: store.log_metrics(run_id, s, e, m)),
+                   store.run_folder(run_id))
+    (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
+    store.update_summary(run_id, **result.summary)
+    store.finish(run_id, result.status)
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def filled_home(tmp_path_factory, mnist):
+    home = tmp_path_factory.mktemp("filled")
+    store = RunStore(home)
+    tiny = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=32)))
+    for seed in (0, 1):
+        finish(store, RunConfig(name=f"small-{seed}", base=tiny, training=TrainingConfig(
+            epochs=2, train_limit=1500, test_limit=300, seed=seed)), mnist)
+    finish(store, RunConfig(kind="stacked", name="stack", base=tiny, training=TrainingConfig(
+        epochs=1, train_limit=1500, test_limit=300), stacking=StackingConfig(
+        learners=(LearnerConfig("network"), LearnerConfig("random_forest")), meta_epochs=3)), mnist)
+    return home
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_render_on_an_empty_store(path, home):
+    at = page(path).run()
+    assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_render_with_finished_runs(path, filled_home, monkeypatch):
+    monkeypatch.setenv("METALEARN_HOME", str(filled_home))
+    at = page(path)
+    if path.endswith("Compare.py"):
+        at.query_params["runs"] = "1,2,3"
+    at.run()
+    assert not at.exception, at.exception
+    text = " ".join(str(element.value) for element in [*at.markdown, *at.caption, *at.info, *at.success])
+    if path == "app.py":
+        assert "small-0" in at.dataframe[0].value["name"].tolist()
+    if path.endswith("Compare.py"):
+        assert len(at.get("plotly_chart")) >= 5  # two curve charts, confusion matrices, diff, parallel
+    if path.endswith("Draw.py"):
+        assert "lift the pen" in text
+
+
+def test_train_widgets_change_the_config_in_the_link(home):
+    at = page("pages/1_Train.py").run()
+    at.slider(key="train.epochs").set_value(7).run()
+    at.select_slider(key="train.batch_size").set_value(64).run()
+    at.selectbox(key="train.optimizer").set_value("rmsprop").run()
+    at.button(key="train.base.add").click().run()  # appends a layer of the default new type (dense)
+    assert not at.exception
+    config = token_to_config(at.query_params["config"][0] if isinstance(at.query_params["config"], list)
+                             else at.query_params["config"])
+    assert (config.training.epochs, config.training.batch_size, config.training.optimizer) == (7, 64, "rmsprop")
+    assert len(config.base.layers) == 4
+
+
+def test_a_shared_link_restores_the_setup(home):
+    shared = RunConfig(name="from a link", base=NetworkConfig((LayerConfig("flatten"),
+                                                               LayerConfig("dense", units=77))),
+                       training=TrainingConfig(epochs=3, batch_size=128))
+    at = page("pages/1_Train.py")
+    at.query_params["config"] = config_to_token(shared)
+    at.run()
+    assert not at.exception
+    assert at.slider(key="train.epochs").value == 3
+    assert at.text_input(key="train.name").value == "from a link"
+    assert any(slider.value == 77 for slider in at.slider)
+
+
+def test_validation_errors_show_before_launch(home):
+    at = page("pages/1_Train.py").run()
+    at.radio(key="train.kind").set_value("stacked").run()
+    at.multiselect(key="train.learners").set_value([]).run()
+    messages = " ".join(error.value for error in at.error)
+    assert "use between 1 and 6 base learners" in messages
+    assert at.button(key="train.launch").disabled
+    at.multiselect(key="train.learners").set_value(["network"]).run()
+    at.selectbox(key="train.base.new_type").set_value("conv2d").run()
+    at.button(key="train.base.add").click().run()
+    messages = " ".join(error.value for error in at.error)
+    assert "conv2d layer 1 needs an image input" in messages
+
+
+def test_a_damaged_link_is_reported(home):
+    at = page("pages/1_Train.py")
+    at.query_params["config"] = "not-a-real-token"
+    at.run()
+    assert not at.exception
+    assert any("link" in error.value for error in at.error)
