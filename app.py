@@ -1,4 +1,7 @@
-"""Home: what the lab is, which data it uses, the latest runs, and the way to each page."""
+"""Home: what the lab is, which data it uses, the latest runs, and the way to each page.
+
+`make run` serves this file; the other pages are the files in pages/.
+"""
 
 import streamlit as st
 
@@ -6,6 +9,8 @@ from dashboard import common
 from metalearn_core import analysis
 
 st.set_page_config(page_title="Meta-learning lab", page_icon="🧠", layout="wide")
+common.sidebar(data=False)
+
 st.title("Meta-learning lab")
 st.write(
     "Learn how machines *learn to learn* on handwritten digits: configure a base network and a meta "
@@ -24,11 +29,11 @@ except Exception as error:  # noqa: BLE001 - a bad data setting is shown, not ra
 
 st.subheader("Pages")
 columns = st.columns(3)
-columns[0].page_link("pages/1_Train.py", label="Train", icon="🏋️")
+columns[0].page_link("pages/train.py", label="Train", icon="🏋️")
 columns[0].caption("Build networks layer by layer, launch a run, watch live curves and the confusion matrix.")
-columns[1].page_link("pages/2_Compare.py", label="Compare", icon="📊")
+columns[1].page_link("pages/compare.py", label="Compare", icon="📊")
 columns[1].caption("Overlay curves, diff settings and confusion matrices, group seeds, export.")
-columns[2].page_link("pages/3_Draw.py", label="Draw", icon="✏️")
+columns[2].page_link("pages/draw.py", label="Draw", icon="✏️")
 columns[2].caption("Draw a digit and see what each trained model predicts.")
 
 st.subheader("Recent runs")

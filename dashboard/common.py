@@ -38,6 +38,20 @@ def current_mnist() -> MnistData:
     return mnist(mnist_path())
 
 
+PAGES = [("app.py", "Home", "🏠"), ("pages/train.py", "Train", "🏋️"), ("pages/compare.py", "Compare", "📊"),
+         ("pages/draw.py", "Draw", "✏️")]
+
+
+def sidebar(data: bool = True) -> None:
+    """The page list with readable names, then (unless the page shows it itself) the data source."""
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+    if data:
+        data_notice()
+
+
 def data_notice() -> None:
     """One line in the sidebar on the data source; a warning when it is only the offline sample."""
     try:

@@ -70,36 +70,39 @@ def init_state(initial: RunConfig | None = None) -> None:
 
 
 def _layer_widgets(network: str, item: dict, index: int) -> LayerConfig:
+    """One layer in a bordered box: its type and move/remove buttons, then its parameters."""
     layer: LayerConfig = item["layer"]
     uid = item["id"]
-    columns = st.columns([2, 3, 2, 1, 1, 1])
-    kind = columns[0].selectbox("type", LAYER_TYPES, index=LAYER_TYPES.index(layer.type),
-                                key=key(network, uid, "type"), label_visibility="collapsed")
-    values = {"type": kind}
-    if kind == "dense":
-        values["units"] = columns[1].slider("units", 1, 1024, min(layer.units, 1024), key=key(network, uid, "units"))
-    elif kind == "conv2d":
-        values["filters"] = columns[1].slider("filters", 1, 256, min(layer.filters, 256),
-                                              key=key(network, uid, "filters"))
-        values["kernel_size"] = columns[2].slider("kernel", 1, 9, min(layer.kernel_size, 9),
-                                                  key=key(network, uid, "kernel"))
-    elif kind == "max_pool":
-        values["pool_size"] = columns[1].slider("pool size", 1, 7, min(layer.pool_size, 7),
-                                                key=key(network, uid, "pool"))
-    elif kind == "dropout":
-        values["rate"] = columns[1].slider("rate", 0.0, 0.9, float(min(layer.rate, 0.9)), 0.05,
-                                           key=key(network, uid, "rate"))
-    if kind in ("dense", "conv2d"):
-        values["activation"] = columns[2 if kind == "dense" else 1].selectbox(
-            "activation", ACTIVATIONS, index=ACTIVATIONS.index(layer.activation)
-            if layer.activation in ACTIVATIONS else 0, key=key(network, uid, "activation"))
-    layers = st.session_state[key(network)]
-    columns[3].button("↑", key=key(network, uid, "up"), help="move up", on_click=_move, args=(network, index, -1))
-    columns[4].button("↓", key=key(network, uid, "down"), help="move down", on_click=_move, args=(network, index, 1))
-    columns[5].button("✕", key=key(network, uid, "remove"), help="remove", on_click=_remove, args=(network, index))
-    fields = {**layer.__dict__, **values}
-    del layers  # the list is changed only by the callbacks
-    return LayerConfig(**fields)
+    with st.container(border=True):
+        head = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
+        kind = head[0].selectbox(f"Layer {index + 1}", LAYER_TYPES, index=LAYER_TYPES.index(layer.type),
+                                 key=key(network, uid, "type"))
+        head[1].button("↑", key=key(network, uid, "up"), help="move up", on_click=_move, args=(network, index, -1))
+        head[2].button("↓", key=key(network, uid, "down"), help="move down", on_click=_move,
+                       args=(network, index, 1))
+        head[3].button("✕", key=key(network, uid, "remove"), help="remove", on_click=_remove,
+                       args=(network, index))
+        values: dict = {"type": kind}
+        left, right = st.columns(2)
+        if kind == "dense":
+            values["units"] = left.slider("units", 1, 1024, min(max(layer.units, 1), 1024),
+                                          key=key(network, uid, "units"))
+        elif kind == "conv2d":
+            values["filters"] = left.slider("filters", 1, 256, min(max(layer.filters, 1), 256),
+                                            key=key(network, uid, "filters"))
+            values["kernel_size"] = left.slider("kernel size", 1, 9, min(max(layer.kernel_size, 1), 9),
+                                                key=key(network, uid, "kernel"))
+        elif kind == "max_pool":
+            values["pool_size"] = left.slider("pool size", 1, 7, min(max(layer.pool_size, 1), 7),
+                                              key=key(network, uid, "pool"))
+        elif kind == "dropout":
+            values["rate"] = left.slider("dropout rate", 0.0, 0.9, float(min(max(layer.rate, 0.0), 0.9)), 0.05,
+                                         key=key(network, uid, "rate"))
+        if kind in ("dense", "conv2d"):
+            current = ACTIVATIONS.index(layer.activation) if layer.activation in ACTIVATIONS else 0
+            values["activation"] = right.selectbox("activation", ACTIVATIONS, index=current,
+                                                   key=key(network, uid, "activation"))
+    return LayerConfig(**{**layer.__dict__, **values})
 
 
 def _move(network: str, index: int, offset: int) -> None:

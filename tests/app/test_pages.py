@@ -22,11 +22,15 @@ from metalearn_core.store import RunStore
 from metalearn_core.training import Reporter, train_base
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["app.py", "pages/1_Train.py", "pages/2_Compare.py", "pages/3_Draw.py"]
+PAGES = ["app.py", "pages/train.py", "pages/compare.py", "pages/draw.py"]  # app.py renders Home
 
 
 def page(path: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / path), default_timeout=60)
+    """The app started at its home script, switched to ``path`` as a user clicking the sidebar would."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if path != "app.py":
+        at.switch_page(path)
+    return at
 
 
 def finish(store: RunStore, config: RunConfig, mnist) -> int:
@@ -66,21 +70,21 @@ def test_pages_render_on_an_empty_store(path, home):
 def test_pages_render_with_finished_runs(path, filled_home, monkeypatch):
     monkeypatch.setenv("METALEARN_HOME", str(filled_home))
     at = page(path)
-    if path.endswith("Compare.py"):
+    if path.endswith("compare.py"):
         at.query_params["runs"] = "1,2,3"
     at.run()
     assert not at.exception, at.exception
     text = " ".join(str(element.value) for element in [*at.markdown, *at.caption, *at.info, *at.success])
-    if path == "app.py":
+    if path in ("app.py", "pages/home.py"):
         assert "small-0" in at.dataframe[0].value["name"].tolist()
-    if path.endswith("Compare.py"):
+    if path.endswith("compare.py"):
         assert len(at.get("plotly_chart")) >= 5  # two curve charts, confusion matrices, diff, parallel
-    if path.endswith("Draw.py"):
+    if path.endswith("draw.py"):
         assert "lift the pen" in text
 
 
 def test_train_widgets_change_the_config_in_the_link(home):
-    at = page("pages/1_Train.py").run()
+    at = page("pages/train.py").run()
     at.slider(key="train.epochs").set_value(7).run()
     at.select_slider(key="train.batch_size").set_value(64).run()
     at.selectbox(key="train.optimizer").set_value("rmsprop").run()
@@ -96,7 +100,7 @@ def test_a_shared_link_restores_the_setup(home):
     shared = RunConfig(name="from a link", base=NetworkConfig((LayerConfig("flatten"),
                                                                LayerConfig("dense", units=77))),
                        training=TrainingConfig(epochs=3, batch_size=128))
-    at = page("pages/1_Train.py")
+    at = page("pages/train.py")
     at.query_params["config"] = config_to_token(shared)
     at.run()
     assert not at.exception
@@ -106,7 +110,7 @@ def test_a_shared_link_restores_the_setup(home):
 
 
 def test_validation_errors_show_before_launch(home):
-    at = page("pages/1_Train.py").run()
+    at = page("pages/train.py").run()
     at.radio(key="train.kind").set_value("stacked").run()
     at.multiselect(key="train.learners").set_value([]).run()
     messages = " ".join(error.value for error in at.error)
@@ -120,7 +124,7 @@ def test_validation_errors_show_before_launch(home):
 
 
 def test_a_damaged_link_is_reported(home):
-    at = page("pages/1_Train.py")
+    at = page("pages/train.py")
     at.query_params["config"] = "not-a-real-token"
     at.run()
     assert not at.exception

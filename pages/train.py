@@ -7,9 +7,9 @@ from metalearn_core.config import ConfigError
 from metalearn_core.runner import launch
 from metalearn_core.session import URL_KEY, assemble_config, config_to_token, token_to_config
 
-st.set_page_config(page_title="Train · Meta-learning lab", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="Train · Meta-learning lab", page_icon="🏋️", layout="wide")
 st.title("Train")
-common.data_notice()
+common.sidebar()
 store = common.current_store()
 
 link_error = ""
@@ -22,7 +22,7 @@ editor.init_state()
 if link_error:
     st.error(f"The link's configuration could not be used: {link_error}. Showing the default instead.")
 
-setup, watch = st.columns([5, 6], gap="large")
+setup, watch = st.columns([1, 1], gap="large")
 with setup:
     editor.preset_picker()
     kind = st.radio("Run kind", ("base", "stacked"), key=editor.key("kind"), horizontal=True,

@@ -11,7 +11,7 @@ from metalearn_core.predictor import PredictorError
 
 st.set_page_config(page_title="Draw · Meta-learning lab", page_icon="✏️", layout="wide")
 st.title("Draw a digit")
-common.data_notice()
+common.sidebar()
 store = common.current_store()
 
 runs = [run for run in store.list_runs(statuses=("completed",)) if not run.config_error]

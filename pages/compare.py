@@ -7,7 +7,7 @@ from metalearn_core import analysis, figures
 
 st.set_page_config(page_title="Compare · Meta-learning lab", page_icon="📊", layout="wide")
 st.title("Compare runs")
-common.data_notice()
+common.sidebar()
 store = common.current_store()
 runs = store.list_runs()
 if not runs:
