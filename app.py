@@ -29,11 +29,11 @@ except Exception as error:  # noqa: BLE001 - a bad data setting is shown, not ra
 
 st.subheader("Pages")
 columns = st.columns(3)
-columns[0].page_link("pages/train.py", label="Train", icon="🏋️")
+columns[0].page_link("pages/train.py", label="Train", icon=":material/model_training:")
 columns[0].caption("Build networks layer by layer, launch a run, watch live curves and the confusion matrix.")
-columns[1].page_link("pages/compare.py", label="Compare", icon="📊")
+columns[1].page_link("pages/compare.py", label="Compare", icon=":material/compare_arrows:")
 columns[1].caption("Overlay curves, diff settings and confusion matrices, group seeds, export.")
-columns[2].page_link("pages/draw.py", label="Draw", icon="✏️")
+columns[2].page_link("pages/draw.py", label="Draw", icon=":material/draw:")
 columns[2].caption("Draw a digit and see what each trained model predicts.")
 
 st.subheader("Recent runs")

@@ -38,8 +38,9 @@ def current_mnist() -> MnistData:
     return mnist(mnist_path())
 
 
-PAGES = [("app.py", "Home", "🏠"), ("pages/train.py", "Train", "🏋️"), ("pages/compare.py", "Compare", "📊"),
-         ("pages/draw.py", "Draw", "✏️")]
+PAGES = [("app.py", "Home", ":material/home:"), ("pages/train.py", "Train", ":material/model_training:"),
+         ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+         ("pages/draw.py", "Draw", ":material/draw:")]
 
 
 def sidebar(data: bool = True) -> None:

@@ -60,8 +60,8 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
     summary = run.summary
     if "test_accuracy" in summary:
         columns = st.columns(4)
-        columns[0].metric("Test accuracy", f"{100 * summary['test_accuracy']:.2f}%")
-        columns[1].metric("Test loss", f"{summary['test_loss']:.4f}")
+        columns[0].metric("Test accuracy", f"{100 * summary['test_accuracy']:.1f}%")
+        columns[1].metric("Test loss", f"{summary['test_loss']:.3f}")
         columns[2].metric("Epochs", summary.get("epochs_done", "-"))
         if summary.get("train_seconds"):
             columns[3].metric("Training time", format_seconds(summary["train_seconds"]))

@@ -22,7 +22,7 @@ editor.init_state()
 if link_error:
     st.error(f"The link's configuration could not be used: {link_error}. Showing the default instead.")
 
-setup, watch = st.columns([1, 1], gap="large")
+setup, watch = st.columns([2, 3], gap="large")
 with setup:
     editor.preset_picker()
     kind = st.radio("Run kind", ("base", "stacked"), key=editor.key("kind"), horizontal=True,

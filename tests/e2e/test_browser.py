@@ -1,0 +1,78 @@
+"""A new user's path through the app in a real browser (Debian's Chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.runner import launch
+from metalearn_core.session import config_to_token
+from metalearn_core.store import RunStore
+from tools.browser import draw_stroke
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.slow
+QUICK = RunConfig(name="browser-run", base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=64))),
+                  training=TrainingConfig(epochs=1, batch_size=64, train_limit=3000, test_limit=1000))
+
+
+def wait_for_text(page, text: str, timeout: float = 60_000):
+    page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
+
+
+def test_home_page(server, page):
+    url, _ = server
+    page.goto(url)
+    wait_for_text(page, "Meta-learning lab")
+    wait_for_text(page, "60,000 training and 10,000 test images")
+    screenshot(page, "home")
+
+
+def test_train_launch_shows_live_curve_then_confusion_matrix(server, page):
+    url, home = server
+    page.goto(f"{url}/train?config={config_to_token(QUICK)}")
+    page.get_by_role("button", name="Launch").click()
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for(state="visible", timeout=90_000)
+    screenshot(page, "train-live")
+    page.reload()  # a reload shows the same run, still going or finished
+    wait_for_text(page, "browser-run", timeout=60_000)
+    wait_for_text(page, "Confusion matrix (test set)", timeout=120_000)
+    wait_for_text(page, "Misclassified test digits")
+    screenshot(page, "train-results")
+    run = RunStore(home).list_runs()[-1]
+    assert run.name == "browser-run" and run.status == "completed"
+
+
+def test_compare_two_runs_shows_both_curves(server, page):
+    url, home = server
+    store = RunStore(home)
+    for name in ("compare-a", "compare-b"):
+        if not any(run.name == name for run in store.list_runs()):
+            launch(store, QUICK.replace(name=name))
+    deadline = time.monotonic() + 180
+    while any(run.is_active for run in store.list_runs()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    ids = [run.id for run in store.list_runs() if run.name in ("compare-a", "compare-b")]
+    page.goto(f"{url}/compare?runs={','.join(map(str, ids))}")
+    page.locator("[data-testid='stPlotlyChart']").nth(1).wait_for(state="visible", timeout=60_000)
+    legend = page.locator("[data-testid='stPlotlyChart']").first.inner_text()
+    assert "compare-a" in legend and "compare-b" in legend
+    screenshot(page, "compare")
+
+
+def test_draw_a_stroke_and_see_a_prediction(server, page):
+    url, home = server
+    store = RunStore(home)
+    if not store.list_runs(statuses=("completed",)):
+        run_id = launch(store, QUICK.replace(name="draw-model"))
+        while store.get(run_id).is_active:
+            time.sleep(0.5)
+    page.goto(f"{url}/draw")
+    canvas = page.locator("canvas").last
+    canvas.wait_for(state="visible", timeout=60_000)
+    draw_stroke(page, canvas)
+    wait_for_text(page, "predicts", timeout=60_000)
+    screenshot(page, "draw")

@@ -1,0 +1,1 @@
+"""Development helpers shared by the browser tests and the benchmarks (not part of the product)."""
