@@ -370,3 +370,30 @@ def probabilities_figure(probabilities: Sequence[float], title: str = "") -> go.
         xaxis={"title": "digit", "tickmode": "linear", "dtick": 1}, yaxis={"title": "probability", "range": [0, 1]},
     )
     return figure
+
+
+def probabilities_bars_html(probabilities: Sequence[float]) -> str:
+    """The ten probabilities as a small HTML bar chart, the most likely digit highlighted.
+
+    A plain-HTML chart appears with the text around it; a plotly chart costs the browser a few
+    hundred milliseconds to draw, too slow for a prediction that should follow the pen.
+
+    Example:
+        >>> probabilities_bars_html([0.1, 0.9]).count("<div class='bar'")
+        2
+    """
+    values = np.asarray(probabilities, dtype=float)
+    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"probabilities must be a non-empty list of finite numbers, got shape {values.shape}")
+    best = int(np.argmax(values))
+    bars = "".join(
+        f"<div class='bar' title='digit {digit}: {value:.3f}' style='display:flex;flex-direction:column;"
+        f"align-items:center;justify-content:flex-end;height:100%;flex:1'>"
+        f"<span style='font-size:0.75em'>{value:.0%}</span>"
+        f"<div style='width:70%;height:{max(value, 0.005) * 100:.1f}%;"
+        f"background:{HIGHLIGHT if digit == best else PLAIN};border-radius:2px'></div>"
+        f"<span style='font-weight:{700 if digit == best else 400}'>{digit}</span></div>"
+        for digit, value in enumerate(values)
+    )
+    return (f"<div role='img' aria-label='probability of each digit' "
+            f"style='display:flex;gap:4px;height:180px;align-items:flex-end'>{bars}</div>")

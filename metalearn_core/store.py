@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS points (
     accuracy REAL
 );
 CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, series, x);
+CREATE TABLE IF NOT EXISTS spare (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    mnist TEXT NOT NULL,
+    run_id INTEGER,
+    ready_at REAL NOT NULL
+);
 """
 
 
@@ -142,6 +149,9 @@ class RunStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(runs)")}
+            if "lock_path" not in columns:  # a store made before warm workers existed
+                conn.execute("ALTER TABLE runs ADD COLUMN lock_path TEXT")
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -313,20 +323,57 @@ class RunStore:
 
     # -- liveness -----------------------------------------------------------------------------
     def worker_lock_path(self, run_id: int) -> Path:
+        """The lock its worker holds: the run folder's, or the warm worker's when one took it."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT lock_path FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is not None and row["lock_path"]:
+            return Path(row["lock_path"])
         return self.run_folder(run_id) / "worker.lock"
 
     def worker_alive(self, run_id: int) -> bool:
         """True while some process holds the run's worker lock."""
-        path = self.worker_lock_path(run_id)
-        if not path.exists():
-            return False
-        with open(path, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return False
+        return lock_held(self.worker_lock_path(run_id))
+
+    # -- the warm worker ----------------------------------------------------------------------
+    @property
+    def spare_lock_path(self) -> Path:
+        return self.home / "spare.lock"
+
+    def register_spare(self, pid: int, mnist: str) -> None:
+        """A warm worker (TensorFlow imported, MNIST loaded) is ready to take a run."""
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO spare VALUES (1, ?, ?, NULL, ?)", (pid, mnist, time.time()))
+
+    def unregister_spare(self, pid: int) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM spare WHERE pid = ?", (pid,))
+
+    def claim_spare(self, run_id: int, mnist: str) -> int | None:
+        """Hand run ``run_id`` to the ready warm worker for the same data, if there is one; returns
+        its pid. The claim and the run's new pid and lock are written in one transaction."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT pid, mnist, run_id FROM spare WHERE id = 1").fetchone()
+            if row is None or row["run_id"] is not None or row["mnist"] != mnist:
+                return None
+            conn.execute("UPDATE spare SET run_id = ? WHERE id = 1", (run_id,))
+            conn.execute("UPDATE runs SET pid = ?, lock_path = ? WHERE id = ?",
+                         (row["pid"], str(self.spare_lock_path), run_id))
+            return int(row["pid"])
+
+    def release_claim(self, run_id: int) -> None:
+        """Undo a claim whose warm worker turned out to be gone."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM spare WHERE run_id = ?", (run_id,))
+            conn.execute("UPDATE runs SET pid = NULL, lock_path = NULL WHERE id = ?", (run_id,))
+
+    def take_claim(self, pid: int) -> int | None:
+        """For the warm worker: the run handed to it, if any (it then leaves the spare slot)."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT run_id FROM spare WHERE pid = ?", (pid,)).fetchone()
+            if row is None or row["run_id"] is None:
+                return None
+            conn.execute("DELETE FROM spare WHERE pid = ?", (pid,))
+            return int(row["run_id"])
 
     def reconcile(self, run_ids: list[int] | None = None) -> list[int]:
         """Mark active runs whose worker is gone as interrupted; return their ids."""
@@ -358,3 +405,16 @@ class RunStore:
 def _finite_or_none(value: float) -> float | None:
     value = float(value)
     return value if value == value and abs(value) != float("inf") else None
+
+
+def lock_held(path: Path) -> bool:
+    """True while some process holds an exclusive ``flock`` on ``path``."""
+    if not path.exists():
+        return False
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False

@@ -177,7 +177,11 @@ def prepared_splits(data: MnistData, training: TrainingConfig) -> tuple[np.ndarr
 
 
 def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """Class probabilities in large batches (prediction has no gradients to hold)."""
+    """Class probabilities in large batches (prediction has no gradients to hold). A few images,
+    such as one drawn digit, are run through the model directly: ``predict`` would first build
+    and trace a prediction function, which costs far more than the forward pass."""
+    if len(x) <= 64:
+        return np.asarray(model(x, training=False))
     return np.asarray(model.predict(x, batch_size=1024, verbose=0))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import sys
@@ -71,21 +72,25 @@ class StoreReporter:
         self.store.set_progress(self.run_id, {**progress, "elapsed": time.time() - self.started})
 
 
-def execute(store: RunStore, run_id: int, mnist_path: str | None) -> str:
-    """Train run ``run_id`` in this process and record its outcome; returns the final status."""
+def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> str:
+    """Train run ``run_id`` in this process and record its outcome; returns the final status.
+
+    ``data`` is MNIST already loaded by a warm worker; otherwise it is loaded here."""
     from metalearn_core.config import ConfigError
     from metalearn_core.data import DataError, load_mnist
 
     run = store.get(run_id)
     try:
         config = run.config
-        data = load_mnist(mnist_path)
-        store.update_summary(run_id, data=data.describe())
-        import json
-
+        # Where start-up time goes, in seconds since the launch (bench/bench_app.py reports it).
+        timing = {"worker_running": time.time() - run.created_at}
         from metalearn_core.stacking import train_stacked
         from metalearn_core.training import Reporter, train_base
 
+        timing["tensorflow_imported"] = time.time() - run.created_at
+        data = data if data is not None else load_mnist(mnist_path)
+        timing["data_loaded"] = time.time() - run.created_at
+        store.update_summary(run_id, data=data.describe(), timing=timing)
         writer = StoreReporter(store, run_id, run.created_at)
         reporter = Reporter(on_epoch=writer.on_epoch, on_progress=writer.on_progress)
         train = train_stacked if config.kind == "stacked" else train_base
@@ -107,29 +112,79 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None) -> str:
         return "failed"
 
 
+def train_run(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> str:
+    """Wait for a slot, then train; a cancel while queued ends the run as cancelled."""
+    settings = get_settings(home=store.home)
+    try:
+        with run_slot(store, run_id, settings.max_concurrent_runs):
+            if store.get(run_id).cancel_requested:
+                raise RunCancelled()
+            store.mark_running(run_id)
+            status = execute(store, run_id, mnist_path, data)
+    except RunCancelled:
+        store.finish(run_id, "cancelled", error="cancelled before it started")
+        status = "cancelled"
+    print(f"run {run_id}: {status}", flush=True)
+    return status
+
+
+def wait_as_spare(store: RunStore, mnist_path: str | None, lock_taken: bool = False, poll: float = 0.1) -> int:
+    """Be the warm worker: hold the spare lock, import TensorFlow, load MNIST, wait for a run.
+
+    The spare lock then serves as the claimed run's worker lock, so the run is never without one.
+    """
+    if not lock_taken:  # started by hand; the runner hands over the lock already taken
+        lock = open(store.spare_lock_path, "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # another warm worker is already waiting
+    from metalearn_core.data import load_mnist
+    from metalearn_core.training import train_base  # noqa: F401 - imports TensorFlow now, not later
+
+    try:
+        data = load_mnist(mnist_path)
+    except Exception as error:  # noqa: BLE001 - the run itself will report the data problem
+        print(f"warm worker: MNIST not preloaded ({error})", flush=True)
+        data = None
+    idle = float(os.environ.get("METALEARN_SPARE_IDLE", "1800"))
+    pid = os.getpid()
+    store.register_spare(pid, mnist_path or "")
+    deadline = time.monotonic() + idle
+    try:
+        while time.monotonic() < deadline:
+            run_id = store.take_claim(pid)
+            if run_id is not None:
+                store.update_summary(run_id, warm_start=True)
+                train_run(store, run_id, mnist_path, data)
+                return 0
+            time.sleep(poll)
+    finally:
+        store.unregister_spare(pid)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train one queued run (started by the runner).")
-    parser.add_argument("run_id", type=int)
+    parser.add_argument("run_id", type=int, nargs="?")
     parser.add_argument("--home", required=True)
     parser.add_argument("--mnist", default=None)
     parser.add_argument("--lock-fd", type=int, default=None)
+    parser.add_argument("--spare", action="store_true", help="wait, warm, for the next launched run")
     args = parser.parse_args(argv)
     store = RunStore(args.home)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if args.spare:
+        try:
+            return wait_as_spare(store, args.mnist, lock_taken=args.lock_fd is not None)
+        except RunCancelled:  # SIGTERM while idle
+            return 0
+    if args.run_id is None:
+        parser.error("a run id is needed (or --spare)")
     if args.lock_fd is None:  # started by hand: take the worker lock ourselves
         lock = open(store.worker_lock_path(args.run_id), "a")
         fcntl.flock(lock, fcntl.LOCK_EX)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    settings = get_settings(home=args.home)
-    try:
-        with run_slot(store, args.run_id, settings.max_concurrent_runs):
-            if store.get(args.run_id).cancel_requested:
-                raise RunCancelled()
-            store.mark_running(args.run_id)
-            status = execute(store, args.run_id, args.mnist)
-    except RunCancelled:
-        store.finish(args.run_id, "cancelled", error="cancelled before it started")
-        status = "cancelled"
-    print(f"run {args.run_id}: {status}", flush=True)
+    train_run(store, args.run_id, args.mnist)
     return 0
 
 

@@ -60,5 +60,4 @@ with right:
             probabilities = predictor.predict_proba(image28[None])[0]
             digit = int(np.argmax(probabilities))
             st.markdown(f"**{labels[run_id]}** predicts **{digit}** ({100 * probabilities[digit]:.1f}%)")
-            st.plotly_chart(figures.probabilities_figure(probabilities), key=f"draw.probs.{run_id}",
-                            use_container_width=True)
+            st.html(figures.probabilities_bars_html(probabilities))

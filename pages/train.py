@@ -4,13 +4,14 @@ import streamlit as st
 
 from dashboard import common, editor, results
 from metalearn_core.config import ConfigError
-from metalearn_core.runner import launch
+from metalearn_core.runner import ensure_spare, launch
 from metalearn_core.session import URL_KEY, assemble_config, config_to_token, token_to_config
 
 st.set_page_config(page_title="Train · Meta-learning lab", page_icon="🏋️", layout="wide")
 st.title("Train")
 common.sidebar()
 store = common.current_store()
+ensure_spare(store, common.mnist_path())  # a warm worker, so that Launch starts training seconds sooner
 
 link_error = ""
 if "train.base" not in st.session_state and URL_KEY in st.query_params:

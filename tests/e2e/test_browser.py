@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.runner import launch
@@ -57,9 +58,10 @@ def test_compare_two_runs_shows_both_curves(server, page):
         time.sleep(0.5)
     ids = [run.id for run in store.list_runs() if run.name in ("compare-a", "compare-b")]
     page.goto(f"{url}/compare?runs={','.join(map(str, ids))}")
-    page.locator("[data-testid='stPlotlyChart']").nth(1).wait_for(state="visible", timeout=60_000)
-    legend = page.locator("[data-testid='stPlotlyChart']").first.inner_text()
-    assert "compare-a" in legend and "compare-b" in legend
+    for metric in ("loss", "accuracy"):  # one chart per metric, a curve per run in each
+        chart = page.locator(f".st-key-compare-curves-{metric}")
+        expect(chart).to_contain_text("compare-a", timeout=60_000)
+        expect(chart).to_contain_text("compare-b")
     screenshot(page, "compare")
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from metalearn_core.config import RunConfig, TrainingConfig
-from metalearn_core.runner import cancel, launch
-from metalearn_core.store import RunStore
+from metalearn_core.runner import cancel, ensure_spare, launch
+from metalearn_core.store import RunStore, lock_held
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,3 +105,43 @@ def test_two_processes_launching_at_once_both_get_runs_which_queue(home, mnist_p
     assert [run.status for run in runs] == ["completed", "completed"]
     first, second = sorted(runs, key=lambda r: r.started_at)
     assert second.started_at >= first.ended_at - 0.5, "one run at a time by default"
+
+
+def spare_ready(store):
+    with sqlite3.connect(store.db_path) as conn:
+        return conn.execute("SELECT pid FROM spare WHERE run_id IS NULL").fetchone()
+
+
+def test_warm_worker_takes_the_next_run(home, mnist_path):
+    store = RunStore(home)
+    assert ensure_spare(store, mnist_path)
+    assert not ensure_spare(store, mnist_path)  # one at a time
+    (pid,) = wait_for(lambda: spare_ready(store), timeout=120)
+    run_id = launch(store, tiny("warm"), mnist_path)
+    run = wait_until_done(store, run_id)
+    assert run.status == "completed", run.error
+    assert run.pid == pid and run.summary.get("warm_start") is True
+    # TensorFlow was imported before the launch: no import time inside the run's start-up
+    assert run.summary["timing"]["tensorflow_imported"] - run.summary["timing"]["worker_running"] < 0.5
+    other = launch(store, tiny("cold"), mnist_path)  # the spare is used up: a fresh worker
+    run = wait_until_done(store, other)
+    assert run.status == "completed" and run.pid != pid and not run.summary.get("warm_start")
+
+
+def test_a_killed_warm_worker_is_not_handed_runs(home, mnist_path):
+    store = RunStore(home)
+    ensure_spare(store, mnist_path)
+    (pid,) = wait_for(lambda: spare_ready(store), timeout=120)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not lock_held(store.spare_lock_path), timeout=10)
+    run_id = launch(store, tiny("after-dead-spare"), mnist_path)
+    run = wait_until_done(store, run_id)
+    assert run.status == "completed" and run.pid != pid
+
+
+def test_no_warm_worker_while_a_run_trains(home, mnist_path):
+    store = RunStore(home)
+    run_id = launch(store, long_run("busy"), mnist_path)
+    assert not ensure_spare(store, mnist_path)
+    cancel(store, run_id)
+    wait_until_done(store, run_id, timeout=60)
