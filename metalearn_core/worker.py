@@ -128,15 +128,15 @@ def train_run(store: RunStore, run_id: int, mnist_path: str | None, data=None) -
     return status
 
 
-def wait_as_spare(store: RunStore, mnist_path: str | None, lock_taken: bool = False, poll: float = 0.1) -> int:
+def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None = None, poll: float = 0.1) -> int:
     """Be the warm worker: hold the spare lock, import TensorFlow, load MNIST, wait for a run.
 
     The spare lock then serves as the claimed run's worker lock, so the run is never without one.
     """
-    if not lock_taken:  # started by hand; the runner hands over the lock already taken
-        lock = open(store.spare_lock_path, "a")
+    if lock_fd is None:  # started by hand; the runner hands over the lock already taken
+        lock_fd = os.open(store.spare_lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # another warm worker is already waiting
     from metalearn_core.data import load_mnist
@@ -157,6 +157,7 @@ def wait_as_spare(store: RunStore, mnist_path: str | None, lock_taken: bool = Fa
             if run_id is not None:
                 store.update_summary(run_id, warm_start=True)
                 train_run(store, run_id, mnist_path, data)
+                os.close(lock_fd)  # the run has ended: the next warm worker may start while this one exits
                 return 0
             time.sleep(poll)
     finally:
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     if args.spare:
         try:
-            return wait_as_spare(store, args.mnist, lock_taken=args.lock_fd is not None)
+            return wait_as_spare(store, args.mnist, args.lock_fd)
         except RunCancelled:  # SIGTERM while idle
             return 0
     if args.run_id is None:

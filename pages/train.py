@@ -11,7 +11,6 @@ st.set_page_config(page_title="Train · Meta-learning lab", page_icon="🏋️",
 st.title("Train")
 common.sidebar()
 store = common.current_store()
-ensure_spare(store, common.mnist_path())  # a warm worker, so that Launch starts training seconds sooner
 
 link_error = ""
 if "train.base" not in st.session_state and URL_KEY in st.query_params:
@@ -59,6 +58,9 @@ with setup:
         st.session_state["train.run_id"] = run_id
         st.query_params["run"] = str(run_id)
         st.toast(f"Run {run_id} launched")
+    # After the launch, never before it: a warm worker (TensorFlow imported, MNIST loaded) waits
+    # for the next Launch, which then starts training seconds sooner. None starts while a run trains.
+    ensure_spare(store, common.mnist_path())
 
 with watch:
     run_id = results.run_to_watch(store, st.session_state.get("train.run_id"), st.query_params.get("run"))
