@@ -74,16 +74,18 @@ def ensure_spare(store: RunStore, mnist_path: str | os.PathLike | None = None) -
     A warm worker imports TensorFlow and loads MNIST ahead of time (about 5 s on two cores), then
     waits for the next launch, so a run's first batch comes seconds sooner. It is not started while
     a run trains, so that it never competes with one for the cores, and it exits after
-    ``METALEARN_SPARE_IDLE`` seconds (default 1800) without a run.
+    ``METALEARN_SPARE_IDLE`` seconds (default 1800) without a run, or when the app that started it
+    stops. ``METALEARN_WARM_WORKER=0`` turns warm workers off.
     """
-    if store.list_runs(statuses=("queued", "running")):
+    if os.environ.get("METALEARN_WARM_WORKER", "1") == "0" or store.list_runs(statuses=("queued", "running")):
         return False
     with open(store.spare_lock_path, "a") as lock:
         try:  # taken here and handed to the worker: no second one can start meanwhile
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
-        command = _worker_command(store, mnist_path, "--spare", "--lock-fd", str(lock.fileno()))
+        command = _worker_command(store, mnist_path, "--spare", "--lock-fd", str(lock.fileno()),
+                                  "--parent", str(os.getpid()))
         _spawn(command, store.home / "spare.log", pass_fds=(lock.fileno(),))
     return True
 

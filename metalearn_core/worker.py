@@ -128,7 +128,8 @@ def train_run(store: RunStore, run_id: int, mnist_path: str | None, data=None) -
     return status
 
 
-def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None = None, poll: float = 0.1) -> int:
+def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None = None,
+                  parent: int | None = None, poll: float = 0.1) -> int:
     """Be the warm worker: hold the spare lock, import TensorFlow, load MNIST, wait for a run.
 
     The spare lock then serves as the claimed run's worker lock, so the run is never without one.
@@ -149,10 +150,12 @@ def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None =
         data = None
     idle = float(os.environ.get("METALEARN_SPARE_IDLE", "1800"))
     pid = os.getpid()
+    parent = parent or os.getppid()
     store.register_spare(pid, mnist_path or "")
     deadline = time.monotonic() + idle
     try:
-        while time.monotonic() < deadline:
+        # A warm worker serves the app that started it: it leaves when that app (its parent) stops.
+        while time.monotonic() < deadline and os.getppid() == parent:
             run_id = store.take_claim(pid)
             if run_id is not None:
                 store.update_summary(run_id, warm_start=True)
@@ -172,12 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mnist", default=None)
     parser.add_argument("--lock-fd", type=int, default=None)
     parser.add_argument("--spare", action="store_true", help="wait, warm, for the next launched run")
+    parser.add_argument("--parent", type=int, default=None, help="the app's pid: a warm worker leaves with it")
     args = parser.parse_args(argv)
     store = RunStore(args.home)
     signal.signal(signal.SIGTERM, _on_sigterm)
     if args.spare:
         try:
-            return wait_as_spare(store, args.mnist, args.lock_fd)
+            return wait_as_spare(store, args.mnist, args.lock_fd, args.parent)
         except RunCancelled:  # SIGTERM while idle
             return 0
     if args.run_id is None:

@@ -145,3 +145,20 @@ def test_no_warm_worker_while_a_run_trains(home, mnist_path):
     assert not ensure_spare(store, mnist_path)
     cancel(store, run_id)
     wait_until_done(store, run_id, timeout=60)
+
+
+def test_warm_worker_leaves_with_the_app_that_started_it(home, mnist_path, tmp_path):
+    # A stand-in for the app: a process that starts a warm worker, then exits.
+    script = ("import sys; from metalearn_core.runner import ensure_spare; from metalearn_core.store import RunStore;"
+              "ensure_spare(RunStore(sys.argv[1]), sys.argv[2])")
+    subprocess.run([sys.executable, "-c", script, str(home), mnist_path], cwd=ROOT, check=True, timeout=60)
+    store = RunStore(home)
+    wait_for(lambda: not lock_held(store.spare_lock_path), timeout=60)
+    assert spare_ready(store) is None
+
+
+def test_warm_workers_can_be_turned_off(home, mnist_path, monkeypatch):
+    monkeypatch.setenv("METALEARN_WARM_WORKER", "0")
+    store = RunStore(home)
+    assert not ensure_spare(store, mnist_path)
+    assert not lock_held(store.spare_lock_path)
