@@ -128,6 +128,16 @@ def train_run(store: RunStore, run_id: int, mnist_path: str | None, data=None) -
     return status
 
 
+def _log_to(path) -> None:
+    """Send this process's output to ``path`` from now on (a warm worker's run keeps its own log)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    os.close(handle)
+
+
 def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None = None,
                   parent: int | None = None, poll: float = 0.1) -> int:
     """Be the warm worker: hold the spare lock, import TensorFlow, load MNIST, wait for a run.
@@ -158,6 +168,7 @@ def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None =
         while time.monotonic() < deadline and os.getppid() == parent:
             run_id = store.take_claim(pid)
             if run_id is not None:
+                _log_to(store.run_folder(run_id) / "worker.log")
                 store.update_summary(run_id, warm_start=True)
                 train_run(store, run_id, mnist_path, data)
                 os.close(lock_fd)  # the run has ended: the next warm worker may start while this one exits

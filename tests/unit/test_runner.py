@@ -121,6 +121,7 @@ def test_warm_worker_takes_the_next_run(home, mnist_path):
     run = wait_until_done(store, run_id)
     assert run.status == "completed", run.error
     assert run.pid == pid and run.summary.get("warm_start") is True
+    assert f"run {run_id}: completed" in (run.folder / "worker.log").read_text()
     # TensorFlow was imported before the launch: no import time inside the run's start-up
     assert run.summary["timing"]["tensorflow_imported"] - run.summary["timing"]["worker_running"] < 0.5
     other = launch(store, tiny("cold"), mnist_path)  # the spare is used up: a fresh worker
