@@ -74,13 +74,13 @@ def _layer_widgets(network: str, item: dict, index: int) -> LayerConfig:
     layer: LayerConfig = item["layer"]
     uid = item["id"]
     with st.container(border=True):
-        head = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
+        head = st.columns([2, 1, 1, 1], vertical_alignment="bottom", gap="small")
         kind = head[0].selectbox(f"Layer {index + 1}", LAYER_TYPES, index=LAYER_TYPES.index(layer.type),
                                  key=key(network, uid, "type"))
-        head[1].button("↑", key=key(network, uid, "up"), help="move up", on_click=_move, args=(network, index, -1))
-        head[2].button("↓", key=key(network, uid, "down"), help="move down", on_click=_move,
+        head[1].button(":material/arrow_upward:", key=key(network, uid, "up"), help="move up", on_click=_move, args=(network, index, -1))
+        head[2].button(":material/arrow_downward:", key=key(network, uid, "down"), help="move down", on_click=_move,
                        args=(network, index, 1))
-        head[3].button("✕", key=key(network, uid, "remove"), help="remove", on_click=_remove,
+        head[3].button(":material/close:", key=key(network, uid, "remove"), help="remove", on_click=_remove,
                        args=(network, index))
         values: dict = {"type": kind}
         left, right = st.columns(2)

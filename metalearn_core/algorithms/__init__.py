@@ -1,0 +1,18 @@
+"""Few-shot learning algorithms: Prototypical Networks and the baselines they are compared with.
+
+Each module is a set of pure functions plus a thin class where state helps; nothing here imports
+streamlit. Episodes and the class pools come from :mod:`metalearn_core.episodes`.
+"""
+
+from metalearn_core.algorithms.baselines import mean_confidence_interval as mean_confidence_interval
+from metalearn_core.algorithms.baselines import nearest_centroid_accuracy as nearest_centroid_accuracy
+from metalearn_core.algorithms.baselines import nearest_centroid_features as nearest_centroid_features
+from metalearn_core.algorithms.baselines import nearest_centroid_pixels as nearest_centroid_pixels
+from metalearn_core.algorithms.baselines import pretrain_classifier as pretrain_classifier
+from metalearn_core.algorithms.protonet import ProtoNet as ProtoNet
+from metalearn_core.algorithms.protonet import build_embedding as build_embedding
+from metalearn_core.algorithms.protonet import compute_prototypes as compute_prototypes
+from metalearn_core.algorithms.protonet import embedding_from_classifier as embedding_from_classifier
+from metalearn_core.algorithms.protonet import episode_logits as episode_logits
+from metalearn_core.algorithms.protonet import meta_train_protonet as meta_train_protonet
+from metalearn_core.algorithms.protonet import prototype_logits as prototype_logits
