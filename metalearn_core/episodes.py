@@ -136,21 +136,21 @@ class EpisodeConfig:
 
 
 def class_id(digit: int, degrees: int = 0) -> str:
-    """The pool id of a digit, rotated by ``degrees``: ``class_id(3) == "3"``, ``class_id(3, 90) == "3r90"``."""
+    """A pool class id: ``class_id(3) == "3"``, ``class_id(3, 90) == "3r90"`` (rotated by 90 degrees)."""
     return f"{digit}r{degrees}" if degrees else str(digit)
 
 
 def parse_class_id(identifier: str) -> tuple[int, int]:
     """``"3r90"`` -> ``(3, 90)``; ``"7"`` -> ``(7, 0)``. Raises ValueError for anything else."""
+    message = f"not a class id: {identifier!r} (expected a digit, optionally followed by r90, r180 or r270)"
     digit, _, degrees = str(identifier).partition("r")
     try:
         digit_value, degrees_value = int(digit), int(degrees or 0)
     except ValueError:
-        raise ValueError(f"not a class id: {identifier!r} (expected a digit, optionally 'r90' etc.)") from None
-    if not 0 <= digit_value <= 9 or degrees_value not in (0, *ROTATIONS) or class_id(
-        digit_value, degrees_value
-    ) != identifier:
-        raise ValueError(f"not a class id: {identifier!r} (expected a digit, optionally 'r90' etc.)")
+        raise ValueError(message) from None
+    valid = 0 <= digit_value <= 9 and degrees_value in (0, *ROTATIONS)
+    if not valid or class_id(digit_value, degrees_value) != identifier:
+        raise ValueError(message)
     return digit_value, degrees_value
 
 
@@ -256,7 +256,8 @@ class ClassPool:
         return f"{self.num_classes} classes, {len(self):,} images from the {self.split} split"
 
 
-@dataclass
+# eq=False: a field-wise == of numpy arrays is ambiguous; compare episodes field by field.
+@dataclass(eq=False)
 class Episode:
     """One N-way K-shot task; labels 0..ways-1 follow the order of ``classes``.
 
@@ -304,7 +305,9 @@ def sample_episode(pool: ClassPool, config: EpisodeConfig, rng: np.random.Genera
         [0, 1, 2, 3, 4]
     """
     if pool.num_classes < config.ways:
-        raise ValueError(f"{config.ways}-way episodes need {config.ways} classes, the pool has {pool.num_classes}")
+        raise ValueError(
+            f"{config.ways}-way episodes need {config.ways} classes, the pool has {pool.num_classes}"
+        )
     per_class = config.shots + config.queries
     chosen = [pool.class_ids[i] for i in rng.choice(pool.num_classes, config.ways, replace=False)]
     support_x, query_x, support_index, query_index = [], [], [], []
@@ -338,7 +341,8 @@ def episodes(pool: ClassPool, config: EpisodeConfig, count: int, seed: int | Non
 
     Example:
         >>> first = episodes(pool, config, 3, seed=1)  # doctest: +SKIP
-        >>> [e.classes for e in first] == [e.classes for e in episodes(pool, config, 3, seed=1)]  # doctest: +SKIP
+        >>> again = episodes(pool, config, 3, seed=1)  # doctest: +SKIP
+        >>> [e.classes for e in first] == [e.classes for e in again]  # doctest: +SKIP
         True
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -372,7 +376,7 @@ def save_episodes(
 ) -> Path:
     """Store episodes as source INDICES (not images) with their config, in a small .npz.
 
-    600 5-way 1-shot episodes take about 200 KB. When ``data`` is given its fingerprint is
+    600 5-way 1-shot episodes take about 110 KB (5-shot: 130 KB). When ``data`` is given its fingerprint is
     stored too, so that :func:`load_episodes` refuses a different MNIST (for example the offline
     sample instead of the full set), whose rows would mean other images.
     """
@@ -384,7 +388,9 @@ def save_episodes(
         if (episode.ways, len(episode.support_y), len(episode.query_y)) != shapes:
             raise ValueError(f"episode {number} has another shape than episode 0; save one kind per file")
         if episode.split != first.split:
-            raise ValueError(f"episode {number} is from the {episode.split} split, episode 0 from {first.split}")
+            raise ValueError(
+                f"episode {number} is from the {episode.split} split, episode 0 from the {first.split} split"
+            )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"version": EPISODE_FILE_VERSION, "config": config.to_dict(), "split": first.split,
@@ -412,7 +418,8 @@ def _read_episode_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[st
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{path}: not an episode file ({type(error).__name__}: {error})") from None
     if meta.get("version") != EPISODE_FILE_VERSION:
-        raise ValueError(f"{path}: episode file version {meta.get('version')!r}, expected {EPISODE_FILE_VERSION}")
+        found = meta.get("version")
+        raise ValueError(f"{path}: episode file version {found!r}, expected {EPISODE_FILE_VERSION}")
     return meta, arrays
 
 

@@ -59,7 +59,8 @@ def nearest_centroid_features(embedding_model: keras.Model, episode: Episode) ->
     images = np.concatenate([episode.support_x, episode.query_x])  # (n_s + n_q, 28, 28)
     features = np.asarray(embedding_model(images, training=False))  # (n_s + n_q, d)
     n_support = len(episode.support_y)
-    return nearest_centroid_accuracy(features[:n_support], episode.support_y, features[n_support:], episode.query_y)
+    support, query = features[:n_support], features[n_support:]
+    return nearest_centroid_accuracy(support, episode.support_y, query, episode.query_y)
 
 
 def pretrain_classifier(

@@ -28,7 +28,7 @@ Example:
     >>> spec = NetworkSpec.conv(filters=16)
     >>> params = init_params(spec, ways=5, seed=0)
     >>> logits = forward(params, support_x, spec)  # doctest: +SKIP
-    >>> adapted = adapt(params, support_x, support_y, steps=1, learning_rates=0.4, spec=spec)  # doctest: +SKIP
+    >>> adapted = adapt(params, support_x, support_y, 1, 0.4, spec)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import tensorflow as tf
@@ -44,9 +44,8 @@ import tensorflow as tf
 # Finn et al.'s code uses tf.contrib.layers.batch_norm, whose default epsilon is 1e-3.
 BN_EPSILON = 1e-3
 
-Tensor = Union[tf.Tensor, tf.Variable]
-Params = list  # list[Tensor]: weights and biases in the order init_params makes them
-LearningRates = Union[float, Tensor, Sequence[Tensor]]
+Tensor = tf.Tensor | tf.Variable
+LearningRates = float | Tensor | Sequence[Tensor]  # a scalar alpha (MAML) or one tensor per parameter
 
 
 class EpisodeLike(Protocol):
@@ -93,7 +92,9 @@ class NetworkSpec:
             raise ValueError(f"hidden widths must be positive, got {self.hidden}")
         if self.kind == "conv":
             if len(self.input_shape) not in (2, 3):
-                raise ValueError(f"a conv network needs input_shape (h, w) or (h, w, c), got {self.input_shape}")
+                raise ValueError(
+                    f"a conv network needs input_shape (h, w) or (h, w, c), got {self.input_shape}"
+                )
             if self.filters < 1 or self.blocks < 1:
                 raise ValueError(f"filters and blocks must be >= 1, got {self.filters} and {self.blocks}")
 
@@ -124,7 +125,7 @@ class NetworkSpec:
 
 
 def as_spec(spec: NetworkSpec | Sequence[int]) -> NetworkSpec:
-    """Accept a :class:`NetworkSpec` or MLP layer sizes ``(input_dim, hidden...)`` such as ``(784, 64, 64)``."""
+    """A :class:`NetworkSpec` as is, or MLP layer sizes ``(input_dim, hidden...)``, e.g. ``(784, 64, 64)``."""
     if isinstance(spec, NetworkSpec):
         return spec
     sizes = tuple(int(s) for s in spec)
@@ -137,11 +138,17 @@ def param_names(spec: NetworkSpec | Sequence[int]) -> list[str]:
     """Names for the parameter list, in :func:`init_params` order (for display and error messages)."""
     spec = as_spec(spec)
     if spec.kind == "mlp":
-        names = [name for i in range(len(spec.hidden)) for name in (f"dense{i + 1}/kernel", f"dense{i + 1}/bias")]
+        names = [
+            name for i in range(len(spec.hidden)) for name in (f"dense{i + 1}/kernel", f"dense{i + 1}/bias")
+        ]
     else:
         # No conv bias: batch norm subtracts the per-channel mean right after, so a bias would
         # cancel exactly and only ever receive zero gradient.
-        names = [name for b in range(spec.blocks) for name in (f"conv{b + 1}/kernel", f"bn{b + 1}/gamma", f"bn{b + 1}/beta")]
+        names = [
+            name
+            for b in range(spec.blocks)
+            for name in (f"conv{b + 1}/kernel", f"bn{b + 1}/gamma", f"bn{b + 1}/beta")
+        ]
     return [*names, "head/kernel", "head/bias"]
 
 
@@ -195,7 +202,9 @@ def init_params(
 def _check_params(params: Sequence[Tensor], spec: NetworkSpec) -> None:
     expected = len(param_names(spec))
     if len(params) != expected:
-        raise ValueError(f"a {spec.kind} network with this spec has {expected} parameter tensors, got {len(params)}")
+        raise ValueError(
+            f"a {spec.kind} network with this spec has {expected} parameter tensors, got {len(params)}"
+        )
 
 
 def forward(params: Sequence[Tensor], x: Any, spec: NetworkSpec | Sequence[int]) -> tf.Tensor:
@@ -223,14 +232,25 @@ def forward(params: Sequence[Tensor], x: Any, spec: NetworkSpec | Sequence[int])
         if x.shape.rank == len(spec.input_shape) + 1 and len(spec.input_shape) == 2:
             x = x[..., tf.newaxis]  # (n, h, w, 1)
         if x.shape[1:].is_fully_defined() and tuple(x.shape[1:]) != (*spec.input_shape[:2], spec.in_channels):
-            raise ValueError(f"inputs of shape {tuple(x.shape)} do not match the conv input {spec.input_shape}")
+            raise ValueError(
+                f"inputs of shape {tuple(x.shape)} do not match the conv input {spec.input_shape}"
+            )
         h = x
         for kernel, gamma, beta in zip(params[0:-2:3], params[1:-2:3], params[2:-2:3]):
             h = tf.nn.conv2d(h, kernel, strides=1, padding="SAME")  # (n, h, w, F)
-            mean, variance = tf.nn.moments(h, axes=[0, 1, 2])  # (F,), (F,): this batch's statistics
+            # This batch's statistics, written out rather than tf.nn.moments: moments puts a
+            # stop_gradient on the mean inside the variance, which leaves first derivatives exact
+            # but makes second derivatives (second-order MAML) wrong.
+            mean = tf.reduce_mean(h, axis=[0, 1, 2])  # (F,)
+            variance = tf.reduce_mean(tf.square(h - mean), axis=[0, 1, 2])  # (F,)
             h = tf.nn.batch_normalization(h, mean, variance, beta, gamma, BN_EPSILON)  # (n, h, w, F)
             h = tf.nn.relu(h)
-            h = tf.nn.max_pool2d(h, ksize=2, strides=2, padding="SAME")  # (n, ceil(h/2), ceil(w/2), F)
+            # A side of length 1 is pooled with a window of 1: the same result as a padded 2x2 window,
+            # and it sidesteps a TensorFlow bug: inside tf.function, the second derivative of a 2x2
+            # max-pool over a 1x1 map is wrong (eager is right; caught by the finite-difference test).
+            window = (min(2, h.shape[1]), min(2, h.shape[2]))
+            if window != (1, 1):
+                h = tf.nn.max_pool2d(h, window, window, padding="SAME")  # (n, ceil(h/2), ceil(w/2), F)
         h = tf.reshape(h, (-1, spec.feature_size))  # (n, features)
     return h @ params[-2] + params[-1]  # (n, ways)
 
@@ -287,7 +307,8 @@ def _rates_per_param(learning_rates: LearningRates, params: Sequence[Tensor]) ->
     for index, (rate, param) in enumerate(zip(rates, params)):
         if tuple(rate.shape) != tuple(param.shape):
             raise ValueError(
-                f"learning rate {index} has shape {tuple(rate.shape)} but its parameter has {tuple(param.shape)}"
+                f"learning rate {index} has shape {tuple(rate.shape)} "
+                f"but its parameter has {tuple(param.shape)}"
             )
     return rates
 
@@ -355,19 +376,25 @@ def adapt(
         raise ValueError(f"steps must be >= 0, got {steps}")
     adapted = list(params)
     for _ in range(int(steps)):
-        adapted = inner_step(adapted, support_x, support_y, learning_rates, spec, create_graph=not first_order)
+        adapted = inner_step(
+            adapted, support_x, support_y, learning_rates, spec, create_graph=not first_order
+        )
     return adapted
 
 
 def episode_tensors(episode: EpisodeLike, dtype: tf.DType, ways: int) -> tuple[tf.Tensor, ...]:
     """``(support_x, support_y, query_x, query_y)`` as tensors, checking the labels fit ``ways``."""
-    missing = [name for name in ("support_x", "support_y", "query_x", "query_y") if not hasattr(episode, name)]
+    missing = [
+        name for name in ("support_x", "support_y", "query_x", "query_y") if not hasattr(episode, name)
+    ]
     if missing:
         raise ValueError(f"an episode needs support_x, support_y, query_x and query_y; missing {missing}")
     arrays = [np.asarray(getattr(episode, name)) for name in ("support_x", "support_y", "query_x", "query_y")]
     for name, features, labels in (("support", arrays[0], arrays[1]), ("query", arrays[2], arrays[3])):
         if len(features) != len(labels) or len(labels) == 0:
-            raise ValueError(f"{name} set has {len(features)} inputs and {len(labels)} labels (need equal, > 0)")
+            raise ValueError(
+                f"{name} set has {len(features)} inputs and {len(labels)} labels (need equal, > 0)"
+            )
         if labels.min() < 0 or labels.max() >= ways:
             raise ValueError(f"{name} labels must lie in 0..{ways - 1}, got {labels.min()}..{labels.max()}")
     return (

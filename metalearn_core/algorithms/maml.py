@@ -12,7 +12,7 @@ Example:
     >>> from metalearn_core.algorithms.functional import NetworkSpec
     >>> maml = MAML(NetworkSpec.conv(filters=16), ways=5, inner_lr=0.4, inner_steps=1)
     >>> metrics = maml.meta_train_step(sample_batch(4))  # doctest: +SKIP
-    >>> maml.evaluate(episode, steps=3)  # accuracy before adaptation, then after steps 1, 2, 3  # doctest: +SKIP
+    >>> maml.evaluate(episode, steps=3)  # before adapting, then after steps 1-3  # doctest: +SKIP
     [0.2, 0.81, 0.86, 0.87]
 """
 
@@ -94,7 +94,9 @@ class MAML:
         self._meta_optimizer: keras.optimizers.Optimizer | None = None
         # Traced lazily on the first call, so subclasses can add variables in their __init__.
         self._episode_fn = (
-            tf.function(self._episode_outcome, reduce_retracing=True) if use_tf_function else self._episode_outcome
+            tf.function(self._episode_outcome, reduce_retracing=True)
+            if use_tf_function
+            else self._episode_outcome
         )
 
     @property
@@ -124,7 +126,13 @@ class MAML:
         """Task-specific parameters after ``steps`` (default ``inner_steps``) inner steps; no graph kept."""
         support_x = tf.convert_to_tensor(support_x, dtype=self.dtype)  # (n_s, *input_shape)
         return adapt_params(
-            self.params, support_x, support_y, self._steps(steps), self.learning_rates, self.spec, first_order=True
+            self.params,
+            support_x,
+            support_y,
+            self._steps(steps),
+            self.learning_rates,
+            self.spec,
+            first_order=True,
         )
 
     def _episode_outcome(
@@ -136,7 +144,12 @@ class MAML:
             # The inner gradients are computed while this tape records, so unless first_order
             # stops them, the meta-gradient includes the second-order terms.
             adapted = adapt_params(
-                self.params, support_x, support_y, self.inner_steps, self.learning_rates, self.spec,
+                self.params,
+                support_x,
+                support_y,
+                self.inner_steps,
+                self.learning_rates,
+                self.spec,
                 first_order=self.first_order,
             )
             logits = forward(adapted, query_x, self.spec)  # (n_q, ways)
@@ -156,7 +169,9 @@ class MAML:
         total: list[tf.Tensor] | None = None
         losses, accuracies = [], []
         for episode in episodes:
-            query_loss, query_accuracy, grads = self._episode_fn(*episode_tensors(episode, self.dtype, self.ways))
+            query_loss, query_accuracy, grads = self._episode_fn(
+                *episode_tensors(episode, self.dtype, self.ways)
+            )
             total = list(grads) if total is None else [t + g for t, g in zip(total, grads)]
             losses.append(float(query_loss))
             accuracies.append(float(query_accuracy))
@@ -188,7 +203,9 @@ class MAML:
         params: list[Any] = list(self.params)
         accuracies = [float(accuracy(forward(params, query_x, self.spec), query_y))]
         for _ in range(self._steps(steps)):
-            params = inner_step(params, support_x, support_y, self.learning_rates, self.spec, create_graph=False)
+            params = inner_step(
+                params, support_x, support_y, self.learning_rates, self.spec, create_graph=False
+            )
             accuracies.append(float(accuracy(forward(params, query_x, self.spec), query_y)))
         return accuracies
 

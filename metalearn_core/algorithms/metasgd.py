@@ -44,7 +44,9 @@ class MetaSGD(MAML):
     def __init__(self, spec: NetworkSpec | Sequence[int], ways: int, **kwargs) -> None:
         super().__init__(spec, ways, **kwargs)
         self.rates = [
-            tf.Variable(tf.fill(p.shape, tf.constant(self.inner_lr, self.dtype)), name=f"lr_{p.name.split(':')[0]}")
+            tf.Variable(
+                tf.fill(p.shape, tf.constant(self.inner_lr, self.dtype)), name=f"lr_{p.name.split(':')[0]}"
+            )
             for p in self.params
         ]
 

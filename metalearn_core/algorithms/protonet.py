@@ -42,7 +42,8 @@ def compute_prototypes(embeddings: tf.Tensor, labels: tf.Tensor, ways: int | tf.
         (ways, d) prototypes, row ``k`` for label ``k``.
 
     Example:
-        >>> compute_prototypes(tf.constant([[0.0, 2.0], [2.0, 4.0], [5.0, 5.0]]), [0, 0, 1], 2).numpy().tolist()
+        >>> support = tf.constant([[0.0, 2.0], [2.0, 4.0], [5.0, 5.0]])  # (3, 2)
+        >>> compute_prototypes(support, [0, 0, 1], ways=2).numpy().tolist()
         [[1.0, 3.0], [5.0, 5.0]]
     """
     embeddings = tf.convert_to_tensor(embeddings)  # (n, d)
@@ -81,7 +82,8 @@ def build_embedding(
     between the two; a network without layers embeds an image as its raw pixels.
 
     Example:
-        >>> build_embedding(NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=64)))).output_shape
+        >>> network = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=64)))
+        >>> build_embedding(network).output_shape
         (None, 64)
     """
     network.validate("embedding network", image_input=len(input_shape) == 2)
@@ -98,7 +100,7 @@ def build_embedding(
 
 def embedding_from_classifier(model: keras.Model) -> keras.Model:
     """The features a ``build_network`` classifier feeds its ``logits`` layer (its penultimate layer)."""
-    return keras.Model(model.inputs, model.get_layer("logits").input, name=f"{model.name}_embedding")
+    return keras.Model(model.input, model.get_layer("logits").input, name=f"{model.name}_embedding")
 
 
 def episode_logits(
@@ -177,14 +179,18 @@ class ProtoNet:
         if key not in self._train_steps:
             variables = self.embedding.trainable_variables
             if not variables:
-                raise ValueError("the embedding network has no trainable weights; add a dense or conv2d layer")
+                raise ValueError(
+                    "the embedding network has no trainable weights; add a dense or conv2d layer"
+                )
             if not optimizer.built:
                 optimizer.build(variables)  # create the slots outside the graph
 
             @tf.function(reduce_retracing=True)
             def step(support_x, support_y, query_x, query_y, ways):
                 with tf.GradientTape() as tape:
-                    logits = episode_logits(self.embedding, support_x, support_y, query_x, ways, training=True)
+                    logits = episode_logits(
+                        self.embedding, support_x, support_y, query_x, ways, training=True
+                    )  # (n_q, ways)
                     loss, accuracy = _loss_and_accuracy(logits, query_y)
                 gradients = tape.gradient(loss, variables)
                 optimizer.apply_gradients(zip(gradients, variables))
@@ -236,7 +242,7 @@ def meta_train_protonet(
         The trained ProtoNet and a history of lists ``iteration``, ``loss``, ``accuracy``, ``elapsed``.
 
     Example:
-        >>> net, history = meta_train_protonet(pool, config, network, 300, on_iteration=print)  # doctest: +SKIP
+        >>> net, history = meta_train_protonet(pool, config, network, 300, on_iteration=print)
     """
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"iterations must be a whole number of at least 1, got {iterations!r}")
