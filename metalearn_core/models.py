@@ -34,6 +34,23 @@ def _keras_layer(spec, index: int) -> layers.Layer:
     return layers.Flatten(name=name)
 
 
+def feature_layers(network: NetworkConfig, input_shape: tuple[int, ...]):
+    """The configured layers on a new input, flattened: (inputs, features of shape (batch, d)).
+
+    Shared by the classifier (which puts its head on the features) and the few-shot embedding
+    networks (which compare the features directly).
+    """
+    inputs = keras.Input(input_shape, name="inputs")
+    x = inputs
+    if _needs_image(network) and len(input_shape) == 2:
+        x = layers.Reshape((*input_shape, 1), name="add_channel")(x)  # (batch, 28, 28, 1)
+    for index, spec in enumerate(network.layers):
+        x = _keras_layer(spec, index)(x)
+    if len(x.shape) > 2:
+        x = layers.Flatten(name="flatten_head")(x)  # (batch, features)
+    return inputs, x
+
+
 def build_network(
     network: NetworkConfig,
     input_shape: tuple[int, ...] = (IMAGE_SIZE, IMAGE_SIZE),
@@ -54,14 +71,7 @@ def build_network(
         >>> build_network(seed_network()).count_params()  # doctest: +SKIP
         101770
     """
-    inputs = keras.Input(input_shape, name="inputs")
-    x = inputs
-    if _needs_image(network) and len(input_shape) == 2:
-        x = layers.Reshape((*input_shape, 1), name="add_channel")(x)  # (batch, 28, 28, 1)
-    for index, spec in enumerate(network.layers):
-        x = _keras_layer(spec, index)(x)
-    if len(x.shape) > 2:
-        x = layers.Flatten(name="flatten_head")(x)  # the head needs (batch, features)
+    inputs, x = feature_layers(network, input_shape)
     logits = layers.Dense(num_classes, name="logits")(x)
     probabilities = layers.Activation("softmax", name="probabilities")(logits)
     return keras.Model(inputs, probabilities, name=name)

@@ -21,11 +21,10 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 
 from metalearn_core.config import IMAGE_SIZE, NetworkConfig
 from metalearn_core.episodes import ClassPool, Episode, EpisodeConfig, sample_episode
-from metalearn_core.models import _keras_layer, _needs_image
+from metalearn_core.models import feature_layers
 
 IterationCallback = Callable[[int, dict[str, float]], Any]
 
@@ -87,15 +86,8 @@ def build_embedding(
         (None, 64)
     """
     network.validate("embedding network", image_input=len(input_shape) == 2)
-    inputs = keras.Input(input_shape, name="inputs")
-    x = inputs
-    if _needs_image(network) and len(input_shape) == 2:
-        x = layers.Reshape((*input_shape, 1), name="add_channel")(x)  # (batch, 28, 28, 1)
-    for index, spec in enumerate(network.layers):
-        x = _keras_layer(spec, index)(x)
-    if len(x.shape) > 2:
-        x = layers.Flatten(name="flatten_head")(x)  # (batch, features): distances need vectors
-    return keras.Model(inputs, x, name=name)
+    inputs, features = feature_layers(network, input_shape)  # distances need (batch, features)
+    return keras.Model(inputs, features, name=name)
 
 
 def embedding_from_classifier(model: keras.Model) -> keras.Model:
