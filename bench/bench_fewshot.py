@@ -38,7 +38,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from metalearn_core.algorithms import (  # noqa: E402
     MAML,
@@ -46,11 +45,12 @@ from metalearn_core.algorithms import (  # noqa: E402
     NetworkSpec,
     ProtoNet,
     Reptile,
-    embedding_from_classifier,
     mean_confidence_interval,
     meta_train,
+    meta_train_protonet,
     nearest_centroid_features,
     nearest_centroid_pixels,
+    pretrain_classifier,
 )
 from metalearn_core.config import LayerConfig, NetworkConfig  # noqa: E402
 from metalearn_core.data import load_mnist  # noqa: E402
@@ -62,7 +62,6 @@ from metalearn_core.episodes import (  # noqa: E402
     sample_episode,
     save_episodes,
 )
-from metalearn_core.models import build_network  # noqa: E402
 
 ALL_METHODS = ("pixels", "pretrain", "protonet", "maml", "fomaml", "metasgd", "reptile")
 LABELS = {"pixels": "Nearest centroid, pixels", "pretrain": "Pre-train + nearest centroid",
@@ -98,57 +97,33 @@ class Clock:
 # --- training ------------------------------------------------------------------------------------------------------
 
 def train_pretrain(pool: ClassPool, network: NetworkConfig, args) -> tuple[keras.Model, dict]:
-    """``pretrain_classifier``'s recipe (Adam, batches gathered from the pool), stopped by wall time, not epochs."""
-    keras.utils.set_random_seed(args.seed)
-    model = build_network(network, num_classes=pool.num_classes, name="pretrained_classifier")
-    variables = model.trainable_variables
-    optimizer = keras.optimizers.Adam(args.pretrain_lr)
-    optimizer.build(variables)
-    loss_function = keras.losses.SparseCategoricalCrossentropy()
+    """``pretrain_classifier`` stopped by wall time instead of a number of epochs."""
+    clock, batches = Clock(args.budget), [0]
 
-    @tf.function(reduce_retracing=True)
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            loss = loss_function(y, model(x, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
+    def out_of_time() -> bool:
+        batches[0] += 1
+        return clock.expired()
 
-    positions, rows = pool.all_examples()
-    rng = np.random.default_rng(args.seed)
-    clock, iterations, losses = Clock(args.budget), 0, []
-    while not clock.expired():
-        order = rng.permutation(len(positions))
-        for start in range(0, len(order), args.pretrain_batch):
-            batch = order[start : start + args.pretrain_batch]
-            x = pool.gather(positions[batch], rows[batch])  # (batch, 28, 28)
-            losses.append(float(step(tf.constant(x), tf.constant(positions[batch], tf.int32))))
-            iterations += 1
-            if clock.expired():
-                break
-    info = {"train_seconds": clock.elapsed, "iterations": iterations,
-            "epochs": iterations * args.pretrain_batch / len(positions),
-            "final_loss": float(np.mean(losses[-50:])) if losses else None}
-    return embedding_from_classifier(model), info
+    embedding = pretrain_classifier(pool, network, epochs=10_000, batch_size=args.pretrain_batch,
+                                    learning_rate=args.pretrain_lr, seed=args.seed, should_stop=out_of_time)
+    total = len(pool.all_examples()[0])
+    return embedding, {"train_seconds": clock.elapsed, "iterations": batches[0],
+                       "epochs": batches[0] * args.pretrain_batch / total}
 
 
 def train_protonet(pool: ClassPool, network: NetworkConfig, shots: int, args) -> tuple[ProtoNet, dict]:
-    """``meta_train_protonet``'s loop (one episode, one Adam step per iteration), stopped by wall time."""
+    """``meta_train_protonet`` stopped by wall time: its callback returns False at the budget."""
     # EpisodeConfig refuses more ways than the 5 meta-test digits, but training episodes come from the 20-class
     # meta-training pool; sample_episode only reads ways, shots and queries, so a plain namespace does.
     if not 2 <= args.protonet_train_ways <= pool.num_classes:
         raise ValueError(f"--protonet-train-ways must be between 2 and {pool.num_classes}")
     config = SimpleNamespace(ways=args.protonet_train_ways, shots=shots, queries=args.protonet_train_queries)
-    keras.utils.set_random_seed(args.seed)
-    net = ProtoNet.from_network(network)
-    optimizer = keras.optimizers.Adam(args.protonet_lr)
-    rng = np.random.default_rng(args.seed)
-    clock, iterations, accuracies = Clock(args.budget), 0, []
-    while not clock.expired():
-        accuracies.append(net.train_step(sample_episode(pool, config, rng), optimizer)["accuracy"])
-        iterations += 1
-    return net, {"train_seconds": clock.elapsed, "iterations": iterations,
+    clock = Clock(args.budget)
+    net, history = meta_train_protonet(pool, config, network, iterations=10**9, learning_rate=args.protonet_lr,
+                                       on_iteration=lambda i, m: not clock.expired(), seed=args.seed)
+    return net, {"train_seconds": clock.elapsed, "iterations": len(history["iteration"]),
                  "train_episode": f"{config.ways}-way {shots}-shot, {config.queries} queries",
-                 "final_train_accuracy": float(np.mean(accuracies[-50:]))}
+                 "final_train_accuracy": float(np.mean(history["accuracy"][-50:]))}
 
 
 def make_learner(method: str, spec: NetworkSpec, args):

@@ -71,6 +71,7 @@ def pretrain_classifier(
     learning_rate: float = 1e-3,
     seed: int = 0,
     on_epoch: EpochCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> keras.Model:
     """Train a softmax classifier over all of ``pool``'s classes; return its embedding (no head).
 
@@ -80,6 +81,7 @@ def pretrain_classifier(
         epochs, batch_size, learning_rate: an ordinary Adam training run.
         seed: weights and batch order.
         on_epoch: called as ``on_epoch(epoch, {"loss", "accuracy"})`` after each epoch, from 1.
+        should_stop: asked after every batch; ``True`` ends training there (a wall-time budget).
 
     Returns:
         A Keras model from images (batch, 28, 28) to the penultimate features (batch, d).
@@ -122,6 +124,8 @@ def pretrain_classifier(
             loss, correct = step(tf.constant(x), tf.constant(positions[batch], tf.int32))
             total_loss += float(loss) * len(batch)
             total_correct += float(correct)
+            if should_stop is not None and should_stop():
+                return embedding_from_classifier(model)
         if on_epoch is not None:
             on_epoch(epoch, {"loss": total_loss / len(order), "accuracy": total_correct / len(order)})
     return embedding_from_classifier(model)

@@ -227,7 +227,8 @@ def meta_train_protonet(
         iterations: episodes to train on.
         learning_rate: Adam's step size (Snell et al. used 1e-3).
         on_iteration: called as ``on_iteration(iteration, metrics)`` after every step, iteration
-            counted from 1, metrics ``{"loss", "accuracy", "elapsed"}``; for live charts.
+            counted from 1, metrics ``{"loss", "accuracy", "elapsed"}``; for live charts. Returning
+            exactly ``False`` stops training (a stop button, a wall-time budget), as in ``meta_train``.
         seed: weights and episode stream; ``episode_config.seed`` when None.
 
     Returns:
@@ -253,6 +254,6 @@ def meta_train_protonet(
         history["iteration"].append(iteration)
         for key, value in metrics.items():
             history[key].append(value)
-        if on_iteration is not None:
-            on_iteration(iteration, dict(metrics))
+        if on_iteration is not None and on_iteration(iteration, dict(metrics)) is False:
+            break
     return net, history

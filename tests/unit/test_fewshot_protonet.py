@@ -154,3 +154,19 @@ def test_episodes_of_any_shape_go_through_one_protonet(small):
         episode = episodes(ClassPool.meta_test(small, config), config, 1, seed=ways)[0]
         assert net.logits(episode).shape == (ways * 4, ways)
         assert net.predict(episode).shape == (ways * 4,)
+
+
+def test_training_stops_when_asked(small):
+    from metalearn_core.algorithms.baselines import pretrain_classifier
+    from metalearn_core.algorithms.protonet import meta_train_protonet
+    from metalearn_core.config import LayerConfig, NetworkConfig
+    from metalearn_core.episodes import ClassPool, EpisodeConfig
+
+    config = EpisodeConfig(ways=5, shots=1, queries=2)
+    pool = ClassPool.meta_train(small, config)
+    network = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=8)))
+    _, history = meta_train_protonet(pool, config, network, iterations=50, on_iteration=lambda i, m: i < 3)
+    assert history["iteration"] == [1, 2, 3]
+    asked = []
+    pretrain_classifier(pool, network, epochs=5, batch_size=32, should_stop=lambda: asked.append(1) or len(asked) >= 4)
+    assert len(asked) == 4  # stopped after the fourth batch of the first epoch
