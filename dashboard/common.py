@@ -40,6 +40,7 @@ def current_mnist() -> MnistData:
 
 PAGES = [("app.py", "Home", ":material/home:"), ("pages/train.py", "Train", ":material/model_training:"),
          ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+         ("pages/fewshot.py", "Few-shot", ":material/school:"),
          ("pages/draw.py", "Draw", ":material/draw:")]
 
 
@@ -78,3 +79,17 @@ def predictor(run_id: int):
     """A finished run's predictor, loaded once per server (keyed by the run's folder and config)."""
     run = current_store().get(run_id)
     return _predictor(run_id, str(run.folder), run.config_json)
+
+
+@st.cache_resource(show_spinner="Loading the few-shot learner…", max_entries=4)
+def _fewshot_model(run_id: int, folder: str, config_json: str):
+    from metalearn_core.config import RunConfig
+    from metalearn_core.fewshot import FewShotModel
+
+    return FewShotModel.load(Path(folder), RunConfig.from_json(config_json))
+
+
+def fewshot_model(run_id: int):
+    """A finished few-shot run's learner, loaded once per server."""
+    run = current_store().get(run_id)
+    return _fewshot_model(run_id, str(run.folder), run.config_json)

@@ -28,14 +28,14 @@ def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> i
     return (running or active or [None])[0].id if active else None
 
 
-def live_panel(store: RunStore, run: Run) -> None:
+def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:
     """Progress bar, elapsed and remaining time, live curves and a Cancel button."""
     view = progress_view(run)
     st.progress(view.fraction, text=f"Run {run.id} · {run.name}: {view.label}")
     left, middle, right = st.columns([2, 2, 1])
     left.metric("Elapsed", format_seconds(view.elapsed))
     middle.metric("Time left", format_seconds(view.remaining))
-    if right.button("Cancel", key=f"train.cancel.{run.id}", type="secondary"):
+    if right.button("Cancel", key=f"{prefix}.cancel.{run.id}", type="secondary"):
         cancel(store, run.id)
         st.toast(f"Cancelling run {run.id}…")
     curves(store, run)
@@ -47,16 +47,22 @@ def curves(store: RunStore, run: Run) -> None:
     if frame.empty and not points:
         st.info("The curves appear with the first batches.")
         return
-    st.plotly_chart(figures.live_curves_figure(frame, points=points), key=f"live.{run.id}",
+    x_title = "epoch" if run.kind in ("base", "stacked") else "meta-iteration"
+    st.plotly_chart(figures.live_curves_figure(frame, points=points, x_title=x_title), key=f"live.{run.id}",
                     use_container_width=True)
+
+
+def status_line(run: Run) -> None:
+    """The run's outcome in one coloured line, with the error when there is one."""
+    show = {"completed": st.success, "cancelled": st.warning, "diverged": st.error,
+            "failed": st.error, "interrupted": st.warning}.get(run.status, st.info)
+    show(f"Run {run.id} · {run.name}: {run.status}" + (f" — {run.error}" if run.error else ""))
 
 
 def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
                 test_labels: np.ndarray | None) -> None:
     """Test metrics, confusion matrix, per-class table, misclassified digits, stacked learners."""
-    status_line = {"completed": st.success, "cancelled": st.warning, "diverged": st.error,
-                   "failed": st.error, "interrupted": st.warning}.get(run.status, st.info)
-    status_line(f"Run {run.id} · {run.name}: {run.status}" + (f" — {run.error}" if run.error else ""))
+    status_line(run)
     summary = run.summary
     if "test_accuracy" in summary:
         columns = st.columns(4)

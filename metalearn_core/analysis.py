@@ -34,7 +34,8 @@ PARALLEL_COLUMNS = ["id", "name", "kind", "epochs", "batch_size", "learning_rate
                     "seed", "base_layers", "dense_units", "test_accuracy"]
 # Settings that change a run's outcome only through randomness or not at all: runs that differ
 # only in these are repeats of one experiment.
-SEED_GROUP_IGNORED = ("name", "training.seed")
+PARALLEL_KINDS = RUN_KINDS[:2]  # base, stacked: the runs whose accuracy is on the MNIST test set
+SEED_GROUP_IGNORED = ("name", "training.seed", "fewshot.seed")
 _LABEL_ARCHITECTURE_CHARS = 48
 
 
@@ -166,6 +167,8 @@ def flatten_config(config: RunConfig) -> dict[str, object]:
     for item in dataclasses.fields(stacking):
         if item.name != "learners":
             flat[f"stacking.{item.name}"] = getattr(stacking, item.name)
+    for name, value in config.fewshot.to_dict().items():
+        flat[f"fewshot.{name}"] = ", ".join(map(str, value)) if isinstance(value, list) else value
     return flat
 
 
@@ -198,15 +201,17 @@ def _experiment_key(config: RunConfig) -> dict[str, object]:
     """The flattened config without the settings that do not define the experiment."""
     flat = flatten_config(config)
     ignored = set(SEED_GROUP_IGNORED)
-    if config.kind == "base":
-        # A base run never uses its meta network or stacking settings: the editor may leave any
-        # values there, and they must not split a group.
-        ignored |= {key for key in flat if key.startswith(("meta.", "stacking."))}
+    # Settings a run kind never uses (the editor may leave any values there) must not split a group.
+    unused = {"base": ("meta.", "stacking.", "fewshot."), "stacked": ("fewshot.",),
+              "fewshot": ("meta.", "stacking.", "training.")}.get(config.kind, ())
+    ignored |= {key for key in flat if key.startswith(unused)}
     return {key: value for key, value in flat.items() if key not in ignored}
 
 
 def _architecture(config: RunConfig) -> str:
-    if config.kind == "stacked":
+    if config.kind == "fewshot":
+        text = f"{config.fewshot.algorithm} on " + " → ".join(layer.describe() for layer in config.base.layers)
+    elif config.kind == "stacked":
         text = " + ".join(learner.kind.replace("_", " ") for learner in config.stacking.learners)
     else:
         text = " → ".join(layer.describe() for layer in config.base.layers) or "no hidden layers"
@@ -356,7 +361,8 @@ def learners_frame(summary: dict[str, Any]) -> pd.DataFrame:
 def parallel_frame(runs: list[Run]) -> pd.DataFrame:
     """One row per completed run with numeric settings, for a parallel-coordinates chart.
 
-    Columns: id, name, kind (category code: the index in ``RUN_KINDS``, 0 base, 1 stacked),
+    Only MNIST classifiers (base and stacked runs) take part: a few-shot run's accuracy is on other
+    tasks. Columns: id, name, kind (category code: the index in ``RUN_KINDS``, 0 base, 1 stacked),
     epochs, batch_size, learning_rate, validation_split, seed, base_layers (hidden layers of the
     base network), dense_units (total units of its dense layers) and test_accuracy. Runs without
     a readable config or a test accuracy are left out.
@@ -367,7 +373,7 @@ def parallel_frame(runs: list[Run]) -> pd.DataFrame:
     """
     records = []
     for run in runs:
-        if run.status != "completed" or run.test_accuracy is None:
+        if run.status != "completed" or run.test_accuracy is None or run.kind not in PARALLEL_KINDS:
             continue
         try:
             config = run.config
@@ -406,8 +412,9 @@ def filter_runs(
 
 
 def main_series(kind: str) -> str:
-    """The series that stands for a run in comparisons: the meta network for a stacked run."""
-    return "meta" if kind == "stacked" else "train"
+    """The series that stands for a run in comparisons: the meta network for a stacked run, the
+    meta-training episodes for a few-shot run."""
+    return {"stacked": "meta", "fewshot": "meta-train"}.get(kind, "train")
 
 
 def main_series_frame(frame: pd.DataFrame, kinds: dict[int, str]) -> pd.DataFrame:

@@ -71,7 +71,7 @@ def _markers(count: int) -> str:
 
 # -- learning curves --------------------------------------------------------------------------
 def live_curves_figure(frame: pd.DataFrame, series: str | None = None,
-                       points: list[dict[str, Any]] | None = None) -> go.Figure:
+                       points: list[dict[str, Any]] | None = None, x_title: str = "epoch") -> go.Figure:
     """Loss and accuracy against epoch, side by side, for one run's metric frame.
 
     Training curves are solid, validation curves dashed, each series (``train``, ``base 1
@@ -116,12 +116,12 @@ def live_curves_figure(frame: pd.DataFrame, series: str | None = None,
                     x=data["epoch"], y=data["value"], mode=_markers(len(data)), name=legend,
                     legendgroup=legend, showlegend=legend not in shown,
                     line={"color": colour, "dash": dash}, marker={"size": 6},
-                    hovertemplate=f"{legend}<br>epoch %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
+                    hovertemplate=f"{legend}<br>{x_title} %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
                 ), row=1, col=column)
                 shown.add(legend)
     if not figure.data:
         return _message_figure("no metrics yet: the curves appear with the first batches")
-    figure.update_xaxes(title_text="epoch")
+    figure.update_xaxes(title_text=x_title)
     figure.update_yaxes(title_text="loss", row=1, col=1)
     figure.update_yaxes(title_text="accuracy", row=1, col=2)
     figure.update_layout(template=TEMPLATE, height=380, hovermode="closest",
@@ -309,8 +309,8 @@ def _dimension(frame: pd.DataFrame, column: str, label: str) -> dict[str, Any]:
     values = frame[column].to_numpy(dtype=float)
     dimension: dict[str, Any] = {"label": label, "values": values}
     if column == "kind":
-        dimension.update(tickvals=list(range(len(RUN_KINDS))), ticktext=list(RUN_KINDS),
-                         range=[0, len(RUN_KINDS) - 1])
+        kinds = RUN_KINDS[:2]  # base, stacked: see analysis.parallel_frame
+        dimension.update(tickvals=list(range(len(kinds))), ticktext=list(kinds), range=[0, len(kinds) - 1])
         return dimension
     if column == "learning_rate":
         # Parcoords has no log axis; learning rates span decades, so plot log10 and label the ticks.
@@ -372,8 +372,11 @@ def probabilities_figure(probabilities: Sequence[float], title: str = "") -> go.
     return figure
 
 
-def probabilities_bars_html(probabilities: Sequence[float]) -> str:
-    """The ten probabilities as a small HTML bar chart, the most likely digit highlighted.
+def probabilities_bars_html(probabilities: Sequence[float], labels: Sequence[object] | None = None) -> str:
+    """The probabilities as a small HTML bar chart, the most likely digit highlighted.
+
+    Bars are labelled 0, 1, 2... unless ``labels`` names them (e.g. the digits a few-shot learner
+    was taught).
 
     A plain-HTML chart appears with the text around it; a plotly chart costs the browser a few
     hundred milliseconds to draw, too slow for a prediction that should follow the pen.
@@ -386,13 +389,16 @@ def probabilities_bars_html(probabilities: Sequence[float]) -> str:
     if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError(f"probabilities must be a non-empty list of finite numbers, got shape {values.shape}")
     best = int(np.argmax(values))
+    names = list(range(values.size)) if labels is None else list(labels)
+    if len(names) != values.size:
+        raise ValueError(f"{len(names)} labels for {values.size} probabilities")
     bars = "".join(
-        f"<div class='bar' title='digit {digit}: {value:.3f}' style='display:flex;flex-direction:column;"
+        f"<div class='bar' title='digit {names[digit]}: {value:.3f}' style='display:flex;flex-direction:column;"
         f"align-items:center;justify-content:flex-end;height:100%;flex:1'>"
         f"<span style='font-size:0.75em'>{value:.0%}</span>"
         f"<div style='width:70%;height:{max(value, 0.005) * 100:.1f}%;"
         f"background:{HIGHLIGHT if digit == best else PLAIN};border-radius:2px'></div>"
-        f"<span style='font-weight:{700 if digit == best else 400}'>{digit}</span></div>"
+        f"<span style='font-weight:{700 if digit == best else 400}'>{names[digit]}</span></div>"
         for digit, value in enumerate(values)
     )
     return (f"<div role='img' aria-label='probability of each digit' "

@@ -122,6 +122,10 @@ def progress_view(run: Run, now: float | None = None) -> ProgressView:
     progress = run.progress
     if not progress:
         return ProgressView(0.0, "starting: loading TensorFlow and MNIST", elapsed, None)
+    if "fraction" in progress:  # runs that know their own overall progress (few-shot)
+        fraction = min(max(float(progress["fraction"]), 0.0), 0.999)
+        remaining = elapsed * (1 - fraction) / fraction if fraction > 0.02 else None
+        return ProgressView(fraction, str(progress.get("label", "working")), elapsed, remaining)
     try:
         plan = _series_plan(run.config)
     except ConfigError:

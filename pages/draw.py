@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import common
+from dashboard import common, teach
 from metalearn_core import figures
 from metalearn_core.drawing import DrawingError, load_image_file, preprocess_canvas
 from metalearn_core.predictor import PredictorError
@@ -14,12 +14,16 @@ st.title("Draw a digit")
 common.sidebar()
 store = common.current_store()
 
-runs = [run for run in store.list_runs(statuses=("completed",)) if not run.config_error]
+classify_tab, teach_tab = st.tabs(["Classify a digit", "Teach it your handwriting (few-shot)"])
+with teach_tab:
+    teach.teach_panel()
+runs = [run for run in store.list_runs(statuses=("completed",))
+        if not run.config_error and run.kind in ("base", "stacked")]
 if not runs:
-    st.info("No finished runs yet: train a model on the Train page, then come back to draw.")
+    classify_tab.info("No finished runs yet: train a model on the Train page, then come back to draw.")
     st.stop()
 labels = {run.id: f"#{run.id} · {run.name} ({run.kind}, {100 * (run.test_accuracy or 0):.2f}%)" for run in runs}
-left, right = st.columns([1, 1], gap="large")
+left, right = classify_tab.columns([1, 1], gap="large")
 with left:
     first = st.selectbox("Model", list(labels), format_func=labels.get, key="draw.model")
     second = st.selectbox("Compare with (optional)", [None, *labels], key="draw.model2",

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import (
+    FewShotConfig,
     LayerConfig,
     LearnerConfig,
     NetworkConfig,
@@ -16,13 +17,14 @@ from metalearn_core.config import (
     StackingConfig,
     TrainingConfig,
 )
+from metalearn_core.fewshot import fewshot_network, train_fewshot
 from metalearn_core.session import config_to_token, token_to_config
 from metalearn_core.stacking import train_stacked
 from metalearn_core.store import RunStore
 from metalearn_core.training import Reporter, train_base
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["app.py", "pages/train.py", "pages/compare.py", "pages/draw.py"]  # app.py renders Home
+PAGES = ["app.py", "pages/train.py", "pages/compare.py", "pages/fewshot.py", "pages/draw.py"]  # app.py renders Home
 
 
 def page(path: str) -> AppTest:
@@ -37,10 +39,11 @@ def finish(store: RunStore, config: RunConfig, mnist) -> int:
     """Train in this process (fast) and record the run as the worker would."""
     run_id = store.create_run(config)
     store.mark_running(run_id)
-    train = train_stacked if config.kind == "stacked" else train_base
+    train = {"stacked": train_stacked, "fewshot": train_fewshot}.get(config.kind, train_base)
     result = train(config, mnist, Reporter(on_epoch=lambda s, e, m: store.log_metrics(run_id, s, e, m)),
                    store.run_folder(run_id))
-    (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
+    if result.evaluation is not None:
+        (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
     store.update_summary(run_id, **result.summary)
     store.finish(run_id, result.status)
     return run_id
@@ -57,6 +60,10 @@ def filled_home(tmp_path_factory, mnist):
     finish(store, RunConfig(kind="stacked", name="stack", base=tiny, training=TrainingConfig(
         epochs=1, train_limit=1500, test_limit=300), stacking=StackingConfig(
         learners=(LearnerConfig("network"), LearnerConfig("random_forest")), meta_epochs=3)), mnist)
+    finish(store, RunConfig(kind="fewshot", name="few", base=fewshot_network("dense", hidden=(32,)),
+                            fewshot=FewShotConfig(algorithm="protonet", iterations=20, validation_every=10,
+                                                  validation_episodes=3, evaluation_episodes=10,
+                                                  baseline_seconds=0.5)), mnist)
     return home
 
 
@@ -81,6 +88,38 @@ def test_pages_render_with_finished_runs(path, filled_home, monkeypatch):
         assert len(at.get("plotly_chart")) >= 5  # two curve charts, confusion matrices, diff, parallel
     if path.endswith("draw.py"):
         assert "lift the pen" in text
+        assert any(box.label == "Meta-trained learner" for box in at.selectbox)  # the teach tab
+    if path.endswith("fewshot.py"):  # the finished few-shot run: results beside the baselines
+        table = at.dataframe[0].value
+        assert {"5-way 1-shot", "5-way 5-shot"} <= set(table.columns)
+        assert any("Nearest centroid on pixels" in method for method in table["method"])
+        assert "Support set" in text
+
+
+def test_fewshot_algorithm_loads_its_settings_and_launches(home, monkeypatch):
+    launched = []
+    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
+    at = page("pages/fewshot.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="fewshot.algorithm").set_value("reptile").run()
+    assert at.slider(key="fewshot.inner_steps").value == 5  # Reptile's recommended inner steps
+    at.radio(key="fewshot.network").set_value("dense").run()
+    at.slider(key="fewshot.shots").set_value(5).run()
+    at.button(key="fewshot.launch").click().run()
+    assert not at.exception, at.exception
+    assert launched and launched[0].kind == "fewshot"
+    settings = launched[0].fewshot
+    assert (settings.algorithm, settings.shots, settings.inner_steps) == ("reptile", 5, 5)
+    assert [layer.type for layer in launched[0].base.layers][0] == "flatten"
+
+
+def test_fewshot_rejects_a_network_maml_cannot_run(home):
+    at = page("pages/fewshot.py").run()
+    at.selectbox(key="fewshot.algorithm").set_value("maml").run()
+    at.selectbox(key="train.fewshot.new_type").set_value("dropout").run()
+    at.button(key="train.fewshot.add").click().run()
+    messages = " ".join(error.value for error in at.error)
+    assert "conv blocks" in messages and at.button(key="fewshot.launch").disabled
 
 
 def test_train_widgets_change_the_config_in_the_link(home):

@@ -1,0 +1,80 @@
+"""Draw page, "Teach it your handwriting": draw a few examples of some digits, adapt a meta-trained
+few-shot learner to them, then see its predictions on new drawings beside the unadapted learner's."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from dashboard import common
+from metalearn_core import figures
+from metalearn_core.drawing import DrawingError, preprocess_canvas
+from metalearn_core.fewshot_setup import ALGORITHM_LABELS, MAX_EXAMPLES_PER_DIGIT, FewShotError, teach_support
+
+EXAMPLES = "draw.teach.examples"
+
+
+def _canvas(key: str):
+    canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=200, width=200,
+                       drawing_mode="freedraw", key=key, return_image_data=True)
+    strokes = (canvas.json_data or {}).get("objects", []) if canvas is not None else []
+    if canvas is None or canvas.image_data is None or not strokes:
+        return None
+    try:
+        return preprocess_canvas(np.asarray(canvas.image_data))
+    except DrawingError as error:
+        st.error(str(error))
+        return None
+
+
+def teach_panel() -> None:
+    store = common.current_store()
+    runs = [run for run in store.list_runs(statuses=("completed",)) if run.kind == "fewshot" and not run.config_error]
+    if not runs:
+        st.info("No finished few-shot run yet: meta-train one on the Few-shot page, then come back to teach it.")
+        return
+    labels = {run.id: f"#{run.id} · {run.name} ({ALGORITHM_LABELS[run.config.fewshot.algorithm]}, "
+                      f"{100 * run.summary.get('fewshot_1shot', 0):.0f}% 1-shot)" for run in runs}
+    run_id = st.selectbox("Meta-trained learner", list(labels), format_func=labels.get, key="draw.teach.run")
+    settings = store.get(run_id).config.fewshot
+    max_ways = None if settings.algorithm == "protonet" else settings.ways
+    examples: dict[int, list[np.ndarray]] = st.session_state.setdefault(EXAMPLES, {})
+    teach, test = st.columns(2, gap="large")
+    with teach:
+        st.markdown(f"**1. Teach**: draw 1 to {MAX_EXAMPLES_PER_DIGIT} examples of each of "
+                    f"{'2 or more' if max_ways is None else f'2 to {max_ways}'} digits")
+        image = _canvas("draw.teach.canvas")
+        digit = st.selectbox("This drawing is the digit", range(10), key="draw.teach.digit")
+        add, clear = st.columns(2)
+        if add.button("Add as an example", disabled=image is None, key="draw.teach.add"):
+            if len(examples.get(digit, [])) >= MAX_EXAMPLES_PER_DIGIT:
+                st.warning(f"Digit {digit} already has {MAX_EXAMPLES_PER_DIGIT} examples.")
+            else:
+                examples.setdefault(digit, []).append(image)
+        if clear.button("Forget all examples", key="draw.teach.clear"):
+            examples.clear()
+        for shown_digit in sorted(examples):
+            st.image(examples[shown_digit], width=42, caption=[str(shown_digit)] * len(examples[shown_digit]))
+    with test:
+        st.markdown("**2. Test**: draw a new digit")
+        query = _canvas("draw.teach.query")
+        try:
+            digits, support_x, support_y = teach_support(examples, max_ways)
+        except FewShotError as error:
+            st.info(f"To adapt the learner: {error}.")
+            return
+        if query is None:
+            st.caption(f"Taught digits: {', '.join(map(str, digits))}. The predictions appear when you lift the pen.")
+            return
+        try:
+            before, after = common.fewshot_model(run_id).adapt_predict(support_x, support_y, query[None])
+        except FewShotError as error:
+            st.error(str(error))
+            return
+        for title, probabilities in (("After adapting to your examples", after[0]),
+                                     ("Before adapting" + (" (nearest centroid on pixels)" if max_ways is None
+                                                           else " (the meta-learned initialisation)"), before[0])):
+            best = int(np.argmax(probabilities))
+            st.markdown(f"**{title}**: **{digits[best]}** ({100 * probabilities[best]:.0f}%)")
+            st.html(figures.probabilities_bars_html(probabilities, labels=digits))

@@ -1,0 +1,59 @@
+"""Few-shot: meta-train a learner on digits 0-4, then watch it learn digits 5-9 from one or five examples."""
+
+import streamlit as st
+
+from dashboard import common, editor, fewshot_view, results
+from metalearn_core.config import ConfigError, FewShotConfig, RunConfig
+from metalearn_core.fewshot_setup import check_fewshot
+from metalearn_core.runner import ensure_spare, launch
+
+st.set_page_config(page_title="Few-shot · Meta-learning lab", page_icon="🧠", layout="wide")
+st.title("Few-shot learning")
+st.caption("Learning to learn: meta-train on some digits, then adapt to digits never seen, from 1 or 5 examples each.")
+common.sidebar()
+store = common.current_store()
+editor.init_state()
+fewshot_view.init_state()
+
+setup, watch = st.columns([2, 3], gap="large")
+with setup:
+    network, fields = fewshot_view.settings_widgets()
+    name = st.text_input("Run name (optional)", key=fewshot_view.key("name"), max_chars=200)
+    config, problem = None, ""
+    try:
+        config = RunConfig(kind="fewshot", name=name.strip(), base=network, fewshot=FewShotConfig(**fields))
+        check_fewshot(config)
+    except ConfigError as error:
+        config, problem = None, str(error)
+    if problem:
+        st.error(f"Fix this before launching: {problem}")
+    if st.button("Launch", type="primary", disabled=config is None, key=fewshot_view.key("launch")):
+        run_id = launch(store, config, common.mnist_path())
+        st.session_state["fewshot.run_id"] = run_id
+        st.query_params["run"] = str(run_id)
+        st.toast(f"Run {run_id} launched")
+    ensure_spare(store, common.mnist_path())
+
+with watch:
+    run_id = fewshot_view.run_to_watch(store, st.session_state.get("fewshot.run_id"), st.query_params.get("run"))
+    if run_id is None:
+        st.info("Launch a run to watch meta-training here. Every few-shot run is also on the Compare page.")
+    else:
+        @st.fragment(run_every=1.0)
+        def watch_run() -> None:
+            run = store.get(run_id)
+            if run.is_active:
+                st.caption(fewshot_view.describe(run.config))
+                results.live_panel(store, run, prefix="fewshot")
+                st.session_state["fewshot.was_active"] = True
+            elif st.session_state.pop("fewshot.was_active", False):
+                st.rerun()
+
+        run = store.get(run_id)
+        if run.is_active:
+            watch_run()
+        else:
+            results.status_line(run)
+            st.caption(fewshot_view.describe(run.config))
+            results.curves(store, run)
+            fewshot_view.results_panel(run, common.current_mnist())
