@@ -2,6 +2,7 @@
 
     python -m metalearn_core train --preset dense --epochs 3
     python -m metalearn_core train --kind stacked --learners network,random_forest
+    python -m metalearn_core train --kind fewshot --algorithm maml --budget 300
     python -m metalearn_core train --config run.json --detach
     python -m metalearn_core runs list | runs show ID | runs delete ID | runs cancel ID
     python -m metalearn_core data info
@@ -20,14 +21,17 @@ from datetime import datetime
 from pathlib import Path
 
 from metalearn_core.config import (
+    FEWSHOT_ALGORITHMS,
     LEARNER_KINDS,
     META_INPUTS,
     OPTIMIZERS,
     ConfigError,
+    FewShotConfig,
     LearnerConfig,
     RunConfig,
 )
 from metalearn_core.data import DataError, load_mnist
+from metalearn_core.fewshot_setup import check_fewshot, fewshot_network, recommended_settings
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.runner import cancel, launch
 from metalearn_core.settings import get_settings
@@ -47,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="launch a run in the background and follow it")
     train.add_argument("--config", help="a run config JSON file (flags below override it)")
     train.add_argument("--preset", choices=sorted(PRESETS), help=f"start from a preset (default {DEFAULT_PRESET})")
-    train.add_argument("--kind", choices=("base", "stacked"))
+    train.add_argument("--kind", choices=("base", "stacked", "fewshot"))
     train.add_argument("--name")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
@@ -61,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--learners", help=f"stacked base learners, comma-separated from {', '.join(LEARNER_KINDS)}")
     train.add_argument("--meta-input", choices=META_INPUTS)
     train.add_argument("--folds", type=int, help="stacked: k-fold cross-fitting instead of a held-out split")
+    fewshot = train.add_argument_group("few-shot runs (--kind fewshot)")
+    fewshot.add_argument("--algorithm", choices=FEWSHOT_ALGORITHMS, help="default protonet, with its recommended settings")
+    fewshot.add_argument("--network", choices=("conv", "dense"), help="the learner network preset (default conv)")
+    fewshot.add_argument("--shots", type=int, help="training shots (evaluation always scores 1 and 5)")
+    fewshot.add_argument("--iterations", type=int, help="meta-iterations at most")
+    fewshot.add_argument("--budget", type=float, help="meta-training seconds at most (0 = no limit)")
+    fewshot.add_argument("--episodes", type=int, help="evaluation episodes per setting")
     train.add_argument("--detach", action="store_true", help="return at once, leaving the run in the background")
     train.add_argument("--save-config", help="write the resolved config to this file and exit")
 
@@ -107,8 +118,24 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         stacking = dataclasses.replace(stacking, meta_input=args.meta_input)
     if args.folds:
         stacking = dataclasses.replace(stacking, folds=args.folds)
-    return config.replace(kind=args.kind or config.kind, name=args.name or config.name,
-                          training=training, stacking=stacking)
+    config = config.replace(kind=args.kind or config.kind, name=args.name or config.name,
+                            training=training, stacking=stacking)
+    return _fewshot_flags(config, args, from_file=bool(args.config)) if config.kind == "fewshot" else config
+
+
+def _fewshot_flags(config: RunConfig, args: argparse.Namespace, from_file: bool) -> RunConfig:
+    """A few-shot run: the chosen algorithm with its recommended settings, then the flags on top."""
+    settings = config.fewshot
+    if args.algorithm or not from_file:
+        algorithm = args.algorithm or settings.algorithm
+        settings = FewShotConfig(**{**settings.to_dict(), "algorithm": algorithm, **recommended_settings(algorithm)})
+    flags = {"shots": args.shots, "iterations": args.iterations, "time_budget": args.budget,
+             "evaluation_episodes": args.episodes, "seed": args.seed}
+    settings = FewShotConfig(**{**settings.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
+    base = fewshot_network(args.network or "conv") if (args.network or not from_file) else config.base
+    config = config.replace(base=base, fewshot=settings)
+    check_fewshot(config)
+    return config
 
 
 def _bar(fraction: float, width: int = 30) -> str:
@@ -122,6 +149,8 @@ def _progress_line(run: Run) -> str:
         return "queued: waiting for a free slot"
     if not progress:
         return "starting (loading TensorFlow and the data)"
+    if "fraction" in progress:
+        return f"{_bar(progress['fraction'])} {progress.get('label', '')}"
     if progress.get("phase") and progress.get("batch") is None:
         return f"{progress.get('series', '')}: {progress['phase']}"
     epochs, batches = progress.get("epochs") or 1, progress.get("batches") or 1
@@ -168,7 +197,10 @@ def _print_run(run: Run, store: RunStore) -> None:
     if run.error:
         print(f"note: {run.error}")
     summary = run.summary
-    if "test_accuracy" in summary:
+    if "fewshot_1shot" in summary:
+        print(f"few-shot accuracy on held-out digits: 1-shot {_percent(summary['fewshot_1shot'])}  "
+              f"5-shot {_percent(summary['fewshot_5shot'])}  ({summary.get('iterations', 0):,} meta-iterations)")
+    elif "test_accuracy" in summary:
         print(f"test accuracy {_percent(summary['test_accuracy'])}  test loss {summary['test_loss']:.4f}")
     for learner in summary.get("learners", []):
         print(f"  {learner['label']}: test accuracy {_percent(learner['test_accuracy'])}")

@@ -21,7 +21,9 @@ kinds = middle.multiselect("Kind", sorted(table["kind"].unique()), key="compare.
 statuses = right.multiselect("Status", sorted(table["status"].unique()), key="compare.statuses")
 shown = analysis.filter_runs(table, text=text, kinds=kinds, statuses=statuses)
 event = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="multi-row", key="compare.table",
-                     column_config={"test_accuracy": st.column_config.NumberColumn(format="%.4f")})
+                     column_config={"test_accuracy": st.column_config.NumberColumn(
+                         format="%.4f", help="MNIST test accuracy; for a few-shot run, its accuracy on "
+                                             "held-out digits at its shot count (5-way)")})
 by_id = {run.id: run for run in runs}
 chosen_ids = [int(shown.iloc[row]["id"]) for row in event.selection.rows]
 if chosen_ids:

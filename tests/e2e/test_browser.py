@@ -7,7 +7,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.config import FewShotConfig, LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.fewshot_setup import fewshot_network
 from metalearn_core.runner import launch
 from metalearn_core.session import config_to_token
 from metalearn_core.store import RunStore
@@ -73,8 +74,43 @@ def test_draw_a_stroke_and_see_a_prediction(server, page):
         while store.get(run_id).is_active:
             time.sleep(0.5)
     page.goto(f"{url}/draw")
-    canvas = page.locator("canvas").last
+    canvas = page.locator("canvas").first
     canvas.wait_for(state="visible", timeout=60_000)
     draw_stroke(page, canvas)
     wait_for_text(page, "predicts", timeout=60_000)
     screenshot(page, "draw")
+
+
+FEWSHOT = RunConfig(kind="fewshot", name="browser-fewshot", base=fewshot_network("dense", hidden=(64,)),
+                    fewshot=FewShotConfig(algorithm="protonet", iterations=150, validation_every=50,
+                                          validation_episodes=5, evaluation_episodes=20, baseline_seconds=2.0))
+
+
+def test_fewshot_run_live_then_results_then_teach_it_two_digits(server, page):
+    url, home = server
+    store = RunStore(home)
+    run_id = launch(store, FEWSHOT)
+    page.goto(f"{url}/fewshot?run={run_id}")
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for(state="visible", timeout=90_000)
+    wait_for_text(page, "Episode viewer", timeout=180_000)  # the results, once evaluation is done
+    wait_for_text(page, "Nearest centroid on pixels")
+    screenshot(page, "fewshot")
+    assert store.get(run_id).status == "completed"
+
+    page.goto(f"{url}/draw")
+    page.get_by_role("tab", name="Teach it your handwriting (few-shot)").click()
+    wait_for_text(page, "1. Teach")
+    canvases = page.locator("canvas").filter(visible=True)
+    teach, query = canvases.nth(0), canvases.nth(1)
+    teach.wait_for(state="visible", timeout=60_000)
+    for digit in ("1", "7"):  # the same stroke taught as two digits: enough to adapt
+        draw_stroke(page, teach)
+        digit_box = page.get_by_label("This drawing is the digit")
+        digit_box.click()
+        page.get_by_role("option", name=digit, exact=True).click()
+        page.get_by_role("button", name="Add as an example").click()
+        wait_for_text(page, "Forget all examples")
+        time.sleep(1.0)
+    draw_stroke(page, query)
+    wait_for_text(page, "After adapting to your examples", timeout=60_000)
+    screenshot(page, "draw-teach")

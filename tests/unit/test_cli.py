@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from metalearn_core.cli import main
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig
+from metalearn_core.fewshot_setup import recommended_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,3 +58,18 @@ def test_train_then_list_show_delete_from_the_shell(home, mnist_path):
     assert "test accuracy" in shown.stdout and "Flatten → Dense(128, relu)" in shown.stdout
     assert cli("runs", "delete", "1").returncode == 0
     assert "no runs yet" in cli("runs", "list").stdout
+
+
+def test_fewshot_flags_start_from_the_algorithms_recommended_settings(home, tmp_path, capsys):
+    out = tmp_path / "fewshot.json"
+    assert main(["train", "--kind", "fewshot", "--algorithm", "reptile", "--network", "dense", "--shots", "5",
+                 "--budget", "60", "--save-config", str(out)]) == 0
+    config = RunConfig.from_json(out.read_text())
+    assert config.kind == "fewshot" and config.base.layers[0].type == "flatten"
+    settings = config.fewshot
+    assert (settings.algorithm, settings.shots, settings.time_budget) == ("reptile", 5, 60.0)
+    assert settings.inner_steps == recommended_settings("reptile")["inner_steps"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(config.replace(base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dropout")))).to_json())
+    assert main(["train", "--config", str(bad), "--algorithm", "maml"]) == 2
+    assert "conv blocks" in capsys.readouterr().err
