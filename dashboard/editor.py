@@ -6,6 +6,7 @@ so a layer's values move with it when it is reordered.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import streamlit as st
@@ -20,6 +21,7 @@ from metalearn_core.config import (
     LearnerConfig,
     NetworkConfig,
     RunConfig,
+    TrainingConfig,
 )
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.session import add_layer, move_layer, remove_layer
@@ -28,6 +30,10 @@ PREFIX = "train"
 _ids = itertools.count(1)
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048]
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 4e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
+
+
+KIND_LABELS = {"base": "Base network only", "stacked": "Stacked: meta network on base outputs",
+               "learned_optimizer": "Learned optimizer: the meta network trains the base network"}
 
 
 def key(*parts: object) -> str:
@@ -52,15 +58,17 @@ def load_config(config: RunConfig) -> None:
         "test_limit": training.test_limit, "learners": [learner.kind for learner in stacking.learners],
         "meta_input": stacking.meta_input, "folds": stacking.folds, "meta_epochs": stacking.meta_epochs,
         "holdout_fraction": stacking.holdout_fraction,
+        **{f"lo_{name}": value for name, value in dataclasses.asdict(config.learned_optimizer).items()},
     }
     for name, value in values.items():
         st.session_state[key(name)] = value
     if training.batch_size not in BATCH_SIZES:
         BATCH_SIZES.append(training.batch_size)
         BATCH_SIZES.sort()
-    if training.learning_rate not in LEARNING_RATES:
-        LEARNING_RATES.append(training.learning_rate)
-        LEARNING_RATES.sort()
+    for rate in (training.learning_rate, config.learned_optimizer.meta_learning_rate):
+        if rate not in LEARNING_RATES:
+            LEARNING_RATES.append(rate)
+            LEARNING_RATES.sort()
 
 
 def init_state(initial: RunConfig | None = None) -> None:
@@ -176,6 +184,15 @@ def training_widgets() -> dict:
     )
 
 
+def training_values() -> dict:
+    """The training settings as they stand, without widgets (a learned-optimizer run does not use them)."""
+    defaults = dataclasses.asdict(TrainingConfig())
+    names = ("epochs", "batch_size", "optimizer", "learning_rate", "lr_schedule", "validation_split", "seed",
+             "scale_pixels", "train_limit", "test_limit")
+    # Streamlit forgets the state of widgets a run did not draw, so fall back to the defaults.
+    return {name: st.session_state.get(key(name), defaults[name]) for name in names}
+
+
 def stacking_widgets() -> dict:
     """Base learners and what the meta network sees."""
     left, right = st.columns(2)
@@ -188,3 +205,24 @@ def stacking_widgets() -> dict:
     meta_epochs = right.slider("Meta epochs", 1, 100, key=key("meta_epochs"))
     return dict(learners=tuple(LearnerConfig(kind) for kind in kinds), meta_input=meta_input,
                 folds=int(folds), holdout_fraction=float(holdout), meta_epochs=int(meta_epochs))
+
+
+def learned_optimizer_widgets() -> dict:
+    """Meta-training of a learned optimizer (Andrychowicz et al. 2016) and its evaluation."""
+    left, right = st.columns(2)
+    steps = left.slider("Base-network steps per trajectory", 20, 400, step=10, key=key("lo_steps"))
+    unroll = left.slider("Unroll (truncated back-propagation)", 5, 50, step=5, key=key("lo_unroll"),
+                         help="The paper: 20-step unrolls over a 100-step trajectory")
+    batch_size = left.select_slider("Base-network batch size", BATCH_SIZES, key=key("lo_batch_size"))
+    budget = left.slider("Meta-training budget (seconds)", 10, 1800, step=10, key=key("lo_budget_seconds"))
+    meta_lr = right.select_slider("Meta learning rate (Adam)", LEARNING_RATES, key=key("lo_meta_learning_rate"),
+                                  format_func=lambda value: f"{value:g}")
+    scale = right.select_slider("Output scale", [0.01, 0.03, 0.1, 0.3, 1.0], key=key("lo_output_scale"),
+                                help="The optimizer's output times this is the update (the paper: 0.1)")
+    preprocess = right.checkbox("Log-magnitude and sign preprocessing of gradients (p = 10)",
+                                key=key("lo_preprocess"))
+    inits = right.slider("Held-out initialisations for the comparison", 5, 100, step=5, key=key("lo_eval_inits"))
+    seed = right.number_input("Seed", 0, 2**31 - 1, step=1, key=key("lo_seed"))
+    return dict(steps=int(steps), unroll=int(unroll), batch_size=int(batch_size), budget_seconds=float(budget),
+                meta_learning_rate=float(meta_lr), output_scale=float(scale), preprocess=bool(preprocess),
+                eval_inits=int(inits), seed=int(seed))

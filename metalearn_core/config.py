@@ -18,11 +18,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-LAYER_TYPES = ("dense", "conv2d", "max_pool", "dropout", "batch_norm", "flatten")
+LAYER_TYPES = ("dense", "conv2d", "max_pool", "dropout", "batch_norm", "flatten", "lstm")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
 OPTIMIZERS = ("adam", "adamw", "sgd", "momentum", "rmsprop")
 LR_SCHEDULES = ("constant", "cosine")
-RUN_KINDS = ("base", "stacked", "fewshot")
+RUN_KINDS = ("base", "stacked", "fewshot", "learned_optimizer")
 FEWSHOT_ALGORITHMS = ("protonet", "maml", "fomaml", "metasgd", "reptile")
 LEARNER_KINDS = ("network", "random_forest", "svm")
 META_INPUTS = ("probabilities", "logits", "logits+features")
@@ -77,7 +77,7 @@ class LayerConfig:
     def validate(self, where: str) -> None:
         """Check this layer's own fields; ``where`` names it in messages ("dense layer 2")."""
         _check_choice(where, "type", self.type, LAYER_TYPES)
-        if self.type == "dense":
+        if self.type in ("dense", "lstm"):
             _check_int(where, "units", self.units, 1, MAX_UNITS)
         if self.type == "conv2d":
             _check_int(where, "filters", self.filters, 1, MAX_FILTERS)
@@ -94,6 +94,7 @@ class LayerConfig:
         """The fields that matter for this layer's type, for compact JSON."""
         keep = {
             "dense": ("units", "activation"),
+            "lstm": ("units",),
             "conv2d": ("filters", "kernel_size", "padding", "activation"),
             "max_pool": ("pool_size",),
             "dropout": ("rate",),
@@ -110,6 +111,8 @@ class LayerConfig:
             return f"MaxPool({self.pool_size}x{self.pool_size})"
         if self.type == "dropout":
             return f"Dropout({self.rate:g})"
+        if self.type == "lstm":
+            return f"LSTM({self.units})"
         return {"batch_norm": "BatchNorm", "flatten": "Flatten"}[self.type]
 
 
@@ -123,6 +126,9 @@ def _network_shape_walk(layers: tuple[LayerConfig, ...], label: str, image_input
         if not isinstance(layer, LayerConfig):
             raise ConfigError(f"{label}every layer must be a LayerConfig, got {layer!r}")
         layer.validate(where)
+        if layer.type == "lstm":
+            raise ConfigError(f"{where}: LSTM layers only belong in the meta network of a "
+                              "'learned optimizer' run, where the meta network is the optimizer")
         if layer.type in ("conv2d", "max_pool"):
             if spatial is None:
                 raise ConfigError(
@@ -378,6 +384,87 @@ class FewShotConfig:
         return out
 
 
+OPTIMIZEE_ACTIVATIONS = ("sigmoid", "relu", "tanh")
+
+
+@dataclass(frozen=True)
+class LearnedOptimizerConfig:
+    """A learned-optimizer run (Andrychowicz et al. 2016): the meta network learns to train the base network.
+
+    The base network ("optimizee") must be dense layers after a flatten, all with one activation;
+    the meta network (the optimizer, applied to every weight separately) must be LSTM layers
+    (the paper: two of 20) or dense layers (a cheaper coordinate-wise MLP). Meta-training unrolls
+    ``steps`` training steps of the base network on batches of ``batch_size``, back-propagates
+    through ``unroll`` of them at a time, each trajectory from a fresh random initialisation, and
+    stops at ``budget_seconds`` or ``iterations`` trajectories. The baselines' learning rates are
+    tuned on ``tune_trajectories`` meta-training trajectories; everything is then scored on
+    ``eval_inits`` held-out initialisations. ``reuse_optimizer_of`` (a run id) skips meta-training
+    and evaluates that run's trained optimizer on this run's base network and steps: the
+    generalisation checks.
+    """
+
+    preprocess: bool = True
+    p: float = 10.0
+    output_scale: float = 0.1
+    unroll: int = 20
+    steps: int = 100
+    batch_size: int = 128
+    meta_learning_rate: float = 3e-3
+    iterations: int = 100_000
+    budget_seconds: float = 600.0
+    eval_inits: int = 20
+    tune_trajectories: int = 5
+    grid_points: int = 10  # learning rates tried per hand-written optimizer, log-spaced
+    reuse_optimizer_of: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        where = "learned optimizer"
+        if not isinstance(self.preprocess, bool):
+            raise ConfigError(f"{where}: preprocess must be true or false")
+        _check_range(where, "p", self.p, 1.0, 50.0)
+        _check_range(where, "output scale", self.output_scale, 1e-4, 10.0)
+        _check_int(where, "unroll", self.unroll, 1, 200)
+        _check_int(where, "steps", self.steps, 1, 10_000)
+        if self.unroll > self.steps:
+            raise ConfigError(f"{where}: the unroll ({self.unroll}) cannot be longer than the trajectory "
+                              f"({self.steps} steps)")
+        _check_int(where, "batch size", self.batch_size, 1, 8192)
+        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-6, 1.0)
+        _check_int(where, "iterations", self.iterations, 1, 10_000_000)
+        _check_range(where, "time budget", self.budget_seconds, 1.0, 86_400.0)
+        _check_int(where, "evaluation initialisations", self.eval_inits, 2, 1000)
+        _check_int(where, "tuning trajectories", self.tune_trajectories, 1, 100)
+        _check_int(where, "grid points", self.grid_points, 2, 50)
+        _check_int(where, "reused run", self.reuse_optimizer_of, 0, 2**31 - 1)
+        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
+
+
+def optimizee_shape(base: NetworkConfig) -> tuple[tuple[int, ...], str]:
+    """(hidden units, activation) of a base network a learned optimizer can train, else ConfigError."""
+    kinds = [layer.type for layer in base.layers]
+    dense = [layer for layer in base.layers if layer.type == "dense"]
+    if kinds != ["flatten"] + ["dense"] * len(dense) or not dense:
+        raise ConfigError("base network: a learned optimizer trains a multilayer perceptron: a flatten layer "
+                          "then one or more dense layers (the paper: one of 20 sigmoid units)")
+    activations = {layer.activation for layer in dense}
+    if len(activations) > 1 or not activations <= set(OPTIMIZEE_ACTIVATIONS):
+        raise ConfigError(f"base network: give every dense layer the same activation, one of "
+                          f"{', '.join(OPTIMIZEE_ACTIVATIONS)} (got {', '.join(sorted(activations))})")
+    return tuple(layer.units for layer in dense), activations.pop()
+
+
+def optimizer_shape(meta: NetworkConfig) -> tuple[str, tuple[int, ...]]:
+    """("lstm" or "dense", hidden units) of a meta network usable as a learned optimizer, else ConfigError."""
+    kinds = {layer.type for layer in meta.layers}
+    if not meta.layers or len(kinds) != 1 or not kinds <= {"lstm", "dense"}:
+        raise ConfigError("meta network: a learned optimizer is LSTM layers (the paper: two of 20 units) "
+                          "or dense layers (cheaper), not a mix and not empty")
+    for index, layer in enumerate(meta.layers, start=1):
+        layer.validate(f"meta network: layer {index}")
+    return kinds.pop(), tuple(layer.units for layer in meta.layers)
+
+
 def seed_network() -> NetworkConfig:
     """The seed's network: Flatten, Dense(128, relu) (the builder adds Dense(10, softmax))."""
     return NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=128)))
@@ -394,13 +481,18 @@ class RunConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     stacking: StackingConfig = field(default_factory=StackingConfig)
     fewshot: FewShotConfig = field(default_factory=FewShotConfig)
+    learned_optimizer: LearnedOptimizerConfig = field(default_factory=LearnedOptimizerConfig)
 
     def __post_init__(self) -> None:
         _check_choice("run", "kind", self.kind, RUN_KINDS)
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("run: name must be text of at most 200 characters")
         self.base.validate("base network")
-        self.meta.validate("meta network", image_input=False)
+        if self.kind == "learned_optimizer":
+            optimizee_shape(self.base)
+            optimizer_shape(self.meta)
+        elif self.kind == "stacked" or not any(layer.type == "lstm" for layer in self.meta.layers):
+            self.meta.validate("meta network", image_input=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -411,6 +503,7 @@ class RunConfig:
             "training": dataclasses.asdict(self.training),
             "stacking": self.stacking.to_dict(),
             "fewshot": self.fewshot.to_dict(),
+            "learned_optimizer": dataclasses.asdict(self.learned_optimizer),
         }
 
     def to_json(self) -> str:
@@ -430,6 +523,7 @@ class RunConfig:
                 training=TrainingConfig(**data.get("training", {})),
                 stacking=StackingConfig.from_dict(data.get("stacking", {})),
                 fewshot=FewShotConfig(**data.get("fewshot", {})),
+                learned_optimizer=LearnedOptimizerConfig(**data.get("learned_optimizer", {})),
             )
         except TypeError as error:  # an unknown keyword or a list where an object belongs
             raise ConfigError(f"run config: {error}") from None

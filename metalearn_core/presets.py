@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig, seed_network
+from metalearn_core.config import (
+    LayerConfig,
+    LearnedOptimizerConfig,
+    NetworkConfig,
+    RunConfig,
+    TrainingConfig,
+    seed_network,
+)
 
 DEFAULT_PRESET = "dense"
 
@@ -24,6 +31,11 @@ PRESETS: dict[str, tuple[str, NetworkConfig, TrainingConfig]] = {
         TrainingConfig(epochs=4, batch_size=384, learning_rate=4e-3, lr_schedule="cosine",
                        validation_split=0.1),
     ),
+    "learned-optimizer": (
+        "The learned-optimizer paper's set-up: an MLP of 20 sigmoid units trained by an LSTM optimizer",
+        NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=20, activation="sigmoid"))),
+        TrainingConfig(epochs=1, batch_size=128, learning_rate=3e-3, validation_split=0.0),
+    ),
     "cnn": (
         "A small CNN: two conv/pool blocks (32 and 64 filters), dropout, as in the Keras example",
         NetworkConfig((LayerConfig("conv2d", filters=32, kernel_size=3), LayerConfig("max_pool"),
@@ -43,5 +55,22 @@ def preset_config(name: str, kind: str = "base") -> RunConfig:
     """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    if name == "learned-optimizer":
+        return learned_optimizer_preset()
     _, network, training = PRESETS[name]
     return RunConfig(kind=kind, base=network, training=training)
+
+
+def paper_networks(hidden: tuple[int, ...] = (20,), activation: str = "sigmoid") -> tuple[NetworkConfig, NetworkConfig]:
+    """(base, meta) networks of the paper: an MLP of 20 sigmoid units, an LSTM optimizer of two layers of 20."""
+    base = NetworkConfig((LayerConfig("flatten"), *(LayerConfig("dense", units=u, activation=activation)
+                                                    for u in hidden)))
+    meta = NetworkConfig((LayerConfig("lstm", units=20), LayerConfig("lstm", units=20)))
+    return base, meta
+
+
+def learned_optimizer_preset(budget_seconds: float = 600.0) -> RunConfig:
+    """The paper's MNIST set-up as a run config (Andrychowicz et al. 2016, section 3.2)."""
+    base, meta = paper_networks()
+    return RunConfig(kind="learned_optimizer", name="learned optimizer (paper set-up)", base=base, meta=meta,
+                     learned_optimizer=LearnedOptimizerConfig(budget_seconds=budget_seconds))

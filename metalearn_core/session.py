@@ -16,6 +16,7 @@ from metalearn_core.config import (
     LAYER_TYPES,
     ConfigError,
     LayerConfig,
+    LearnedOptimizerConfig,
     NetworkConfig,
     RunConfig,
     StackingConfig,
@@ -56,11 +57,12 @@ def replace_layer(layers: list[LayerConfig], index: int, **changes) -> list[Laye
 
 
 def assemble_config(kind: str, name: str, base: NetworkConfig, meta: NetworkConfig, training: dict,
-                    stacking: dict) -> RunConfig:
+                    stacking: dict, learned_optimizer: dict | None = None) -> RunConfig:
     """One RunConfig from the Train page's widget values; any problem raises one ConfigError whose
     message starts with the section it concerns ("training: ...", "stacking: ...")."""
     return RunConfig(kind=kind, name=name.strip(), base=base, meta=meta, training=TrainingConfig(**training),
-                     stacking=StackingConfig(**stacking) if stacking else StackingConfig())
+                     stacking=StackingConfig(**stacking) if stacking else StackingConfig(),
+                     learned_optimizer=LearnedOptimizerConfig(**(learned_optimizer or {})))
 
 
 # -- configs in URLs --------------------------------------------------------------------------

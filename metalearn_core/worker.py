@@ -85,6 +85,7 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> 
         # Where start-up time goes, in seconds since the launch (bench/bench_app.py reports it).
         timing = {"worker_running": time.time() - run.created_at}
         from metalearn_core.fewshot import train_fewshot
+        from metalearn_core.learnopt_run import train_learned_optimizer
         from metalearn_core.stacking import train_stacked
         from metalearn_core.training import Reporter, train_base
 
@@ -94,7 +95,8 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> 
         store.update_summary(run_id, data=data.describe(), timing=timing)
         writer = StoreReporter(store, run_id, run.created_at)
         reporter = Reporter(on_epoch=writer.on_epoch, on_progress=writer.on_progress)
-        train = {"stacked": train_stacked, "fewshot": train_fewshot}.get(config.kind, train_base)
+        train = {"stacked": train_stacked, "fewshot": train_fewshot,
+                 "learned_optimizer": train_learned_optimizer}.get(config.kind, train_base)
         result = train(config, data, reporter, run.folder)
         if result.evaluation is not None:
             (run.folder / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import common, editor, results
+from dashboard import common, editor, learnopt_view, results
 from metalearn_core.config import ConfigError
 from metalearn_core.runner import ensure_spare, launch
 from metalearn_core.session import URL_KEY, assemble_config, config_to_token, token_to_config
@@ -25,28 +25,31 @@ if link_error:
 setup, watch = st.columns([2, 3], gap="large")
 with setup:
     editor.preset_picker()
-    kind = st.radio("Run kind", ("base", "stacked"), key=editor.key("kind"), horizontal=True,
-                    format_func={"base": "Base network only", "stacked": "Stacked: meta network on base outputs"}.get)
+    kind = st.radio("Run kind", ("base", "stacked", "learned_optimizer"), key=editor.key("kind"), horizontal=True,
+                    format_func=editor.KIND_LABELS.get)
     base_tab, meta_tab, training_tab = st.tabs(["Base network", "Meta network", "Training"])
     with base_tab:
         base = editor.network_editor("base", "Base network f_θ", "reads the 28x28 image")
         base_error = st.empty()
     with meta_tab:
-        meta = editor.network_editor("meta", "Meta network m_φ", "reads the base learners' outputs (stacked runs)")
+        meta = editor.network_editor("meta", "Meta network m_φ", "reads the base learners' outputs (stacked runs); "
+                                     "for a learned optimizer, LSTM or dense layers that read each weight's gradient")
         stacking = editor.stacking_widgets() if kind == "stacked" else {}
         meta_error = st.empty()
     with training_tab:
-        training = editor.training_widgets()
+        training = editor.training_widgets() if kind != "learned_optimizer" else editor.training_values()
+        learned = editor.learned_optimizer_widgets() if kind == "learned_optimizer" else {}
         training_error = st.empty()
     name = st.text_input("Run name (optional)", key=editor.key("name"), max_chars=200)
 
     config, problem = None, ""
     try:
-        config = assemble_config(kind, name, base, meta, training, stacking)
+        config = assemble_config(kind, name, base, meta, training, stacking, learned)
     except ConfigError as error:
         problem = str(error)
     if problem:
-        target = {"meta network": meta_error, "stacking": meta_error, "training": training_error}.get(
+        target = {"meta network": meta_error, "stacking": meta_error, "training": training_error,
+                  "learned optimizer": training_error}.get(
             problem.split(":")[0], base_error)
         target.error(problem)
         st.error(f"Fix this before launching: {problem}")
@@ -76,11 +79,18 @@ with watch:
             else:
                 if st.session_state.pop("train.was_active", False):
                     st.rerun()  # once, to stop the one-second refresh
+                show_results(run)
+
+        def show_results(run) -> None:
+            if run.kind == "learned_optimizer":
+                results.status_line(run)
+                results.curves(store, run)
+                learnopt_view.results_panel(store, run)
+            else:
                 data = common.current_mnist()
                 results.final_panel(store, run, data.x_test, data.y_test)
 
         if store.get(run_id).is_active:
             watch_run()
         else:
-            data = common.current_mnist()
-            results.final_panel(store, store.get(run_id), data.x_test, data.y_test)
+            show_results(store.get(run_id))

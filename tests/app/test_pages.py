@@ -168,3 +168,26 @@ def test_a_damaged_link_is_reported(home):
     at.run()
     assert not at.exception
     assert any("link" in error.value for error in at.error)
+
+
+def test_learned_optimizer_preset_launches_the_paper_setup(home, monkeypatch):
+    launched = []
+    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
+    at = page("pages/train.py").run()
+    at.selectbox(key="train.preset").set_value("learned-optimizer").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="train.kind").value == "learned_optimizer"
+    at.slider(key="train.lo_budget_seconds").set_value(60).run()
+    at.button(key="train.launch").click().run()
+    assert not at.exception, at.exception
+    config = launched[0]
+    assert config.kind == "learned_optimizer" and config.learned_optimizer.budget_seconds == 60
+    assert [layer.type for layer in config.meta.layers] == ["lstm", "lstm"]
+    assert config.base.layers[1].activation == "sigmoid" and config.base.layers[1].units == 20
+
+
+def test_learned_optimizer_needs_an_optimizer_network(home):
+    at = page("pages/train.py").run()
+    at.radio(key="train.kind").set_value("learned_optimizer").run()  # the default preset has no meta network
+    messages = " ".join(error.value for error in at.error)
+    assert "LSTM layers" in messages and at.button(key="train.launch").disabled

@@ -1,0 +1,93 @@
+"""The learned-optimizer run kind: config checks, specs, the run itself, reuse, the report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metalearn_core.config import ConfigError, LayerConfig, LearnedOptimizerConfig, NetworkConfig, RunConfig
+from metalearn_core.learnopt_report import loss_curves_figure, optimizer_table, verdict
+from metalearn_core.learnopt_run import (
+    OPTIMIZER_FILE,
+    LearnedOptimizerError,
+    check_config,
+    learned_optimizer_preset,
+    read_results,
+    specs,
+    train_learned_optimizer,
+)
+from metalearn_core.presets import paper_networks
+from metalearn_core.training import Reporter
+
+
+def test_preset_is_the_papers_setup_and_round_trips():
+    config = learned_optimizer_preset()
+    optimizee, net, meta = specs(config)
+    assert (optimizee.hidden, optimizee.activation, optimizee.batch_size, optimizee.steps) == ((20,), "sigmoid", 128, 100)
+    assert (net.kind, net.hidden, net.preprocess, net.p) == ("lstm", (20, 20), True, 10.0)
+    assert meta.unroll == 20 and meta.budget_seconds <= 600
+    assert RunConfig.from_json(config.to_json()) == config
+
+
+def test_networks_a_learned_optimizer_cannot_use_are_refused():
+    base, meta = paper_networks()
+    conv = NetworkConfig((LayerConfig("conv2d"), LayerConfig("flatten"), LayerConfig("dense", units=8)))
+    with pytest.raises(ConfigError, match="multilayer perceptron"):
+        RunConfig(kind="learned_optimizer", base=conv, meta=meta)
+    mixed = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=8, activation="relu"),
+                           LayerConfig("dense", units=8, activation="sigmoid")))
+    with pytest.raises(ConfigError, match="same activation"):
+        RunConfig(kind="learned_optimizer", base=mixed, meta=meta)
+    for bad_meta in (NetworkConfig(), NetworkConfig((LayerConfig("lstm", units=4), LayerConfig("dense", units=4)))):
+        with pytest.raises(ConfigError, match="LSTM layers"):
+            RunConfig(kind="learned_optimizer", base=base, meta=bad_meta)
+    with pytest.raises(ConfigError, match="LSTM layers only belong"):
+        RunConfig(kind="stacked", base=base, meta=meta)
+    with pytest.raises(ConfigError, match="cannot be longer"):
+        LearnedOptimizerConfig(unroll=50, steps=20)
+
+
+@pytest.mark.parametrize("check, expected", [("200 steps", ((20,), "sigmoid", 200)),
+                                             ("40 hidden units", ((40,), "sigmoid", 100)),
+                                             ("two hidden layers", ((20, 20), "sigmoid", 100)),
+                                             ("ReLU", ((20,), "relu", 100))])
+def test_each_check_changes_one_thing_and_reuses_the_optimizer(check, expected):
+    config = check_config(learned_optimizer_preset(), 7, check)
+    optimizee, _, _ = specs(config)
+    assert (optimizee.hidden, optimizee.activation, optimizee.steps) == expected
+    assert config.learned_optimizer.reuse_optimizer_of == 7 and config.meta == learned_optimizer_preset().meta
+
+
+def test_a_short_run_then_a_check_reusing_its_optimizer(mnist, tmp_path):
+    settings = LearnedOptimizerConfig(steps=20, unroll=10, budget_seconds=3, eval_inits=3, tune_trajectories=1,
+                                      grid_points=2)
+    config = learned_optimizer_preset().replace(learned_optimizer=settings)
+    first = tmp_path / "1"
+    first.mkdir()
+    epochs, progress = [], []
+    result = train_learned_optimizer(config, mnist, Reporter(on_epoch=lambda *a: epochs.append(a),
+                                                             on_progress=progress.append), first)
+    assert result.status == "completed", result.message
+    assert epochs and all(series == "meta-train" and np.isfinite(values["loss"]) for series, _, values in epochs)
+    assert all(0 <= p["fraction"] <= 1 for p in progress)
+    results = read_results(first)
+    scores = results["evaluation"]["optimizers"]
+    assert set(scores) == {"learned", "sgd", "momentum", "rmsprop", "adam"}
+    assert all(len(curve) == 21 for curve in scores["adam"]["loss_curves"]) and len(scores["adam"]["loss_curves"]) == 3
+    assert result.summary["final_loss_adam"] == pytest.approx(scores["adam"]["final_loss_mean"])
+    assert (first / OPTIMIZER_FILE).is_file()
+    assert optimizer_table(results).shape[0] == 5 and isinstance(verdict(results)[0], bool)
+    assert loss_curves_figure(results).layout.yaxis.type == "log"
+
+    second = tmp_path / "2"
+    second.mkdir()
+    check = check_config(config, 1, "ReLU").replace(
+        learned_optimizer=LearnedOptimizerConfig(steps=20, unroll=10, eval_inits=2, tune_trajectories=1, grid_points=2,
+                                                 reuse_optimizer_of=1))
+    reused = train_learned_optimizer(check, mnist, Reporter(), second)
+    assert reused.status == "completed" and "train_seconds" not in reused.summary  # no meta-training
+    assert read_results(second)["reused_from"] == 1
+
+    (first / OPTIMIZER_FILE).write_bytes(b"damaged")
+    with pytest.raises(LearnedOptimizerError, match="not a valid learned-optimizer file"):
+        train_learned_optimizer(check, mnist, Reporter(), second)
