@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -191,3 +192,38 @@ def test_learned_optimizer_needs_an_optimizer_network(home):
     at.radio(key="train.kind").set_value("learned_optimizer").run()  # the default preset has no meta network
     messages = " ".join(error.value for error in at.error)
     assert "LSTM layers" in messages and at.button(key="train.launch").disabled
+
+
+def _fake_comparison(steps: int = 10, inits: int = 3) -> dict:
+    """A learned-optimizer results file with made-up curves (the page only lays them out)."""
+    rng = np.random.default_rng(0)
+    optimizers = {}
+    for index, name in enumerate(("learned", "sgd", "momentum", "rmsprop", "adam")):
+        curves = np.exp(-np.linspace(0, 1 + 0.1 * index, steps + 1))[None] * (1 + 0.1 * rng.random((inits, 1)))
+        optimizers[name] = {"loss_curves": curves.tolist(), "final_loss_mean": float(curves[:, -1].mean()),
+                            "final_loss_ci95": 0.01, "test_accuracy_mean": 0.8, "test_accuracy_ci95": 0.01,
+                            "diverged": 0}
+    return {"evaluation": {"steps": steps, "init_seeds": list(range(inits)), "optimizers": optimizers},
+            "tuning": {name: {"learning_rate": 0.1} for name in ("sgd", "momentum", "rmsprop", "adam")},
+            "meta_training": {"seconds": 12.0, "iterations": 5, "truncations": 25}}
+
+
+def test_learned_optimizer_results_and_a_check_button(home, monkeypatch):
+    from metalearn_core.learnopt_run import RESULTS_FILE, learned_optimizer_preset
+
+    store = RunStore(home)
+    run_id = store.create_run(learned_optimizer_preset())
+    store.mark_running(run_id)
+    (store.run_folder(run_id) / RESULTS_FILE).write_text(json.dumps(_fake_comparison()))
+    store.finish(run_id, "completed")
+    launched = []
+    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
+    at = page("pages/train.py")
+    at.query_params["run"] = str(run_id)
+    at.run()
+    assert not at.exception, at.exception
+    assert "optimizer" in at.dataframe[0].value.columns
+    assert any("loses" in w.value for w in at.warning)  # learned is the slowest of the made-up curves
+    at.button(key=f"lo.check.{run_id}.ReLU").click().run()
+    assert launched and launched[0].learned_optimizer.reuse_optimizer_of == run_id
+    assert launched[0].base.layers[1].activation == "relu"
