@@ -1,0 +1,335 @@
+"""Learned optimizer (Andrychowicz et al. 2016): meta-gradients against finite differences, the learned
+code path against plain SGD, preprocessing against a NumPy reference, save/load, spec validation, and
+a short meta-training that must lower the loss. All on a tiny 6-input, 2-class problem."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from metalearn_core.learned_optimizer import (
+    EVAL_SEED_BASE,
+    LearnedOptimizer,
+    LearnOptData,
+    MetaTrainSpec,
+    OptimizeeSpec,
+    OptimizerNetSpec,
+    batch_indices,
+    evaluate_optimizers,
+    init_optimizee,
+    make_hand_optimizer,
+    meta_gradient,
+    meta_train,
+    optimizee_loss,
+    optimizee_step,
+    preprocess_gradients,
+    train_optimizee,
+    tune_baselines,
+    unroll_meta_loss,
+)
+from metalearn_core.learnopt.training import eval_seed, meta_seed
+
+PAPER_NET_SMALL = OptimizerNetSpec(kind="lstm", hidden=(3, 3), output_scale=0.5, momentum_decays=())
+TINY = OptimizeeSpec(hidden=(4,), activation="tanh", batch_size=8, steps=10, input_size=6, classes=2, init_std=0.5)
+
+
+@pytest.fixture(scope="module")
+def tiny_data() -> LearnOptData:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 6)).astype(np.float32)  # (400, 6)
+    y = (x @ rng.normal(size=6) > 0).astype(np.int32)  # (400,)
+    return LearnOptData.from_arrays(x, y)
+
+
+def _unroll_inputs(data: LearnOptData, steps: int, seed: int = 3, dtype: str = "float64"):
+    indices = batch_indices(len(data.x_meta), TINY.batch_size, steps + 1, seed)  # (steps + 1, batch)
+    xs = tf.constant(data.x_meta[indices], dtype=dtype)  # (steps + 1, batch, 6)
+    ys = tf.constant(data.y_meta[indices])  # (steps + 1, batch)
+    theta = tf.constant(init_optimizee(TINY, seed, dtype))  # (34,)
+    return theta, xs, ys
+
+
+def _directional_fd(objective, optimizer: LearnedOptimizer, direction: dict, eps: float = 1e-6) -> float:
+    """Central difference of ``objective()`` along ``direction`` in the optimizer's weight space."""
+    base = optimizer.get_weights()
+    values = []
+    for sign in (1.0, -1.0):
+        optimizer.set_weights({name: base[name] + sign * eps * direction[name] for name in base})
+        values.append(float(objective()))
+    optimizer.set_weights(base)
+    return (values[0] - values[1]) / (2 * eps)
+
+
+def _random_direction(optimizer: LearnedOptimizer, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    return {name: rng.normal(size=value.shape) for name, value in optimizer.get_weights().items()}
+
+
+def _dot(grads, optimizer: LearnedOptimizer, direction: dict) -> float:
+    return float(sum(np.sum(g.numpy() * direction[name]) for g, name in zip(grads, optimizer.names)))
+
+
+# --------------------------------------------------------------------------- 1. meta-gradients
+
+
+@pytest.mark.parametrize("spec", [OptimizerNetSpec(kind="lstm", hidden=(3, 3), output_scale=0.5, momentum_decays=()),
+                                  OptimizerNetSpec(hidden=(5,), output_scale=0.5)])
+def test_second_order_meta_gradient_matches_finite_differences(tiny_data, spec):
+    optimizer = LearnedOptimizer(spec, seed=1, dtype="float64")
+    theta, xs, ys = _unroll_inputs(tiny_data, steps=3)
+    state = optimizer.initial_state(TINY.num_params)
+    _, grads, _, _ = meta_gradient(optimizer, theta, state, xs, ys, TINY, second_order=True)
+
+    def objective():
+        return unroll_meta_loss(optimizer, theta, state, xs, ys, TINY, second_order=True)[0]
+
+    for seed in range(3):
+        direction = _random_direction(optimizer, seed)
+        assert _dot(grads, optimizer, direction) == pytest.approx(_directional_fd(objective, optimizer, direction),
+                                                                  rel=1e-4, abs=1e-9)
+
+
+def test_first_order_meta_gradient_is_the_gradient_with_optimizee_gradients_frozen(tiny_data):
+    """With the stop-gradient the code differentiates the objective whose gradient inputs are constants."""
+    optimizer = LearnedOptimizer(PAPER_NET_SMALL, seed=2, dtype="float64")
+    theta0, xs, ys = _unroll_inputs(tiny_data, steps=3)
+    state0 = optimizer.initial_state(TINY.num_params)
+    _, grads, _, _ = meta_gradient(optimizer, theta0, state0, xs, ys, TINY, second_order=False)
+    frozen, theta = [], theta0  # the optimizee gradients at the current weights, then held fixed
+    state = state0
+    for step in range(3):
+        with tf.GradientTape() as tape:
+            tape.watch(theta)
+            loss = optimizee_loss(theta, xs[step], ys[step], TINY)
+        frozen.append(tape.gradient(loss, theta))
+        delta, state = optimizer.update(frozen[-1], state)
+        theta = theta + delta
+
+    def objective():
+        theta, state, losses = theta0, state0, []
+        for step in range(3):
+            delta, state = optimizer.update(frozen[step], state)
+            theta = theta + delta
+            losses.append(optimizee_loss(theta, xs[step + 1], ys[step + 1], TINY))
+        return tf.reduce_mean(tf.stack(losses))
+
+    for seed in range(3):
+        direction = _random_direction(optimizer, seed)
+        assert _dot(grads, optimizer, direction) == pytest.approx(_directional_fd(objective, optimizer, direction),
+                                                                  rel=1e-4, abs=1e-9)
+
+
+def test_first_and_second_order_agree_on_one_step_and_differ_on_three(tiny_data):
+    optimizer = LearnedOptimizer(PAPER_NET_SMALL, seed=3, dtype="float64")
+    state = optimizer.initial_state(TINY.num_params)
+    theta, xs, ys = _unroll_inputs(tiny_data, steps=3)
+    one = [meta_gradient(optimizer, theta, state, xs[:2], ys[:2], TINY, order)[1] for order in (False, True)]
+    for first, second in zip(*one):
+        np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-12, atol=1e-15)
+    three = [meta_gradient(optimizer, theta, state, xs, ys, TINY, order)[1] for order in (False, True)]
+    assert not all(np.allclose(a.numpy(), b.numpy(), rtol=1e-6) for a, b in zip(*three))
+
+
+# --------------------------------------------------------------------------- 2. the learned path is SGD when told to be
+
+
+def _sgd_as_learned(learning_rate: float) -> LearnedOptimizer:
+    """A linear coordinate-wise net on the raw gradient whose update is exactly ``-learning_rate * g``."""
+    spec = OptimizerNetSpec(kind="dense", hidden=(), preprocess=False, output_scale=0.5, momentum_decays=())
+    optimizer = LearnedOptimizer(spec)
+    optimizer.set_weights({"output_kernel": np.array([[-learning_rate / 0.5]]), "output_bias": np.zeros(1)})
+    return optimizer
+
+
+def test_learned_code_path_reproduces_sgd(tiny_data):
+    learned, sgd = _sgd_as_learned(0.5), make_hand_optimizer("sgd", 0.5)
+    runs = [train_optimizee(rule, TINY, tiny_data, init_seed=4, batch_seed=5) for rule in (learned, sgd)]
+    assert len(runs[0]["loss"]) == TINY.steps + 1
+    np.testing.assert_allclose(runs[0]["loss"], runs[1]["loss"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(runs[0]["params"], runs[1]["params"], rtol=0, atol=1e-6)
+    assert runs[0]["loss"][-1] < runs[0]["loss"][0]
+
+
+def test_meta_training_unroll_follows_the_same_trajectory_as_sgd(tiny_data):
+    learned, sgd = _sgd_as_learned(0.5), make_hand_optimizer("sgd", 0.5)
+    run = train_optimizee(sgd, TINY, tiny_data, init_seed=6, batch_seed=6, split="meta")
+    indices = batch_indices(len(tiny_data.x_meta), TINY.batch_size, TINY.steps + 1, 6)
+    theta = tf.constant(init_optimizee(TINY, 6))
+    xs, ys = tf.constant(tiny_data.x_meta[indices]), tf.constant(tiny_data.y_meta[indices])
+    meta_loss, losses, theta, _ = unroll_meta_loss(learned, theta, learned.initial_state(TINY.num_params), xs, ys, TINY)
+    np.testing.assert_allclose(losses.numpy(), run["loss"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(theta.numpy(), run["params"], rtol=0, atol=1e-6)
+    assert float(meta_loss) == pytest.approx(np.mean(run["loss"][1:]), abs=1e-6)
+
+
+def test_adam_matches_a_numpy_reference():
+    grads = [np.array([0.5, -2.0]), np.array([0.1, 1.0]), np.array([-0.3, 0.0])]
+    rule = make_hand_optimizer("adam", 0.1)
+    state = rule.initial_state(2, tf.float64)
+    m = v = np.zeros(2)
+    for t, g in enumerate(grads, start=1):
+        delta, state = rule.update(tf.constant(g), state)
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2
+        expected = -0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        np.testing.assert_allclose(delta.numpy(), expected, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- 3. preprocessing
+
+
+def _preprocess_reference(g: np.ndarray, p: float) -> np.ndarray:
+    rows = []
+    for value in g:
+        if abs(value) >= math.exp(-p):
+            rows.append([math.log(abs(value)) / p, float(np.sign(value))])
+        else:
+            rows.append([-1.0, math.exp(p) * value])
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("p", [10.0, 3.0])
+def test_preprocess_gradients_matches_the_formula(p):
+    edge = math.exp(-p)
+    g = np.array([0.0, 1e-7, -1e-7, 1.0001 * edge, -1.0001 * edge, 0.9999 * edge, -0.9999 * edge, 1.0, -3.5, 1e3])
+    out = preprocess_gradients(tf.constant(g), p=p).numpy()
+    assert out.shape == (len(g), 2)
+    # TensorFlow's float64 log is accurate to about 1e-9 here, far below any branch mistake.
+    np.testing.assert_allclose(out, _preprocess_reference(g, p), rtol=1e-7, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- 4. save and load
+
+
+@pytest.mark.parametrize("spec", [OptimizerNetSpec.paper(), OptimizerNetSpec(hidden=(6,), momentum_decays=(0.5, 0.9))])
+def test_save_load_round_trip_gives_identical_updates(tmp_path, spec):
+    optimizer = LearnedOptimizer(spec, seed=7)
+    path = optimizer.save(tmp_path / "opt.npz")
+    loaded = LearnedOptimizer.load(path)
+    assert loaded.spec == spec
+    grads = tf.constant(np.random.default_rng(0).normal(size=9).astype(np.float32))
+    state_a, state_b = optimizer.initial_state(9), loaded.initial_state(9)
+    for _ in range(3):
+        (delta_a, state_a), (delta_b, state_b) = optimizer.update(grads, state_a), loaded.update(grads, state_b)
+        np.testing.assert_array_equal(delta_a.numpy(), delta_b.numpy())
+
+
+def test_corrupted_or_foreign_files_raise_a_clear_value_error(tmp_path):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a zip file")
+    with pytest.raises(ValueError, match="garbage.npz: not a valid learned-optimizer file"):
+        LearnedOptimizer.load(garbage)
+    good = LearnedOptimizer(OptimizerNetSpec.paper()).save(tmp_path / "good.npz")
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ValueError, match="not a valid learned-optimizer file"):
+        LearnedOptimizer.load(truncated)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, x=np.zeros(3))
+    with pytest.raises(ValueError, match="foreign.npz"):
+        LearnedOptimizer.load(foreign)
+    with pytest.raises(ValueError, match="no such"):
+        LearnedOptimizer.load(tmp_path / "missing.npz")
+
+
+# --------------------------------------------------------------------------- 5. validation
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: OptimizeeSpec(hidden=(0,)), "positive integer"),
+    (lambda: OptimizeeSpec(activation="softplus"), "unknown activation"),
+    (lambda: OptimizeeSpec(batch_size=0), "batch_size"),
+    (lambda: OptimizeeSpec(steps=-1), "steps"),
+    (lambda: OptimizeeSpec(classes=1), "classes"),
+    (lambda: OptimizerNetSpec(kind="gru"), "unknown kind"),
+    (lambda: OptimizerNetSpec(kind="lstm", hidden=()), "at least one layer"),
+    (lambda: OptimizerNetSpec(hidden=(20, 0)), "positive integer"),
+    (lambda: OptimizerNetSpec(output_scale=0.0), "output_scale"),
+    (lambda: OptimizerNetSpec(p=float("nan")), "p must"),
+    (lambda: OptimizerNetSpec(momentum_decays=(1.0,)), "momentum_decays"),
+    (lambda: OptimizerNetSpec(rms_decay=1.5), "rms_decay"),
+    (lambda: MetaTrainSpec(unroll=0), "unroll"),
+    (lambda: MetaTrainSpec(meta_learning_rate=-1.0), "meta_learning_rate"),
+    (lambda: MetaTrainSpec(budget_seconds=0), "budget_seconds"),
+    (lambda: MetaTrainSpec(seed=1000), "seed"),
+    (lambda: MetaTrainSpec(unroll=20).check_against(OptimizeeSpec(steps=10)), "must not exceed"),
+    (lambda: OptimizeeSpec.from_dict({"hidden": [20], "colour": "red"}), "unknown field"),
+    (lambda: make_hand_optimizer("lion", 0.1), "unknown hand optimizer"),
+    (lambda: make_hand_optimizer("sgd", 0.0), "learning_rate"),
+])
+def test_bad_settings_raise_value_error(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_meta_train_rejects_an_unroll_longer_than_the_trajectory(tiny_data):
+    with pytest.raises(ValueError, match="must not exceed"):
+        meta_train(tiny_data, TINY, OptimizerNetSpec(), MetaTrainSpec(unroll=TINY.steps + 1))
+
+
+def test_specs_round_trip_through_json():
+    for spec in (OptimizeeSpec(hidden=(20, 20)), OptimizerNetSpec(kind="dense", momentum_decays=(0.9,)),
+                 MetaTrainSpec(unroll=5)):
+        assert type(spec).from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+# --------------------------------------------------------------------------- 6. meta-training helps
+
+
+def test_meta_training_lowers_the_loss_on_held_out_initialisations(tiny_data):
+    spec = OptimizeeSpec(hidden=(4,), activation="tanh", batch_size=8, steps=20, input_size=6, classes=2, init_std=0.5)
+    net = OptimizerNetSpec(kind="lstm", hidden=(8, 8), momentum_decays=())  # the paper's kind of network
+    meta = MetaTrainSpec(unroll=5, iterations=20, meta_learning_rate=0.01, budget_seconds=60)
+    optimizer = LearnedOptimizer(net, seed=meta.seed)
+    before = evaluate_optimizers(tiny_data, spec, {"net": optimizer}, n_inits=5)
+    records = []
+    optimizer, history = meta_train(tiny_data, spec, net, meta, lambda i, r: records.append(r), initial=optimizer)
+    after = evaluate_optimizers(tiny_data, spec, {"net": optimizer}, n_inits=5)
+    assert len(history) == len(records) == 20 and history[-1]["stopped"] == "iterations"
+    assert after["optimizers"]["net"]["final_loss_mean"] < 0.8 * before["optimizers"]["net"]["final_loss_mean"]
+    assert np.mean([r["meta_loss"] for r in history[-5:]]) < np.mean([r["meta_loss"] for r in history[:5]])
+
+
+def test_meta_training_stops_on_callback_and_should_stop(tiny_data):
+    spec = OptimizeeSpec(hidden=(4,), batch_size=8, steps=10, input_size=6, classes=2)
+    meta, net = MetaTrainSpec(unroll=5, iterations=50), OptimizerNetSpec(kind="dense", hidden=(4,))
+    optimizer, history = meta_train(tiny_data, spec, net, meta, on_iteration=lambda i, r: i < 2)
+    assert len(history) == 3 and history[-1]["stopped"] == "callback"
+    _, history = meta_train(tiny_data, spec, net, meta, should_stop=lambda: True, initial=optimizer)
+    assert len(history) == 1 and history[-1]["stopped"] == "should_stop" and history[-1]["truncations"] == 1
+
+
+# --------------------------------------------------------------------------- tuning and evaluation
+
+
+def test_seed_ranges_are_disjoint():
+    assert meta_seed(999, 999_999) < EVAL_SEED_BASE <= eval_seed(0, 0)
+
+
+def test_tuning_picks_the_lowest_score_and_evaluation_is_json(tiny_data):
+    tuned = tune_baselines(tiny_data, TINY, {"sgd": [1e-4, 0.3], "adam": [0.03]}, trajectories=2)
+    assert tuned["sgd"]["learning_rate"] == 0.3 and tuned["sgd"]["at_edge"]
+    assert tuned["sgd"]["grid"]["0.3"] < tuned["sgd"]["grid"]["0.0001"]
+    rules = {name: make_hand_optimizer(name, result["learning_rate"]) for name, result in tuned.items()}
+    report = evaluate_optimizers(tiny_data, TINY, rules, n_inits=3)
+    json.dumps(report, allow_nan=False)
+    curves = np.array(report["optimizers"]["adam"]["loss_curves"])
+    assert curves.shape == (3, TINY.steps + 1)
+    assert report["init_seeds"] == [eval_seed(0, i) for i in range(3)]
+    assert 0.0 <= report["optimizers"]["adam"]["test_accuracy_mean"] <= 1.0
+
+
+def test_optimizee_step_is_the_hand_rule_applied_to_the_gradient(tiny_data):
+    theta = tf.constant(init_optimizee(TINY, 0, "float64"))
+    x, y = tf.constant(tiny_data.x_meta[:8], tf.float64), tf.constant(tiny_data.y_meta[:8])
+    with tf.GradientTape() as tape:
+        tape.watch(theta)
+        loss = optimizee_loss(theta, x, y, TINY)
+    grad = tape.gradient(loss, theta)
+    rule = make_hand_optimizer("sgd", 0.1)
+    step_loss, new_theta, _ = optimizee_step(rule, theta, rule.initial_state(TINY.num_params, tf.float64), x, y, TINY)
+    assert float(step_loss) == pytest.approx(float(loss))
+    np.testing.assert_allclose(new_theta.numpy(), (theta - 0.1 * grad).numpy(), rtol=1e-8)
