@@ -221,8 +221,11 @@ def learned_optimizer_widgets() -> dict:
                                 help="The optimizer's output times this is the update (the paper: 0.1)")
     preprocess = right.checkbox("Log-magnitude and sign preprocessing of gradients (p = 10)",
                                 key=key("lo_preprocess"))
+    momentum = right.checkbox("Also read momenta of the gradient (Adam-normalised, 3 timescales)",
+                              key=key("lo_momentum_inputs"), help="Off in the paper's recipe")
     inits = right.slider("Held-out initialisations for the comparison", 5, 100, step=5, key=key("lo_eval_inits"))
     seed = right.number_input("Seed", 0, 2**31 - 1, step=1, key=key("lo_seed"))
     return dict(steps=int(steps), unroll=int(unroll), batch_size=int(batch_size), budget_seconds=float(budget),
                 meta_learning_rate=float(meta_lr), output_scale=float(scale), preprocess=bool(preprocess),
+                momentum_inputs=bool(momentum),
                 eval_inits=int(inits), seed=int(seed))

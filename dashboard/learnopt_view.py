@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import common
 from metalearn_core import learnopt_report
 from metalearn_core.learnopt_run import CHECKS, check_config, read_results
-from metalearn_core.runner import launch
+from metalearn_core import runner
 from metalearn_core.session import format_seconds
 from metalearn_core.store import Run, RunStore
 
@@ -45,7 +45,7 @@ def checks_section(store: RunStore, run: Run) -> None:
         config = check_config(run.config, run.id, check)
         if column.button(label.capitalize(), key=f"lo.check.{run.id}.{check}", disabled=config.name in done,
                          use_container_width=True):
-            launch(store, config, common.mnist_path())
+            runner.launch(store, config, common.mnist_path())
             st.toast(f"Check launched: {check}")
             st.rerun()
     for name, child in sorted(done.items()):

@@ -405,7 +405,11 @@ class LearnedOptimizerConfig:
 
     preprocess: bool = True
     p: float = 10.0
-    output_scale: float = 0.1
+    # The paper's LSTM reads only the gradient and scales its output by 0.1. The default dense
+    # optimizer also reads Adam-normalised momenta at three timescales, features of order 1 whose
+    # tuned step is about 0.01 (metalearn_core.learnopt.specs.OptimizerNetSpec explains why).
+    momentum_inputs: bool = True
+    output_scale: float = 0.01
     unroll: int = 20
     steps: int = 100
     batch_size: int = 128
@@ -420,8 +424,9 @@ class LearnedOptimizerConfig:
 
     def __post_init__(self) -> None:
         where = "learned optimizer"
-        if not isinstance(self.preprocess, bool):
-            raise ConfigError(f"{where}: preprocess must be true or false")
+        for name in ("preprocess", "momentum_inputs"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{where}: {name.replace('_', ' ')} must be true or false")
         _check_range(where, "p", self.p, 1.0, 50.0)
         _check_range(where, "output scale", self.output_scale, 1e-4, 10.0)
         _check_int(where, "unroll", self.unroll, 1, 200)

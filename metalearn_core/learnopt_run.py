@@ -33,7 +33,7 @@ from metalearn_core.config import (
 )
 from metalearn_core.data import MnistData
 from metalearn_core.presets import learned_optimizer_preset as learned_optimizer_preset  # noqa: F401
-from metalearn_core.presets import paper_networks
+from metalearn_core.presets import optimizee_network
 from metalearn_core.training import Reporter, RunResult
 
 OPTIMIZER_FILE = "optimizer.npz"
@@ -55,7 +55,8 @@ def specs(config: RunConfig) -> tuple[Any, Any, Any]:
     optimizee = OptimizeeSpec(hidden=hidden, activation=activation, batch_size=settings.batch_size,
                               steps=settings.steps)
     net = OptimizerNetSpec(kind=kind, hidden=units, preprocess=settings.preprocess, p=settings.p,
-                           output_scale=settings.output_scale)
+                           output_scale=settings.output_scale,
+                           momentum_decays=OptimizerNetSpec().momentum_decays if settings.momentum_inputs else ())
     meta = MetaTrainSpec(unroll=settings.unroll, meta_learning_rate=settings.meta_learning_rate,
                          iterations=settings.iterations, budget_seconds=settings.budget_seconds, seed=settings.seed)
     return optimizee, net, meta
@@ -202,6 +203,6 @@ def check_config(config: RunConfig, run_id: int, check: str) -> RunConfig:
         hidden = (*hidden, hidden[-1])
     else:
         activation = "relu"
-    base = paper_networks(hidden, activation)[0]
+    base = optimizee_network(hidden, activation)
     learned = LearnedOptimizerConfig(**{**settings.__dict__, "steps": steps, "reuse_optimizer_of": run_id})
     return config.replace(name=f"check: {check} (optimizer of run {run_id})", base=base, learned_optimizer=learned)

@@ -16,21 +16,24 @@ from metalearn_core.learnopt_run import (
     specs,
     train_learned_optimizer,
 )
-from metalearn_core.presets import paper_networks
+from metalearn_core.presets import optimizee_network
 from metalearn_core.training import Reporter
 
 
-def test_preset_is_the_papers_setup_and_round_trips():
-    config = learned_optimizer_preset()
+def test_presets_are_the_papers_setup_and_round_trip():
+    config = learned_optimizer_preset(paper_lstm=True)
     optimizee, net, meta = specs(config)
     assert (optimizee.hidden, optimizee.activation, optimizee.batch_size, optimizee.steps) == ((20,), "sigmoid", 128, 100)
-    assert (net.kind, net.hidden, net.preprocess, net.p) == ("lstm", (20, 20), True, 10.0)
+    assert (net.kind, net.hidden, net.preprocess, net.p, net.output_scale) == ("lstm", (20, 20), True, 10.0, 0.1)
+    assert net.momentum_decays == ()
+    _, default, _ = specs(learned_optimizer_preset())
+    assert default.kind == "dense" and default.momentum_decays
     assert meta.unroll == 20 and meta.budget_seconds <= 600
     assert RunConfig.from_json(config.to_json()) == config
 
 
 def test_networks_a_learned_optimizer_cannot_use_are_refused():
-    base, meta = paper_networks()
+    base, meta = optimizee_network(), learned_optimizer_preset(paper_lstm=True).meta
     conv = NetworkConfig((LayerConfig("conv2d"), LayerConfig("flatten"), LayerConfig("dense", units=8)))
     with pytest.raises(ConfigError, match="multilayer perceptron"):
         RunConfig(kind="learned_optimizer", base=conv, meta=meta)
