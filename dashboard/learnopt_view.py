@@ -6,9 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import common
-from metalearn_core import learnopt_report
+from metalearn_core import learnopt_report, runner
 from metalearn_core.learnopt_run import CHECKS, check_config, read_results
-from metalearn_core import runner
 from metalearn_core.session import format_seconds
 from metalearn_core.store import Run, RunStore
 
