@@ -62,6 +62,8 @@ def load_config(config: RunConfig) -> None:
     }
     for name, value in values.items():
         st.session_state[key(name)] = value
+    if training.learned_optimizer_run:
+        st.session_state[key("learned_optimizer_run")] = training.learned_optimizer_run
     if training.batch_size not in BATCH_SIZES:
         BATCH_SIZES.append(training.batch_size)
         BATCH_SIZES.sort()
@@ -161,12 +163,26 @@ def preset_picker() -> None:
                  format_func=lambda name: f"{name}: {PRESETS[name][0]}", on_change=_apply_preset)
 
 
-def training_widgets() -> dict:
-    """Epochs, batch size, optimizer, learning rate, split, seed and the data limits."""
+def training_widgets(learned_runs: dict[int, str] | None = None) -> dict:
+    """Epochs, batch size, optimizer, learning rate, split, seed and the data limits.
+
+    ``learned_runs`` (run id -> label) are the finished learned-optimizer runs the "learned"
+    optimizer can take its weights' update rule from."""
     left, right = st.columns(2)
     epochs = left.slider("Epochs", 1, 50, key=key("epochs"))
     batch_size = left.select_slider("Batch size", BATCH_SIZES, key=key("batch_size"))
-    optimizer = left.selectbox("Optimizer", OPTIMIZERS, key=key("optimizer"))
+    optimizer = left.selectbox("Optimizer", OPTIMIZERS, key=key("optimizer"),
+                               help="learned: the optimizer meta-trained by a learned-optimizer run")
+    learned_run = 0
+    if optimizer == "learned":
+        runs = learned_runs or {}
+        if not runs:
+            left.warning("No finished learned-optimizer run yet: launch one (run kind 'learned optimizer') first.")
+        else:
+            if st.session_state.get(key("learned_optimizer_run")) not in runs:
+                st.session_state.pop(key("learned_optimizer_run"), None)  # a deleted run, or none chosen yet
+            learned_run = left.selectbox("Learned optimizer from run", list(runs), format_func=runs.get,
+                                         key=key("learned_optimizer_run"))
     learning_rate = left.select_slider("Learning rate", LEARNING_RATES, key=key("learning_rate"),
                                        format_func=lambda value: f"{value:g}")
     lr_schedule = right.selectbox("Learning-rate schedule", ("constant", "cosine"), key=key("lr_schedule"))
@@ -180,7 +196,7 @@ def training_widgets() -> dict:
     return dict(
         epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer, learning_rate=float(learning_rate),
         lr_schedule=lr_schedule, validation_split=float(validation_split), seed=int(seed), scale_pixels=bool(scale),
-        train_limit=int(train_limit), test_limit=int(test_limit),
+        train_limit=int(train_limit), test_limit=int(test_limit), learned_optimizer_run=int(learned_run or 0),
     )
 
 
@@ -188,7 +204,7 @@ def training_values() -> dict:
     """The training settings as they stand, without widgets (a learned-optimizer run does not use them)."""
     defaults = dataclasses.asdict(TrainingConfig())
     names = ("epochs", "batch_size", "optimizer", "learning_rate", "lr_schedule", "validation_split", "seed",
-             "scale_pixels", "train_limit", "test_limit")
+             "scale_pixels", "train_limit", "test_limit", "learned_optimizer_run")
     # Streamlit forgets the state of widgets a run did not draw, so fall back to the defaults.
     return {name: st.session_state.get(key(name), defaults[name]) for name in names}
 

@@ -7,9 +7,16 @@ import streamlit as st
 
 from dashboard import common
 from metalearn_core import learnopt_report, runner
-from metalearn_core.learnopt_run import CHECKS, check_config, read_results
+from metalearn_core.learnopt_run import CHECKS, OPTIMIZER_FILE, check_config, read_results
 from metalearn_core.session import format_seconds
 from metalearn_core.store import Run, RunStore
+
+
+def finished_optimizers(store: RunStore) -> dict[int, str]:
+    """Finished learned-optimizer runs that trained an optimizer (not checks), newest first."""
+    return {run.id: f"#{run.id} · {run.name}" for run in store.list_runs(statuses=("completed",))
+            if run.kind == "learned_optimizer" and not run.config_error
+            and not run.config.learned_optimizer.reuse_optimizer_of and (run.folder / OPTIMIZER_FILE).exists()}
 
 
 def results_panel(store: RunStore, run: Run) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 LAYER_TYPES = ("dense", "conv2d", "max_pool", "dropout", "batch_norm", "flatten", "lstm")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
-OPTIMIZERS = ("adam", "adamw", "sgd", "momentum", "rmsprop")
+OPTIMIZERS = ("adam", "adamw", "sgd", "momentum", "rmsprop", "learned")
 LR_SCHEDULES = ("constant", "cosine")
 RUN_KINDS = ("base", "stacked", "fewshot", "learned_optimizer")
 FEWSHOT_ALGORITHMS = ("protonet", "maml", "fomaml", "metasgd", "reptile")
@@ -209,9 +209,15 @@ class TrainingConfig:
     # XLA fuses the optimizer update and element-wise ops: about 10% more samples per second for
     # wide dense networks here, but compiling costs 2-3 s, more than it saves on short runs.
     jit_compile: bool = False
+    # With optimizer "learned": the run (kind learned_optimizer) whose trained optimizer updates the weights.
+    learned_optimizer_run: int = 0
 
     def __post_init__(self) -> None:
         where = "training"
+        _check_int(where, "learned optimizer run", self.learned_optimizer_run, 0, 2**31 - 1)
+        if self.optimizer == "learned" and not self.learned_optimizer_run:
+            raise ConfigError(f"{where}: the learned optimizer needs a finished learned-optimizer run to take "
+                              "it from; train one with run kind 'learned optimizer' first")
         if not isinstance(self.jit_compile, bool):
             raise ConfigError(f"{where}: jit compile must be true or false")
         _check_int(where, "epochs", self.epochs, 1, 500)
@@ -496,6 +502,10 @@ class RunConfig:
         if self.kind == "learned_optimizer":
             optimizee_shape(self.base)
             optimizer_shape(self.meta)
+        if self.training.optimizer == "learned":
+            if self.kind != "base":
+                raise ConfigError("training: a learned optimizer trains base runs only")
+            optimizee_shape(self.base)
         elif self.kind == "stacked" or not any(layer.type == "lstm" for layer in self.meta.layers):
             self.meta.validate("meta network", image_input=False)
 

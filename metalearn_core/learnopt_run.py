@@ -206,3 +206,81 @@ def check_config(config: RunConfig, run_id: int, check: str) -> RunConfig:
     base = optimizee_network(hidden, activation)
     learned = LearnedOptimizerConfig(**{**settings.__dict__, "steps": steps, "reuse_optimizer_of": run_id})
     return config.replace(name=f"check: {check} (optimizer of run {run_id})", base=base, learned_optimizer=learned)
+
+
+# -- a base run trained by a learned optimizer -----------------------------------------------------
+
+def _batches(count: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    order = rng.permutation(count)
+    return [order[start:start + batch_size] for start in range(0, count, batch_size)]
+
+
+def train_with_learned_optimizer(config: RunConfig, data: MnistData, reporter: Reporter,
+                                 folder: Path | None) -> RunResult:
+    """A base run whose weights are updated by the optimizer of run ``training.learned_optimizer_run``.
+
+    The same optimizee step as in meta-training (:func:`metalearn_core.learnopt.optimizee_step`),
+    applied epoch after epoch to the whole training split, usually far more steps than the
+    trajectories the optimizer was meta-trained on: the paper's generalisation question, at full
+    scale. The result is an ordinary Keras model (``model.keras``) with the usual evaluation, so the
+    run can be compared and drawn on like any other.
+    """
+    import tensorflow as tf
+
+    from metalearn_core.evaluation import evaluate_probabilities
+    from metalearn_core.learnopt import OptimizeeSpec, init_optimizee, optimizee_step
+    from metalearn_core.learnopt.rules import unflatten
+    from metalearn_core.models import build_network
+    from metalearn_core.training import predict, prepared_splits
+
+    training = config.training
+    if folder is None:
+        raise LearnedOptimizerError("training with a learned optimizer needs the run store")
+    optimizer = load_optimizer(reused_optimizer_path(folder, training.learned_optimizer_run))
+    hidden, activation = optimizee_shape(config.base)
+    spec = OptimizeeSpec(hidden=hidden, activation=activation, batch_size=training.batch_size, steps=1)
+    x_train, y_train, x_test, y_test = prepared_splits(data, training)
+    x_train = x_train.reshape(len(x_train), -1)  # (n, 784)
+    held_out = int(round(len(x_train) * training.validation_split))
+    x_fit, y_fit = x_train[: len(x_train) - held_out], y_train[: len(x_train) - held_out]
+    x_val, y_val = x_train[len(x_train) - held_out:], y_train[len(x_train) - held_out:]
+    theta = tf.constant(init_optimizee(spec, training.seed))  # (n_params,)
+    state = optimizer.initial_state(spec.num_params)
+    step = tf.function(lambda theta, state, x, y: optimizee_step(optimizer, theta, state, x, y, spec))
+    rng = np.random.default_rng(training.seed)
+    started, last_report = time.perf_counter(), 0.0
+    for epoch in range(1, training.epochs + 1):
+        batches, losses = _batches(len(x_fit), training.batch_size, rng), []
+        for number, rows in enumerate(batches, start=1):
+            loss, theta, state = step(theta, state, tf.constant(x_fit[rows]), tf.constant(y_fit[rows]))
+            losses.append(float(loss))
+            if not math.isfinite(losses[-1]):
+                return RunResult("diverged", {"epochs_done": epoch - 1}, None,
+                                 f"the loss became {losses[-1]} in epoch {epoch}: the learned optimizer does not "
+                                 "carry over to this network or this many steps")
+            if time.perf_counter() - last_report > 0.25:
+                last_report = time.perf_counter()
+                reporter.on_progress({"series": "train", "phase": "training", "epoch": epoch,
+                                      "epochs": training.epochs, "batch": number, "batches": len(batches),
+                                      "loss": float(np.mean(losses))})
+        metrics = {"loss": float(np.mean(losses)), "elapsed": time.perf_counter() - started}
+        if held_out:
+            probabilities = tf.nn.softmax(_logits(theta, x_val, spec)).numpy()
+            metrics.update(val_loss=float(-np.mean(np.log(probabilities[np.arange(held_out), y_val] + 1e-12))),
+                           val_accuracy=float(np.mean(np.argmax(probabilities, axis=1) == y_val)))
+        reporter.on_epoch("train", epoch, metrics)
+    model = build_network(config.base, name="base")
+    model.set_weights([np.asarray(w) for w in unflatten(theta, spec)])
+    evaluation = evaluate_probabilities(predict(model, x_test), y_test)
+    model.save(folder / "model.keras")
+    summary = {"epochs_done": training.epochs, "train_seconds": time.perf_counter() - started,
+               "parameters": int(model.count_params()), "test_accuracy": evaluation.accuracy,
+               "test_loss": evaluation.loss, "learned_optimizer_run": training.learned_optimizer_run,
+               "data_source": data.source}
+    return RunResult("completed", summary, evaluation)
+
+
+def _logits(theta, x: np.ndarray, spec) -> Any:
+    from metalearn_core.learnopt.rules import optimizee_logits
+
+    return optimizee_logits(theta, x, spec)

@@ -191,6 +191,10 @@ def train_base(config: RunConfig, data: MnistData, reporter: Reporter, folder: P
     Returns a RunResult whose summary holds test loss and accuracy and the training timing; the
     model is saved as ``model.keras`` in ``folder`` when one is given.
     """
+    if config.training.optimizer == "learned":
+        from metalearn_core.learnopt_run import train_with_learned_optimizer
+
+        return train_with_learned_optimizer(config, data, reporter, folder)
     keras.utils.set_random_seed(config.training.seed)
     x_train, y_train, x_test, y_test = prepared_splits(data, config.training)
     model = build_network(config.base, name="base")

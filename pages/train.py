@@ -37,7 +37,8 @@ with setup:
         stacking = editor.stacking_widgets() if kind == "stacked" else {}
         meta_error = st.empty()
     with training_tab:
-        training = editor.training_widgets() if kind != "learned_optimizer" else editor.training_values()
+        training = (editor.training_widgets(learnopt_view.finished_optimizers(store)) if kind != "learned_optimizer"
+                    else editor.training_values())
         learned = editor.learned_optimizer_widgets() if kind == "learned_optimizer" else {}
         training_error = st.empty()
     name = st.text_input("Run name (optional)", key=editor.key("name"), max_chars=200)

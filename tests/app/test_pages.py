@@ -228,3 +228,23 @@ def test_learned_optimizer_results_and_a_check_button(home, monkeypatch):
     at.button(key=f"lo.check.{run_id}.ReLU").click().run()
     assert launched and launched[0].learned_optimizer.reuse_optimizer_of == run_id
     assert launched[0].base.layers[1].activation == "relu"
+
+
+def test_a_base_run_can_take_a_learned_optimizer(home, monkeypatch):
+    from metalearn_core.learnopt_run import OPTIMIZER_FILE, learned_optimizer_preset
+
+    store = RunStore(home)
+    run_id = store.create_run(learned_optimizer_preset())
+    store.mark_running(run_id)
+    (store.run_folder(run_id) / OPTIMIZER_FILE).write_bytes(b"stand-in: the page only checks it exists")
+    store.finish(run_id, "completed")
+    launched = []
+    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
+    at = page("pages/train.py").run()
+    at.selectbox(key="train.preset").set_value("learned-optimizer").run()
+    at.radio(key="train.kind").set_value("base").run()
+    at.selectbox(key="train.optimizer").set_value("learned").run()
+    assert at.selectbox(key="train.learned_optimizer_run").value == run_id
+    at.button(key="train.launch").click().run()
+    assert not at.exception, at.exception
+    assert launched[0].training.optimizer == "learned" and launched[0].training.learned_optimizer_run == run_id

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metalearn_core.config import ConfigError, LayerConfig, LearnedOptimizerConfig, NetworkConfig, RunConfig
+from metalearn_core.config import (
+    ConfigError,
+    LayerConfig,
+    LearnedOptimizerConfig,
+    NetworkConfig,
+    RunConfig,
+    TrainingConfig,
+)
 from metalearn_core.learnopt_report import loss_curves_figure, optimizer_table, verdict
 from metalearn_core.learnopt_run import (
     OPTIMIZER_FILE,
@@ -17,7 +24,7 @@ from metalearn_core.learnopt_run import (
     train_learned_optimizer,
 )
 from metalearn_core.presets import optimizee_network
-from metalearn_core.training import Reporter
+from metalearn_core.training import Reporter, train_base
 
 
 def test_presets_are_the_papers_setup_and_round_trip():
@@ -48,6 +55,10 @@ def test_networks_a_learned_optimizer_cannot_use_are_refused():
         RunConfig(kind="stacked", base=base, meta=meta)
     with pytest.raises(ConfigError, match="cannot be longer"):
         LearnedOptimizerConfig(unroll=50, steps=20)
+    with pytest.raises(ConfigError, match="needs a finished learned-optimizer run"):
+        TrainingConfig(optimizer="learned")
+    with pytest.raises(ConfigError, match="multilayer perceptron"):
+        RunConfig(base=conv, training=TrainingConfig(optimizer="learned", learned_optimizer_run=3))
 
 
 @pytest.mark.parametrize("check, expected", [("200 steps", ((20,), "sigmoid", 200)),
@@ -90,6 +101,17 @@ def test_a_short_run_then_a_check_reusing_its_optimizer(mnist, tmp_path):
     reused = train_learned_optimizer(check, mnist, Reporter(), second)
     assert reused.status == "completed" and "train_seconds" not in reused.summary  # no meta-training
     assert read_results(second)["reused_from"] == 1
+
+    # A later base run takes the trained optimizer as its optimizer and yields an ordinary model.
+    third = tmp_path / "3"
+    third.mkdir()
+    base_run = RunConfig(kind="base", base=config.base, training=TrainingConfig(
+        epochs=1, batch_size=128, optimizer="learned", learned_optimizer_run=1, train_limit=1280, test_limit=300))
+    trained = train_base(base_run, mnist, Reporter(), third)
+    assert trained.status in ("completed", "diverged")
+    if trained.status == "completed":
+        assert (third / "model.keras").is_file() and trained.evaluation is not None
+        assert trained.summary["learned_optimizer_run"] == 1
 
     (first / OPTIMIZER_FILE).write_bytes(b"damaged")
     with pytest.raises(LearnedOptimizerError, match="not a valid learned-optimizer file"):
