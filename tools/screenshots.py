@@ -1,6 +1,7 @@
 """Screenshots of every page for the README, from a data home with a few real runs.
 
-    python tools/screenshots.py [--out docs/screenshots]   # about 3 minutes
+    python tools/screenshots.py [--out docs/screenshots]          # about 3 minutes
+    python tools/screenshots.py --only meta                       # Few-shot and learned optimizer, about 6 minutes
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from metalearn_core.config import LearnerConfig, StackingConfig  # noqa: E402
+from metalearn_core.config import (  # noqa: E402
+    FewShotConfig,
+    LearnedOptimizerConfig,
+    LearnerConfig,
+    StackingConfig,
+)
+from metalearn_core.fewshot_setup import fewshot_network, recommended_settings  # noqa: E402
+from metalearn_core.learnopt_run import learned_optimizer_preset  # noqa: E402
 from metalearn_core.presets import preset_config  # noqa: E402
 from metalearn_core.runner import launch  # noqa: E402
 from metalearn_core.session import config_to_token  # noqa: E402
@@ -35,15 +43,44 @@ def seed_runs(store: RunStore) -> list[int]:
     return ids
 
 
+def meta_runs(store: RunStore) -> tuple[int, int]:
+    """A one-minute ProtoNet and a two-minute learned optimizer, finished."""
+    fewshot = {**recommended_settings("protonet"), "time_budget": 60.0, "evaluation_episodes": 100,
+               "baseline_seconds": 30.0}
+    protonet = preset_config("dense").replace(kind="fewshot", name="ProtoNet, 1 minute", base=fewshot_network("conv"),
+                                              fewshot=FewShotConfig(algorithm="protonet", **fewshot))
+    optimizer = learned_optimizer_preset().replace(name="learned optimizer, 2 minutes",
+                                                   learned_optimizer=LearnedOptimizerConfig(budget_seconds=120))
+    ids = (launch(store, protonet), launch(store, optimizer))
+    while any(store.get(run_id).is_active for run_id in ids):
+        time.sleep(1)
+    return ids
+
+
+def meta_screenshots(page, url: str, out: Path, fewshot_id: int, optimizer_id: int) -> None:
+    page.set_viewport_size({"width": 1440, "height": 2600})
+    page.goto(f"{url}/fewshot?run={fewshot_id}")
+    page.get_by_text("Episode viewer").wait_for(timeout=60_000)
+    time.sleep(3)
+    page.screenshot(path=str(out / "fewshot.png"), full_page=True)
+    page.goto(f"{url}/train?run={optimizer_id}")
+    page.get_by_text("Does it generalise?").wait_for(timeout=60_000)
+    time.sleep(3)
+    page.screenshot(path=str(out / "learned-optimizer.png"), full_page=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--only", choices=("pages", "meta"), help="only the four first pages, or only the "
+                        "Few-shot page and a learned-optimizer run")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="screenshots-"))
     store = RunStore(home)
-    ids = seed_runs(store)
+    meta_ids = meta_runs(store) if args.only != "pages" else None
+    ids = seed_runs(store) if args.only != "meta" else []
     process, url = start_server(home)
     from playwright.sync_api import sync_playwright
 
@@ -51,6 +88,11 @@ def main() -> int:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             page = browser.new_page(viewport={"width": 1440, "height": 1500})
+            if meta_ids is not None:
+                meta_screenshots(page, url, out, *meta_ids)
+            if args.only == "meta":
+                browser.close()
+                return 0
             page.goto(url)
             page.get_by_text("Recent runs").wait_for()
             time.sleep(2)
@@ -72,7 +114,7 @@ def main() -> int:
             page.screenshot(path=str(out / "compare.png"), full_page=True)
             page.set_viewport_size({"width": 1440, "height": 900})
             page.goto(f"{url}/draw")
-            canvas = page.locator("canvas").last
+            canvas = page.locator("canvas").first
             canvas.wait_for()
             time.sleep(1)
             draw_stroke(page, canvas)

@@ -382,6 +382,35 @@ def adapt(
     return adapted
 
 
+def adaptation_accuracies(
+    params: Sequence[Tensor],
+    support_x: Any,
+    support_y: Any,
+    query_x: Any,
+    query_y: Any,
+    steps: int,
+    learning_rates: LearningRates,
+    spec: NetworkSpec | Sequence[int],
+) -> tf.Tensor:
+    """Query accuracy before adapting and after each of ``steps`` first-order inner steps: ``(steps + 1,)``.
+
+    A pure function of tensors, so a learner can wrap it in one ``tf.function`` and score an
+    evaluation episode in a single graph call instead of ``steps`` eager inner steps.
+
+    Example:
+        >>> params = init_params((6, 5), ways=3)
+        >>> x, y = np.ones((4, 6), np.float32), np.array([0, 1, 2, 0])
+        >>> adaptation_accuracies(params, x, y, x, y, 2, 0.1, (6, 5)).shape
+        TensorShape([3])
+    """
+    adapted = list(params)
+    accuracies = [accuracy(forward(adapted, query_x, spec), query_y)]
+    for _ in range(int(steps)):
+        adapted = inner_step(adapted, support_x, support_y, learning_rates, spec, create_graph=False)
+        accuracies.append(accuracy(forward(adapted, query_x, spec), query_y))
+    return tf.stack(accuracies)  # (steps + 1,)
+
+
 def episode_tensors(episode: EpisodeLike, dtype: tf.DType, ways: int) -> tuple[tf.Tensor, ...]:
     """``(support_x, support_y, query_x, query_y)`` as tensors, checking the labels fit ``ways``."""
     missing = [

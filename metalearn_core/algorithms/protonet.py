@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import keras
@@ -152,8 +153,17 @@ class ProtoNet:
         """A fresh ProtoNet whose embedding is the configured layers (see :func:`build_embedding`)."""
         return cls(build_embedding(network, name=name))
 
+    @property
+    def trainable_variables(self) -> list[tf.Variable]:
+        """What a training step updates: the embedding's weights (subclasses may add more)."""
+        return list(self.embedding.trainable_variables)
+
+    def episode_logits(self, support_x, support_y, query_x, ways, training: bool = False) -> tf.Tensor:
+        """(n_q, ways) scores of the queries against the support prototypes; subclasses change the metric."""
+        return episode_logits(self.embedding, support_x, support_y, query_x, ways, training=training)
+
     def _logits_eager(self, support_x, support_y, query_x, ways) -> tf.Tensor:
-        return episode_logits(self.embedding, support_x, support_y, query_x, ways, training=False)
+        return self.episode_logits(support_x, support_y, query_x, ways, training=False)
 
     def logits(self, episode: Episode) -> tf.Tensor:
         """(ways * queries, ways) negative squared distances of the queries to the prototypes."""
@@ -163,13 +173,13 @@ class ProtoNet:
     def loss(self, episode: Episode, training: bool = False) -> tf.Tensor:
         """Mean cross-entropy of the queries (a scalar tensor, differentiable)."""
         support_x, support_y, query_x, query_y, ways = _episode_tensors(episode)
-        logits = episode_logits(self.embedding, support_x, support_y, query_x, ways, training=training)
+        logits = self.episode_logits(support_x, support_y, query_x, ways, training=training)
         return _loss_and_accuracy(logits, query_y)[0]
 
     def _compiled_step(self, optimizer: keras.optimizers.Optimizer) -> Callable[..., Any]:
         key = id(optimizer)
         if key not in self._train_steps:
-            variables = self.embedding.trainable_variables
+            variables = self.trainable_variables
             if not variables:
                 raise ValueError(
                     "the embedding network has no trainable weights; add a dense or conv2d layer"
@@ -180,8 +190,8 @@ class ProtoNet:
             @tf.function(reduce_retracing=True)
             def step(support_x, support_y, query_x, query_y, ways):
                 with tf.GradientTape() as tape:
-                    logits = episode_logits(
-                        self.embedding, support_x, support_y, query_x, ways, training=True
+                    logits = self.episode_logits(
+                        support_x, support_y, query_x, ways, training=True
                     )  # (n_q, ways)
                     loss, accuracy = _loss_and_accuracy(logits, query_y)
                 gradients = tape.gradient(loss, variables)
@@ -245,15 +255,48 @@ def meta_train_protonet(
     keras.utils.set_random_seed(seed)  # the initial weights
     net = ProtoNet.from_network(network)
     optimizer = keras.optimizers.Adam(learning_rate)
+    history = train_on_episodes(net, pool, episode_config, iterations, optimizer, on_iteration, seed)
+    return net, history
+
+
+def train_on_episodes(
+    net: ProtoNet,
+    pool: ClassPool,
+    episode_config: EpisodeConfig,
+    iterations: int,
+    optimizer: keras.optimizers.Optimizer,
+    on_iteration: IterationCallback | None = None,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """The episodic loop of every prototype learner: one sampled episode and one step per iteration.
+
+    Args:
+        net: a :class:`ProtoNet` (or subclass such as ``MetaBaseline``), trained in place.
+        pool, episode_config: where training episodes come from and their shape; ``episode_config``
+            only needs ``ways``, ``shots`` and ``queries`` (``shots`` may be a tuple, drawn per episode).
+        iterations, optimizer, on_iteration: as in :func:`meta_train_protonet`.
+        seed: the episode stream.
+
+    Returns:
+        The history: lists ``iteration``, ``loss``, ``accuracy``, ``elapsed``.
+    """
     rng = np.random.default_rng(seed)
     history: dict[str, list[float]] = {"iteration": [], "loss": [], "accuracy": [], "elapsed": []}
     start = time.perf_counter()
     for iteration in range(1, iterations + 1):
-        metrics = net.train_step(sample_episode(pool, episode_config, rng), optimizer)
+        metrics = net.train_step(sample_episode(pool, _draw_shots(episode_config, rng), rng), optimizer)
         metrics["elapsed"] = time.perf_counter() - start
         history["iteration"].append(iteration)
         for key, value in metrics.items():
             history[key].append(value)
         if on_iteration is not None and on_iteration(iteration, dict(metrics)) is False:
             break
-    return net, history
+    return history
+
+
+def _draw_shots(episode_config: Any, rng: np.random.Generator) -> Any:
+    """``episode_config`` itself, or a copy with one shot count drawn when ``shots`` is a sequence."""
+    shots = episode_config.shots
+    if isinstance(shots, int):
+        return episode_config
+    return SimpleNamespace(ways=episode_config.ways, shots=int(rng.choice(shots)), queries=episode_config.queries)

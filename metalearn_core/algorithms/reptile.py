@@ -67,6 +67,8 @@ class Reptile:
         total_iterations: meta-iterations over which epsilon decays linearly to 0; ``None`` keeps
             it constant. Pass the same number as to ``meta_train``.
         inner_on_query: train the inner loop on support + query during meta-training.
+        eval_steps: inner steps of :meth:`evaluate`, :meth:`adapt` and :meth:`predict` when they
+            are not given ``steps``; ``None`` means ``inner_steps`` (the paper tests with 50 steps).
         seed, dtype, use_tf_function: as for :class:`~metalearn_core.algorithms.maml.MAML`.
 
     Example:
@@ -87,6 +89,7 @@ class Reptile:
         outer_lr: float = 1.0,
         total_iterations: int | None = None,
         inner_on_query: bool = True,
+        eval_steps: int | None = None,
         seed: int = 0,
         dtype: tf.DType | str = tf.float32,
         use_tf_function: bool = True,
@@ -97,6 +100,8 @@ class Reptile:
             raise ValueError(f"inner_steps must be >= 1, got {inner_steps}")
         if float(outer_lr) <= 0:
             raise ValueError(f"outer_lr must be positive, got {outer_lr}")
+        if eval_steps is not None and int(eval_steps) < 0:
+            raise ValueError(f"eval_steps must be >= 0 or None, got {eval_steps}")
         if total_iterations is not None and int(total_iterations) < 1:
             raise ValueError(f"total_iterations must be >= 1 or None, got {total_iterations}")
         self.spec = as_spec(spec)
@@ -107,12 +112,22 @@ class Reptile:
         self.outer_lr = float(outer_lr)
         self.total_iterations = None if total_iterations is None else int(total_iterations)
         self.inner_on_query = bool(inner_on_query)
+        self.eval_steps = None if eval_steps is None else int(eval_steps)
         self.dtype = tf.as_dtype(dtype)
         self.params = init_params(self.spec, self.ways, seed, self.dtype)
         self.iteration = 0  # meta-updates done so far; drives the annealing
         train_inner = lambda x, y: self._adapted(x, y, self.inner_steps)  # noqa: E731
         self._train_inner = (
             tf.function(train_inner, reduce_retracing=True) if use_tf_function else train_inner
+        )
+        self._accuracies_fn = (
+            tf.function(self._accuracies, reduce_retracing=True) if use_tf_function else self._accuracies
+        )
+        final_accuracy = lambda sx, sy, qx, qy, steps: accuracy(  # noqa: E731
+            forward(self._adapted(sx, sy, steps), qx, self.spec), qy
+        )
+        self._final_accuracy_fn = (
+            tf.function(final_accuracy, reduce_retracing=True) if use_tf_function else final_accuracy
         )
 
     @property
@@ -155,12 +170,14 @@ class Reptile:
         return adapted
 
     def adapt(self, support_x: Any, support_y: Any, steps: int | None = None) -> list[Any]:
-        """Task-specific parameters after ``steps`` (default ``inner_steps``) inner steps on the support."""
+        """Task-specific parameters after ``steps`` (default ``eval_steps``) inner steps on the support."""
         x = tf.convert_to_tensor(support_x, dtype=self.dtype)  # (n_s, *input_shape)
         return self._adapted(x, tf.convert_to_tensor(support_y, tf.int32), self._steps(steps))
 
     def _steps(self, steps: int | None) -> int:
-        steps = self.inner_steps if steps is None else int(steps)
+        if steps is None:
+            steps = self.inner_steps if self.eval_steps is None else self.eval_steps
+        steps = int(steps)
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         return steps
@@ -212,13 +229,24 @@ class Reptile:
     def evaluate(self, episode: EpisodeLike, steps: int | None = None) -> list[float]:
         """Query accuracy before adapting (index 0), then after each of ``steps`` inner steps on the support.
 
-        Adapts on the support set only, with the inner optimizer used in meta-training.
+        Adapts on the support set only, with the inner optimizer used in meta-training; ``steps``
+        defaults to ``eval_steps`` (or ``inner_steps``). Runs as one traced graph call.
         """
-        support_x, support_y, query_x, query_y = episode_tensors(episode, self.dtype, self.ways)
-        accuracies = [float(accuracy(forward(self.params, query_x, self.spec), query_y))]
-        for params in self._trajectory(support_x, support_y, self._steps(steps)):
-            accuracies.append(float(accuracy(forward(params, query_x, self.spec), query_y)))
-        return accuracies
+        tensors = episode_tensors(episode, self.dtype, self.ways)
+        return [float(a) for a in self._accuracies_fn(*tensors, self._steps(steps)).numpy()]
+
+    def _accuracies(
+        self, support_x: tf.Tensor, support_y: tf.Tensor, query_x: tf.Tensor, query_y: tf.Tensor, steps: int
+    ) -> tf.Tensor:
+        accuracies = [accuracy(forward(self.params, query_x, self.spec), query_y)]
+        for params in self._trajectory(support_x, support_y, steps):
+            accuracies.append(accuracy(forward(params, query_x, self.spec), query_y))
+        return tf.stack(accuracies)  # (steps + 1,)
+
+    def accuracy(self, episode: EpisodeLike, steps: int | None = None) -> float:
+        """Query accuracy after ``steps`` (default ``eval_steps``) inner steps: ``evaluate(...)[-1]``, faster."""
+        tensors = episode_tensors(episode, self.dtype, self.ways)
+        return float(self._final_accuracy_fn(*tensors, self._steps(steps)))
 
     def predict(self, support_x: Any, support_y: Any, x: Any, steps: int | None = None) -> np.ndarray:
         """Class probabilities ``(n, ways)`` for ``x`` after adapting on the support set."""

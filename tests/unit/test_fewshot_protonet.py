@@ -1,4 +1,5 @@
 import dataclasses
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -6,10 +7,14 @@ import pytest
 import tensorflow as tf
 
 from metalearn_core.algorithms import (
+    MetaBaseline,
     ProtoNet,
     build_embedding,
     compute_prototypes,
+    cosine_logits,
+    embedding_snapshot,
     mean_confidence_interval,
+    meta_train_meta_baseline,
     meta_train_protonet,
     nearest_centroid_accuracy,
     nearest_centroid_features,
@@ -170,3 +175,71 @@ def test_training_stops_when_asked(small):
     asked = []
     pretrain_classifier(pool, network, epochs=5, batch_size=32, should_stop=lambda: asked.append(1) or len(asked) >= 4)
     assert len(asked) == 4  # stopped after the fourth batch of the first epoch
+
+
+# --- Meta-Baseline: cosine prototypes with a learned temperature ---------------------------------
+
+
+def numpy_cosine_logits(query, prototypes, temperature):
+    """Reference: temperature * cosine similarity, with plain loops in float64."""
+    out = np.zeros((len(query), len(prototypes)))
+    for i, q in enumerate(np.asarray(query, np.float64)):
+        for k, p in enumerate(np.asarray(prototypes, np.float64)):
+            out[i, k] = temperature * q @ p / (np.linalg.norm(q) * np.linalg.norm(p))
+    return out
+
+
+def test_cosine_logits_match_numpy_reference():
+    rng = np.random.default_rng(1)
+    query, prototypes = rng.normal(size=(7, 12)), rng.normal(size=(4, 12))
+    logits = cosine_logits(tf.constant(query, tf.float32), tf.constant(prototypes, tf.float32), 3.5).numpy()
+    np.testing.assert_allclose(logits, numpy_cosine_logits(query, prototypes, 3.5), rtol=1e-5, atol=1e-5)
+    # The scale of a feature vector does not matter, only its direction.
+    scaled = cosine_logits(tf.constant(5 * query, tf.float32), tf.constant(prototypes, tf.float32), 3.5)
+    np.testing.assert_allclose(scaled.numpy(), logits, rtol=1e-5, atol=1e-5)
+
+
+def test_meta_baseline_logits_on_an_episode_match_numpy_reference(held_out):
+    keras.utils.set_random_seed(0)
+    net = MetaBaseline(build_embedding(DENSE), temperature=7.0)
+    episode = held_out[0]
+    support = net.embedding(episode.support_x).numpy()  # (5, 32)
+    query = net.embedding(episode.query_x).numpy()  # (75, 32)
+    prototypes = [support[episode.support_y == k].astype(np.float64).mean(axis=0) for k in range(5)]
+    expected = numpy_cosine_logits(query, prototypes, 7.0)
+    np.testing.assert_allclose(net.logits(episode).numpy(), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(net.predict(episode), np.argmax(expected, axis=1))
+    assert net.trainable_variables[-1] is net.temperature
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        MetaBaseline(build_embedding(DENSE), temperature=0.0)
+
+
+def test_meta_baseline_refines_a_pretrained_embedding(small, held_out):
+    pool = ClassPool.meta_train(small, EpisodeConfig())
+    embedding = pretrain_classifier(pool, DENSE, epochs=1, batch_size=64, seed=0)
+    pretrained = float(np.mean([nearest_centroid_features(embedding, e) for e in held_out]))
+    calls = []
+    config = SimpleNamespace(ways=10, shots=(1, 5), queries=5)  # more ways than the test, mixed shots
+    net, history = meta_train_meta_baseline(
+        pool, config, embedding, iterations=200, learning_rate=1e-3,
+        on_iteration=lambda i, m: calls.append(i) or i < 150,
+    )
+    assert calls == list(range(1, 151)) == history["iteration"]  # False at 150 stops training
+    assert float(net.temperature.numpy()) != 10.0  # the temperature is learned
+    assert np.mean(history["loss"][-30:]) < np.mean(history["loss"][:30])
+    trained = float(np.mean(net.evaluate(held_out)))
+    assert trained > pretrained - 0.03, (trained, pretrained)  # it starts from, and keeps, the baseline
+    with pytest.raises(ValueError, match="iterations must be a whole number"):
+        meta_train_meta_baseline(pool, config, embedding, iterations=0)
+
+
+def test_embedding_snapshot_is_an_independent_copy(small, held_out):
+    pool = ClassPool.meta_train(small, EpisodeConfig())
+    snapshots = []
+    final = pretrain_classifier(pool, DENSE, epochs=1, batch_size=64, seed=0,
+                                on_batch=lambda model: snapshots.append(embedding_snapshot(model))
+                                if len(snapshots) == 0 else None)
+    first, images = snapshots[0], held_out[0].query_x
+    assert first.output_shape == final.output_shape == (None, 32)
+    # Taken after the first batch, it no longer moves with the classifier it was copied from.
+    assert not np.allclose(first(images, training=False).numpy(), final(images, training=False).numpy())

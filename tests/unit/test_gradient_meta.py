@@ -170,6 +170,23 @@ def test_first_order_maml_is_the_query_gradient_at_the_adapted_params():
     assert np.linalg.norm(flat_first - flat_second) > 1e-3 * np.linalg.norm(flat_second)
 
 
+def test_first_order_maml_through_conv_batch_norm_is_the_query_gradient_at_the_adapted_params():
+    # The same property on the conv network with transductive batch norm, traced as in training.
+    rng = np.random.default_rng(8)
+    spec = NetworkSpec.conv(filters=3, input_shape=(8, 8))
+    episode = random_episode(rng, ways=3, shots=2, queries=3, input_shape=(8, 8))
+    learner = MAML(spec, ways=3, inner_lr=0.05, inner_steps=2, first_order=True, dtype=tf.float64, seed=8)
+    first, _ = learner.meta_gradients([episode])
+
+    params = init_params(spec, 3, seed=8, dtype=tf.float64)
+    adapted = [tf.constant(p) for p in adapt(params, episode.support_x, episode.support_y, 2, 0.05, spec)]
+    with tf.GradientTape() as tape:
+        tape.watch(adapted)
+        query_loss = loss(adapted, episode.query_x, episode.query_y, spec)
+    for got, want in zip(first, tape.gradient(query_loss, adapted)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def test_meta_sgd_with_constant_rates_reproduces_maml():
     rng = np.random.default_rng(4)
     spec = NetworkSpec.mlp(hidden=(5,), input_shape=(6,))
@@ -301,3 +318,46 @@ def test_short_meta_training_beats_the_untrained_initialisation(make, steps, mar
     after = toy_accuracy(learner, steps)
     assert after > before + margin, (before, after)
     assert np.mean([m["loss"] for m in history[-20:]]) < np.mean([m["loss"] for m in history[:20]])
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda spec, traced: MAML(spec, 3, inner_lr=0.1, use_tf_function=traced),
+        lambda spec, traced: MetaSGD(spec, 3, inner_lr=0.1, use_tf_function=traced),
+        lambda spec, traced: Reptile(spec, 3, inner_lr=0.1, use_tf_function=traced),
+        lambda spec, traced: Reptile(spec, 3, inner_lr=0.02, inner_optimizer="adam", use_tf_function=traced),
+    ],
+    ids=["maml", "metasgd", "reptile", "reptile_adam"],
+)
+def test_traced_evaluation_matches_eager_evaluation(make):
+    # The bench and the dashboard score hundreds of episodes through the traced functions; they
+    # must give exactly what the eager inner loop gives.
+    spec = NetworkSpec.conv(filters=4, input_shape=(8, 8))
+    episode = random_episode(np.random.default_rng(9), ways=3, shots=2, queries=4, input_shape=(8, 8))
+    traced, eager = make(spec, True), make(spec, False)
+    for learner in (traced, eager):
+        learner.params[-2].assign(learner.params[-2] * 3)  # a less uniform head: accuracies vary by step
+    got, want = traced.evaluate(episode, steps=4), eager.evaluate(episode, steps=4)
+    assert len(got) == 5
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert traced.accuracy(episode, steps=4) == pytest.approx(want[-1], abs=1e-6)
+    assert eager.accuracy(episode, steps=4) == pytest.approx(want[-1], abs=1e-6)
+
+
+def test_eval_steps_is_the_default_number_of_steps_at_evaluation():
+    spec = NetworkSpec.mlp(hidden=(4,), input_shape=(6,))
+    episode = random_episode(np.random.default_rng(10), ways=3, shots=2, queries=3, input_shape=(6,))
+    for learner in (
+        MAML(spec, 3, inner_lr=0.1, inner_steps=1, eval_steps=4),
+        MetaSGD(spec, 3, inner_lr=0.1, inner_steps=1, eval_steps=4),
+        Reptile(spec, 3, inner_lr=0.1, inner_steps=2, eval_steps=4),
+    ):
+        assert len(learner.evaluate(episode)) == 5
+        assert learner.accuracy(episode) == pytest.approx(learner.evaluate(episode)[-1])
+    assert len(MAML(spec, 3, inner_steps=2).evaluate(episode)) == 3  # no eval_steps: the training steps
+    with pytest.raises(ValueError, match="eval_steps must be >= 0"):
+        MAML(spec, 3, eval_steps=-1)
