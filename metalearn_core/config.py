@@ -330,17 +330,18 @@ class FewShotConfig:
     Per-algorithm recommended values: :func:`metalearn_core.fewshot.recommended_settings`.
     """
 
+    # Defaults: the measured settings of metalearn_core/algorithms/defaults.py (see recommended_settings).
     algorithm: str = "protonet"
     ways: int = 5
-    shots: int = 1
-    queries: int = 15
+    shots: int = 5  # one model is trained on 5-shot episodes and scored 1-shot and 5-shot
+    queries: int = 5
     train_ways: int = 20  # ProtoNet trains with more ways than it is tested on (Snell et al. 2017)
-    inner_lr: float = 0.4
+    inner_lr: float = 0.05  # 0.4 (the paper's) raises the loss with transductive batch norm here
     inner_steps: int = 1
-    eval_inner_steps: int = 3
+    eval_inner_steps: int = 10
     meta_learning_rate: float = 1e-3
     meta_batch_size: int = 4
-    iterations: int = 2000
+    iterations: int = 100_000
     time_budget: float = 300.0
     rotations: bool = True
     train_digits: tuple[int, ...] = (0, 1, 2, 3, 4)

@@ -26,35 +26,31 @@ class FewShotError(ValueError):
 
 # -- settings ----------------------------------------------------------------------------------
 
-# Why these values: they are the papers' settings scaled to a 2-core CPU and a 5-minute budget.
-# MAML's 0.4 inner step and single inner step are Finn et al.'s Omniglot values; Meta-SGD starts
-# its learned rates there. Reptile uses Nichol et al.'s 5 inner steps with SGD, meta-batch 5 and
-# an outer step annealed from 1. ProtoNet trains 20-way (Snell et al. train with more ways than
-# they test). Evaluation takes 3 inner steps where training took 1 (Finn et al. test with more).
-RECOMMENDED: dict[str, dict[str, Any]] = {
-    "protonet": {"train_ways": 20, "queries": 5, "meta_learning_rate": 1e-3, "iterations": 5000},
-    "maml": {"inner_lr": 0.4, "inner_steps": 1, "eval_inner_steps": 3, "meta_learning_rate": 1e-3,
-             "meta_batch_size": 4, "iterations": 3000},
-    "fomaml": {"inner_lr": 0.4, "inner_steps": 1, "eval_inner_steps": 3, "meta_learning_rate": 1e-3,
-               "meta_batch_size": 4, "iterations": 3000},
-    "metasgd": {"inner_lr": 0.4, "inner_steps": 1, "eval_inner_steps": 3, "meta_learning_rate": 1e-3,
-                "meta_batch_size": 4, "iterations": 3000},
-    "reptile": {"inner_lr": 0.1, "inner_steps": 5, "eval_inner_steps": 10, "meta_learning_rate": 1.0,
-                "meta_batch_size": 5, "iterations": 3000},
-}
-
-
 def recommended_settings(algorithm: str) -> dict[str, Any]:
-    """The :class:`FewShotConfig` fields recommended for ``algorithm`` (a copy, safe to change).
+    """The :class:`FewShotConfig` fields recommended for ``algorithm``, a fresh dict.
+
+    They come from :data:`metalearn_core.algorithms.defaults.DEFAULTS`, the settings measured by
+    ``bench/bench_fewshot.py`` (which explains each value that differs from the paper): trained
+    on 5-shot episodes for a 300-second budget, scored 1-shot and 5-shot.
 
     Example:
-        >>> recommended_settings("maml")["inner_steps"]
-        1
+        >>> recommended_settings("maml")["inner_lr"]
+        0.05
     """
+    from metalearn_core.algorithms.defaults import BUDGET_SECONDS, DEFAULTS
+
     if algorithm not in FEWSHOT_ALGORITHMS:
         raise ConfigError(f"few-shot: unknown algorithm {algorithm!r}; choose one of "
                           f"{', '.join(FEWSHOT_ALGORITHMS)}")
-    return dict(RECOMMENDED[algorithm])
+    chosen = DEFAULTS[algorithm]
+    fields: dict[str, Any] = {"shots": chosen.train_shots[0], "queries": chosen.train_queries,
+                              "time_budget": BUDGET_SECONDS, "iterations": 100_000}
+    if algorithm == "protonet":
+        return {**fields, "train_ways": chosen.train_ways, "meta_learning_rate": chosen.learning_rate}
+    fields.update(inner_lr=chosen.inner_lr, inner_steps=chosen.inner_steps, eval_inner_steps=chosen.eval_steps,
+                  meta_batch_size=chosen.meta_batch_size)
+    fields["meta_learning_rate"] = chosen.outer_lr if algorithm == "reptile" else chosen.meta_lr
+    return fields
 
 
 def fewshot_network(kind: str = "conv", filters: int = 32, blocks: int = 4,

@@ -6,30 +6,54 @@ live in :mod:`metalearn_core.algorithms.defaults`.
 
 Each module is a set of pure functions plus a thin class where state helps; nothing here imports
 streamlit. Episodes and the class pools come from :mod:`metalearn_core.episodes`.
+
+The public names are imported on first use (PEP 562), so importing
+:mod:`metalearn_core.algorithms.defaults` (plain dataclasses, read by the pages) does not load
+TensorFlow.
 """
 
-from metalearn_core.algorithms.baselines import embedding_snapshot as embedding_snapshot
-from metalearn_core.algorithms.baselines import mean_confidence_interval as mean_confidence_interval
-from metalearn_core.algorithms.baselines import nearest_centroid_accuracy as nearest_centroid_accuracy
-from metalearn_core.algorithms.baselines import nearest_centroid_features as nearest_centroid_features
-from metalearn_core.algorithms.baselines import nearest_centroid_pixels as nearest_centroid_pixels
-from metalearn_core.algorithms.baselines import pretrain_classifier as pretrain_classifier
-from metalearn_core.algorithms.functional import NetworkSpec as NetworkSpec
-from metalearn_core.algorithms.functional import adapt as adapt
-from metalearn_core.algorithms.functional import adaptation_accuracies as adaptation_accuracies
-from metalearn_core.algorithms.functional import inner_step as inner_step
-from metalearn_core.algorithms.loop import meta_train as meta_train
-from metalearn_core.algorithms.maml import MAML as MAML
-from metalearn_core.algorithms.meta_baseline import MetaBaseline as MetaBaseline
-from metalearn_core.algorithms.meta_baseline import cosine_logits as cosine_logits
-from metalearn_core.algorithms.meta_baseline import meta_train_meta_baseline as meta_train_meta_baseline
-from metalearn_core.algorithms.metasgd import MetaSGD as MetaSGD
-from metalearn_core.algorithms.protonet import ProtoNet as ProtoNet
-from metalearn_core.algorithms.protonet import build_embedding as build_embedding
-from metalearn_core.algorithms.protonet import compute_prototypes as compute_prototypes
-from metalearn_core.algorithms.protonet import embedding_from_classifier as embedding_from_classifier
-from metalearn_core.algorithms.protonet import episode_logits as episode_logits
-from metalearn_core.algorithms.protonet import meta_train_protonet as meta_train_protonet
-from metalearn_core.algorithms.protonet import prototype_logits as prototype_logits
-from metalearn_core.algorithms.protonet import train_on_episodes as train_on_episodes
-from metalearn_core.algorithms.reptile import Reptile as Reptile
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SOURCES = {
+    "embedding_snapshot": "metalearn_core.algorithms.baselines",
+    "mean_confidence_interval": "metalearn_core.algorithms.baselines",
+    "nearest_centroid_accuracy": "metalearn_core.algorithms.baselines",
+    "nearest_centroid_features": "metalearn_core.algorithms.baselines",
+    "nearest_centroid_pixels": "metalearn_core.algorithms.baselines",
+    "pretrain_classifier": "metalearn_core.algorithms.baselines",
+    "NetworkSpec": "metalearn_core.algorithms.functional",
+    "adapt": "metalearn_core.algorithms.functional",
+    "adaptation_accuracies": "metalearn_core.algorithms.functional",
+    "inner_step": "metalearn_core.algorithms.functional",
+    "meta_train": "metalearn_core.algorithms.loop",
+    "MAML": "metalearn_core.algorithms.maml",
+    "MetaBaseline": "metalearn_core.algorithms.meta_baseline",
+    "cosine_logits": "metalearn_core.algorithms.meta_baseline",
+    "meta_train_meta_baseline": "metalearn_core.algorithms.meta_baseline",
+    "MetaSGD": "metalearn_core.algorithms.metasgd",
+    "ProtoNet": "metalearn_core.algorithms.protonet",
+    "build_embedding": "metalearn_core.algorithms.protonet",
+    "compute_prototypes": "metalearn_core.algorithms.protonet",
+    "embedding_from_classifier": "metalearn_core.algorithms.protonet",
+    "episode_logits": "metalearn_core.algorithms.protonet",
+    "meta_train_protonet": "metalearn_core.algorithms.protonet",
+    "prototype_logits": "metalearn_core.algorithms.protonet",
+    "train_on_episodes": "metalearn_core.algorithms.protonet",
+    "Reptile": "metalearn_core.algorithms.reptile",
+}
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SOURCES])
