@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
 
-from metalearn_core import analysis, figures
+from dashboard import common
+from metalearn_core import analysis, figures, runner
 from metalearn_core.runner import cancel
 from metalearn_core.session import format_seconds, progress_view
 from metalearn_core.store import Run, RunNotFound, RunStore
@@ -26,6 +28,43 @@ def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> i
     active = store.list_runs(statuses=("queued", "running"))
     running = [run for run in active if run.status == "running"]
     return (running or active or [None])[0].id if active else None
+
+
+def launch_button(store: RunStore, config, prefix: str) -> None:
+    """Launch (disabled while the setup is invalid), then keep a warm worker ready for the next one.
+
+    The warm worker (TensorFlow imported, MNIST loaded) is started after the launch, never before
+    it, and none starts while a run trains: the next Launch then starts training seconds sooner."""
+    if st.button("Launch", type="primary", disabled=config is None, key=f"{prefix}.launch"):
+        run_id = runner.launch(store, config, common.mnist_path())
+        st.session_state[f"{prefix}.run_id"] = run_id
+        st.query_params["run"] = str(run_id)
+        st.toast(f"Run {run_id} launched")
+    runner.ensure_spare(store, common.mnist_path())
+
+
+def watch(store: RunStore, run_id: int, prefix: str, show_results: Callable[[Run], None],
+          caption: Callable[[Run], str] | None = None) -> None:
+    """The live panel, redrawn every second while the run is active, then ``show_results``."""
+
+    @st.fragment(run_every=1.0)
+    def watch_run() -> None:
+        run = store.get(run_id)
+        if run.is_active:
+            if caption is not None:
+                st.caption(caption(run))
+            live_panel(store, run, prefix=prefix)
+            st.session_state[f"{prefix}.was_active"] = True
+        elif st.session_state.pop(f"{prefix}.was_active", False):
+            st.rerun()  # once, to stop the one-second refresh
+        else:
+            show_results(run)
+
+    run = store.get(run_id)
+    if run.is_active:
+        watch_run()
+    else:
+        show_results(run)
 
 
 def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:

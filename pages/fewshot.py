@@ -5,7 +5,6 @@ import streamlit as st
 from dashboard import common, editor, fewshot_view, results
 from metalearn_core.config import ConfigError, FewShotConfig, RunConfig
 from metalearn_core.fewshot_setup import check_fewshot
-from metalearn_core.runner import ensure_spare, launch
 
 st.set_page_config(page_title="Few-shot · Meta-learning lab", page_icon="🧠", layout="wide")
 st.title("Few-shot learning")
@@ -27,33 +26,17 @@ with setup:
         config, problem = None, str(error)
     if problem:
         st.error(f"Fix this before launching: {problem}")
-    if st.button("Launch", type="primary", disabled=config is None, key=fewshot_view.key("launch")):
-        run_id = launch(store, config, common.mnist_path())
-        st.session_state["fewshot.run_id"] = run_id
-        st.query_params["run"] = str(run_id)
-        st.toast(f"Run {run_id} launched")
-    ensure_spare(store, common.mnist_path())
+    results.launch_button(store, config, "fewshot")
 
 with watch:
     run_id = fewshot_view.run_to_watch(store, st.session_state.get("fewshot.run_id"), st.query_params.get("run"))
     if run_id is None:
         st.info("Launch a run to watch meta-training here. Every few-shot run is also on the Compare page.")
     else:
-        @st.fragment(run_every=1.0)
-        def watch_run() -> None:
-            run = store.get(run_id)
-            if run.is_active:
-                st.caption(fewshot_view.describe(run.config))
-                results.live_panel(store, run, prefix="fewshot")
-                st.session_state["fewshot.was_active"] = True
-            elif st.session_state.pop("fewshot.was_active", False):
-                st.rerun()
-
-        run = store.get(run_id)
-        if run.is_active:
-            watch_run()
-        else:
+        def show_results(run) -> None:
             results.status_line(run)
             st.caption(fewshot_view.describe(run.config))
             results.curves(store, run)
             fewshot_view.results_panel(run, common.current_mnist())
+
+        results.watch(store, run_id, "fewshot", show_results, caption=lambda run: fewshot_view.describe(run.config))

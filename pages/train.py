@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from dashboard import common, editor, learnopt_view, results
+from dashboard import common, editor, fewshot_view, learnopt_view, results
 from metalearn_core.config import ConfigError
-from metalearn_core.runner import ensure_spare, launch
 from metalearn_core.session import URL_KEY, assemble_config, config_to_token, token_to_config
 
 st.set_page_config(page_title="Train · Meta-learning lab", page_icon="🏋️", layout="wide")
@@ -57,41 +56,24 @@ with setup:
     if config is not None:
         st.query_params[URL_KEY] = config_to_token(config)
         st.caption("The page's link reproduces this setup: copy it from the address bar to share it.")
-    if st.button("Launch", type="primary", disabled=config is None, key=editor.key("launch")):
-        run_id = launch(store, config, common.mnist_path())
-        st.session_state["train.run_id"] = run_id
-        st.query_params["run"] = str(run_id)
-        st.toast(f"Run {run_id} launched")
-    # After the launch, never before it: a warm worker (TensorFlow imported, MNIST loaded) waits
-    # for the next Launch, which then starts training seconds sooner. None starts while a run trains.
-    ensure_spare(store, common.mnist_path())
+    results.launch_button(store, config, "train")
 
 with watch:
     run_id = results.run_to_watch(store, st.session_state.get("train.run_id"), st.query_params.get("run"))
     if run_id is None:
         st.info("Launch a run to watch its curves here. Earlier runs are on the Compare page.")
     else:
-        @st.fragment(run_every=1.0)
-        def watch_run() -> None:
-            run = store.get(run_id)
-            if run.is_active:
-                results.live_panel(store, run)
-                st.session_state["train.was_active"] = True
-            else:
-                if st.session_state.pop("train.was_active", False):
-                    st.rerun()  # once, to stop the one-second refresh
-                show_results(run)
-
         def show_results(run) -> None:
             if run.kind == "learned_optimizer":
                 results.status_line(run)
                 results.curves(store, run)
                 learnopt_view.results_panel(store, run)
+            elif run.kind == "fewshot":
+                results.status_line(run)
+                results.curves(store, run)
+                fewshot_view.results_panel(run, common.current_mnist())
             else:
                 data = common.current_mnist()
                 results.final_panel(store, run, data.x_test, data.y_test)
 
-        if store.get(run_id).is_active:
-            watch_run()
-        else:
-            show_results(store.get(run_id))
+        results.watch(store, run_id, "train", show_results)
