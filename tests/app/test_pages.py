@@ -79,7 +79,7 @@ def test_pages_render_with_finished_runs(path, filled_home, monkeypatch):
     monkeypatch.setenv("METALEARN_HOME", str(filled_home))
     at = page(path)
     if path.endswith("compare.py"):
-        at.query_params["runs"] = "1,2,3"
+        at.query_params["runs"] = "1,2,3,4"  # 4 is the few-shot run
     at.run()
     assert not at.exception, at.exception
     text = " ".join(str(element.value) for element in [*at.markdown, *at.caption, *at.info, *at.success])
