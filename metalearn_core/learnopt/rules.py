@@ -209,7 +209,36 @@ def init_network_weights(spec: OptimizerNetSpec, seed: int = 0) -> dict[str, np.
         width = units
     weights["output_kernel"] = _glorot(rng, width, 1)  # (h, 1)
     weights["output_bias"] = np.zeros(1)
+    if spec.warm_starts:
+        _warm_start_at_adam(weights, spec)
     return weights
+
+
+def _warm_start_at_adam(weights: dict[str, np.ndarray], spec: OptimizerNetSpec) -> None:
+    """Make the dense net's initial update exactly Adam's: ``-warm_start_rate * m_hat / sqrt(v_hat)``.
+
+    The input column of the normalised momentum whose decay is nearest 0.9 (Adam's beta_1) is carried
+    through every ReLU layer by units 0 and 1 as ``relu(x)`` and ``relu(-x)`` (their difference is ``x``);
+    the output reads only those two units, so every other (Glorot) unit starts with zero output weight
+    and meta-training grows the learned corrections from there.
+    """
+    decays = spec.momentum_decays
+    column = (2 if spec.preprocess else 1) + 1 + min(range(len(decays)), key=lambda i: abs(decays[i] - 0.9))
+    rate = spec.warm_start_rate / spec.output_scale
+    output = np.zeros_like(weights["output_kernel"])  # (h, 1)
+    if not spec.hidden:  # a linear net: read the column directly
+        output[column] = -rate
+        weights["output_kernel"] = output
+        return
+    pair = np.zeros((spec.input_width, 2))  # (in, 2): relu(x), relu(-x)
+    pair[column] = [1.0, -1.0]
+    for layer, units in enumerate(spec.hidden):
+        weights[f"dense{layer}_kernel"][:, :2] = pair
+        weights[f"dense{layer}_bias"][:2] = 0.0
+        pair = np.zeros((units, 2))  # the next layer copies units 0 and 1
+        pair[0, 0] = pair[1, 1] = 1.0
+    output[:2, 0] = [-rate, rate]
+    weights["output_kernel"] = output
 
 
 class LearnedOptimizer:
@@ -252,21 +281,27 @@ class LearnedOptimizer:
     def initial_state(self, n: int, dtype: tf.DType | None = None) -> State:
         """Zero accumulators then zero LSTM ``(h, c)`` per layer (each (n, units)).
 
-        With ``momentum_decays`` the accumulators are one moving average (n,) per decay, the moving
-        average of squared gradients (n,) and a step counter (); without them there are none.
+        With ``momentum_decays`` the accumulators are one moving average (n,) per decay and the moving
+        average of squared gradients (n,); with ``momentum_decays`` or ``time_scales`` a step counter ()
+        follows; without either there are none.
         """
         dtype = dtype or self.dtype
         accumulators: State = ()
         if self.spec.momentum_decays:
             accumulators = tuple(tf.zeros([n], dtype) for _ in range(len(self.spec.momentum_decays) + 1))
+        if self.spec.momentum_decays or self.spec.time_scales:
             accumulators += (tf.zeros([], dtype),)
         if self.spec.kind != "lstm":
             return accumulators
         return accumulators + tuple(tf.zeros([n, units], dtype) for units in self.spec.hidden for _ in range(2))
 
+    def _accumulator_count(self) -> int:
+        count = len(self.spec.momentum_decays) + 1 if self.spec.momentum_decays else 0
+        return count + (1 if self.spec.momentum_decays or self.spec.time_scales else 0)
+
     def update(self, grads: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
         """The update (n,) for gradients (n,), and the new state."""
-        count = len(self.spec.momentum_decays) + 2 if self.spec.momentum_decays else 0
+        count = self._accumulator_count()
         inputs, accumulators = self._inputs(grads, state[:count])  # (n, input_width)
         weights = dict(zip(self.names, self.variables))
         if self.spec.kind == "lstm":
@@ -277,20 +312,27 @@ class LearnedOptimizer:
         return delta, accumulators + lstm_state
 
     def _inputs(self, grads: tf.Tensor, accumulators: State) -> tuple[tf.Tensor, State]:
-        """The paper's gradient features, plus Adam-normalised momenta when ``momentum_decays`` is set."""
+        """The paper's gradient features, plus Adam-normalised momenta when ``momentum_decays`` is set,
+        plus ``tanh(step / scale)`` per ``time_scales`` entry (step = 1 at the first update)."""
         features = preprocess_gradients(grads, self.spec.p) if self.spec.preprocess else grads[:, None]  # (n, 1|2)
-        if not self.spec.momentum_decays:
+        if not accumulators:
             return features, ()
         decays, rms_decay = self.spec.momentum_decays, self.spec.rms_decay
-        *momenta, mean_square, step = accumulators
-        step = step + 1
-        momenta = [decay * m + (1 - decay) * grads for decay, m in zip(decays, momenta)]  # (n,) each
-        mean_square = rms_decay * mean_square + (1 - rms_decay) * tf.square(grads)  # (n,)
-        # Bias-corrected as in Adam, so the features are scale-free from the first step on.
-        scale = tf.math.rsqrt(mean_square / (1 - rms_decay**step) + 1e-16)  # (n,)
-        normalised = [grads * scale] + [m / (1 - decay**step) * scale for decay, m in zip(decays, momenta)]
-        inputs = tf.concat([features, tf.stack(normalised, axis=1)], axis=1)  # (n, input_width)
-        return inputs, (*momenta, mean_square, step)
+        step = accumulators[-1] + 1
+        columns: list[tf.Tensor] = []
+        new_accumulators: State = ()
+        if decays:
+            *momenta, mean_square = accumulators[:-1]
+            momenta = [decay * m + (1 - decay) * grads for decay, m in zip(decays, momenta)]  # (n,) each
+            mean_square = rms_decay * mean_square + (1 - rms_decay) * tf.square(grads)  # (n,)
+            # Bias-corrected as in Adam, so the features are scale-free from the first step on.
+            scale = tf.math.rsqrt(mean_square / (1 - rms_decay**step) + 1e-16)  # (n,)
+            columns += [grads * scale] + [m / (1 - decay**step) * scale for decay, m in zip(decays, momenta)]
+            new_accumulators = (*momenta, mean_square)
+        ones = tf.ones_like(grads)  # (n,)
+        columns += [tf.tanh(step / time_scale) * ones for time_scale in self.spec.time_scales]
+        inputs = tf.concat([features, tf.stack(columns, axis=1)], axis=1)  # (n, input_width)
+        return inputs, (*new_accumulators, step)
 
     def _lstm(self, inputs: tf.Tensor, state: State, weights: dict[str, tf.Variable]) -> tuple[tf.Tensor, State]:
         new_state: list[tf.Tensor] = []

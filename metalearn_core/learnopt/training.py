@@ -170,11 +170,14 @@ def train_optimizee(optimizer: UpdateRule, spec: OptimizeeSpec, data: Any, *, in
 
 
 def unroll_meta_loss(net: UpdateRule, theta: tf.Tensor, state: State, xs: tf.Tensor, ys: tf.Tensor,
-                     spec: OptimizeeSpec, second_order: bool = False) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, State]:
+                     spec: OptimizeeSpec, second_order: bool = False,
+                     weighting: str = "mean") -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, State]:
     """One truncation: ``U = len(xs) - 1`` optimizee steps, returning the meta-loss to differentiate.
 
     The meta-loss is the mean of the optimizee's minibatch losses at the parameters after each of the
-    ``U`` updates (paper equation 3 with ``w_t = 1``; a mean instead of a sum only rescales it).
+    ``U`` updates (paper equation 3 with ``w_t = 1``; a mean instead of a sum only rescales it), or with
+    ``weighting="log"`` the mean of their logarithms: every truncation then counts by its relative
+    improvement, so the late truncations (small losses, small gradients) weigh as much as the first.
 
     Args:
         xs, ys: minibatches (U + 1, batch, d) and (U + 1, batch): step ``t`` takes its gradient on batch
@@ -192,11 +195,16 @@ def unroll_meta_loss(net: UpdateRule, theta: tf.Tensor, state: State, xs: tf.Ten
         losses.append(loss)
     losses.append(optimizee_loss(theta, xs[-1], ys[-1], spec))
     stacked = tf.stack(losses)  # (U + 1,)
+    if weighting == "log":
+        return tf.reduce_mean(tf.math.log(stacked[1:])), stacked, theta, state
+    if weighting != "mean":
+        raise ValueError(f"unknown meta-loss weighting {weighting!r}")
     return tf.reduce_mean(stacked[1:]), stacked, theta, state
 
 
 def meta_gradient(net: LearnedOptimizer, theta: tf.Tensor, state: State, xs: tf.Tensor, ys: tf.Tensor,
-                  spec: OptimizeeSpec, second_order: bool = False) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor, State]:
+                  spec: OptimizeeSpec, second_order: bool = False,
+                  weighting: str = "mean") -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor, State]:
     """Gradient of :func:`unroll_meta_loss` w.r.t. the optimizer network's weights.
 
     ``theta`` and ``state`` enter as constants, which is the stop-gradient between truncations.
@@ -205,7 +213,7 @@ def meta_gradient(net: LearnedOptimizer, theta: tf.Tensor, state: State, xs: tf.
         ``(meta_loss, gradients (one per ``net.variables``), theta after the unroll, state after the unroll)``.
     """
     with tf.GradientTape() as tape:
-        meta_loss, _, theta, state = unroll_meta_loss(net, theta, state, xs, ys, spec, second_order)
+        meta_loss, _, theta, state = unroll_meta_loss(net, theta, state, xs, ys, spec, second_order, weighting)
     return meta_loss, tape.gradient(meta_loss, net.variables), theta, state
 
 
@@ -243,14 +251,15 @@ class _MetaAdam:
 
 def _meta_step_function(net: LearnedOptimizer, spec: OptimizeeSpec, meta: MetaTrainSpec) -> Callable[..., Any]:
     """Compiled truncation + Adam step (skipped when the meta-loss is not finite), cached on ``net``."""
-    key = ("meta", spec, meta.second_order)
+    key = ("meta", spec, meta.second_order, meta.loss_weighting)
     if key not in net.traced:
         adam = _MetaAdam(net.variables)
 
         @tf.function
         def step(theta: tf.Tensor, state: State, x_all: tf.Tensor, y_all: tf.Tensor, indices: tf.Tensor) -> Any:
             xs, ys = tf.gather(x_all, indices), tf.gather(y_all, indices)  # (U + 1, batch, d), (U + 1, batch)
-            meta_loss, grads, theta, state = meta_gradient(net, theta, state, xs, ys, spec, meta.second_order)
+            meta_loss, grads, theta, state = meta_gradient(net, theta, state, xs, ys, spec, meta.second_order,
+                                                           meta.loss_weighting)
             finite = tf.math.is_finite(meta_loss)
             for grad in grads:
                 finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(grad)))
@@ -261,7 +270,7 @@ def _meta_step_function(net: LearnedOptimizer, spec: OptimizeeSpec, meta: MetaTr
         net.traced[key] = (adam, step)
     adam, step = net.traced[key]
     adam.reset(meta.meta_learning_rate, meta.clip_norm)
-    return step
+    return adam, step
 
 
 def meta_train(data: Any, optimizee: OptimizeeSpec, net: OptimizerNetSpec, meta: MetaTrainSpec,
@@ -272,7 +281,8 @@ def meta_train(data: Any, optimizee: OptimizeeSpec, net: OptimizerNetSpec, meta:
     Each iteration trains a freshly initialised optimizee for ``optimizee.steps`` steps, cut into
     truncations of ``meta.unroll`` steps; after every truncation the optimizer network takes one Adam
     step on the gradient of that truncation's meta-loss, and the optimizee parameters and LSTM state
-    carry on (gradients stopped). Stops after ``meta.iterations`` trajectories, when
+    carry on (gradients stopped). With ``meta.lr_schedule`` other than ``"constant"`` the meta learning
+    rate is set before every truncation from the progress through the budget. Stops after ``meta.iterations`` trajectories, when
     ``meta.budget_seconds`` of wall time have passed (checked after each truncation), when
     ``should_stop()`` is true, or when ``on_iteration`` returns ``False``.
 
@@ -294,7 +304,7 @@ def meta_train(data: Any, optimizee: OptimizeeSpec, net: OptimizerNetSpec, meta:
     meta.check_against(optimizee)
     data = as_learnopt_data(data)
     optimizer = initial if initial is not None else LearnedOptimizer(net, seed=meta.seed)
-    step = _meta_step_function(optimizer, optimizee, meta)
+    adam, step = _meta_step_function(optimizer, optimizee, meta)
     x_all, y_all = tf.constant(data.x_meta), tf.constant(data.y_meta)
     truncations = max(1, optimizee.steps // meta.unroll)
     start, history, total = time.perf_counter(), [], 0
@@ -306,6 +316,9 @@ def meta_train(data: Any, optimizee: OptimizeeSpec, net: OptimizerNetSpec, meta:
         meta_losses, stopped = [], ""
         for cut in range(truncations):
             window = tf.constant(indices[cut * meta.unroll: (cut + 1) * meta.unroll + 1])  # (U + 1, batch)
+            if meta.lr_schedule != "constant":  # progress through the wall budget or the iterations, whichever is further
+                progress = max((time.perf_counter() - start) / meta.budget_seconds, total / (meta.iterations * truncations))
+                adam.learning_rate.assign(meta.learning_rate_at(progress))
             meta_loss, theta, state = step(theta, state, x_all, y_all, window)
             meta_losses.append(float(meta_loss))
             total += 1

@@ -251,10 +251,16 @@ def test_corrupted_or_foreign_files_raise_a_clear_value_error(tmp_path):
     (lambda: OptimizerNetSpec(p=float("nan")), "p must"),
     (lambda: OptimizerNetSpec(momentum_decays=(1.0,)), "momentum_decays"),
     (lambda: OptimizerNetSpec(rms_decay=1.5), "rms_decay"),
+    (lambda: OptimizerNetSpec(warm_start_rate=-0.01), "warm_start_rate"),
+    (lambda: OptimizerNetSpec(warm_start_rate=float("inf")), "warm_start_rate"),
+    (lambda: OptimizerNetSpec(time_scales=(10.0, 0.0)), "time_scales"),
+    (lambda: OptimizerNetSpec(time_scales=100.0), "time_scales"),
     (lambda: MetaTrainSpec(unroll=0), "unroll"),
     (lambda: MetaTrainSpec(meta_learning_rate=-1.0), "meta_learning_rate"),
     (lambda: MetaTrainSpec(budget_seconds=0), "budget_seconds"),
     (lambda: MetaTrainSpec(seed=1000), "seed"),
+    (lambda: MetaTrainSpec(lr_schedule="exponential"), "lr_schedule"),
+    (lambda: MetaTrainSpec(loss_weighting="last"), "loss_weighting"),
     (lambda: MetaTrainSpec(unroll=20).check_against(OptimizeeSpec(steps=10)), "must not exceed"),
     (lambda: OptimizeeSpec.from_dict({"hidden": [20], "colour": "red"}), "unknown field"),
     (lambda: make_hand_optimizer("lion", 0.1), "unknown hand optimizer"),
@@ -272,8 +278,79 @@ def test_meta_train_rejects_an_unroll_longer_than_the_trajectory(tiny_data):
 
 def test_specs_round_trip_through_json():
     for spec in (OptimizeeSpec(hidden=(20, 20)), OptimizerNetSpec(kind="dense", momentum_decays=(0.9,)),
-                 MetaTrainSpec(unroll=5)):
+                 OptimizerNetSpec(time_scales=(5.0,), warm_start_rate=0.02), OptimizerNetSpec.paper(),
+                 MetaTrainSpec(unroll=5), MetaTrainSpec(lr_schedule="linear", loss_weighting="log")):
         assert type(spec).from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_specs_without_the_newer_fields_still_load():
+    """Dicts written before warm starts, time inputs, schedules and weightings existed."""
+    net = OptimizerNetSpec.from_dict({"kind": "dense", "hidden": [32, 32], "preprocess": True, "p": 10.0,
+                                      "output_scale": 0.01, "momentum_decays": [0.5, 0.9, 0.99], "rms_decay": 0.999})
+    assert net.hidden == (32, 32) and net.time_scales == () and net.input_width == 6
+    meta = MetaTrainSpec.from_dict({"unroll": 20, "meta_learning_rate": 0.003, "iterations": 10,
+                                    "budget_seconds": 60.0, "seed": 0, "clip_norm": 1.0, "second_order": False})
+    assert meta.unroll == 20 and meta.lr_schedule in ("constant", "cosine", "linear")
+
+
+def test_meta_learning_rate_schedules():
+    for schedule, middle in (("constant", 0.01), ("cosine", 0.005), ("linear", 0.005)):
+        meta = MetaTrainSpec(meta_learning_rate=0.01, lr_schedule=schedule)
+        assert meta.learning_rate_at(0.0) == pytest.approx(0.01)
+        assert meta.learning_rate_at(0.5) == pytest.approx(middle)
+        assert meta.learning_rate_at(1.0) == pytest.approx(0.0 if schedule != "constant" else 0.01, abs=1e-12)
+        assert meta.learning_rate_at(2.0) == meta.learning_rate_at(1.0)
+
+
+# --------------------------------------------------------------------------- warm start and time inputs
+
+
+@pytest.mark.parametrize("hidden, decays, beta_1", [((32, 32), (0.5, 0.9, 0.99), 0.9), ((5,), (0.5, 0.95), 0.95),
+                                                    ((), (0.9,), 0.9)])
+def test_warm_started_dense_net_is_adam(hidden, decays, beta_1):
+    """The initial update is Adam's with ``warm_start_rate``, momentum at the decay nearest 0.9."""
+    spec = OptimizerNetSpec(hidden=hidden, momentum_decays=decays, warm_start_rate=0.03, time_scales=(10.0,))
+    learned, adam = LearnedOptimizer(spec, seed=3, dtype="float64"), make_hand_optimizer("adam", 0.03)
+    adam.momentum = beta_1
+    rng = np.random.default_rng(0)
+    state_l, state_a = learned.initial_state(7, tf.float64), adam.initial_state(7, tf.float64)
+    for _ in range(4):
+        grads = tf.constant(rng.normal(size=7))
+        (delta_l, state_l), (delta_a, state_a) = learned.update(grads, state_l), adam.update(grads, state_a)
+        np.testing.assert_allclose(delta_l.numpy(), delta_a.numpy(), rtol=1e-6, atol=1e-12)
+
+
+def test_warm_start_is_skipped_where_it_cannot_apply():
+    for spec in (OptimizerNetSpec(kind="lstm", hidden=(4,), warm_start_rate=0.03),
+                 OptimizerNetSpec(momentum_decays=(), warm_start_rate=0.03),
+                 OptimizerNetSpec(hidden=(1,), warm_start_rate=0.03)):
+        assert not spec.warm_starts
+        plain = OptimizerNetSpec.from_dict({**spec.to_dict(), "warm_start_rate": 0.0})
+        weights, reference = LearnedOptimizer(spec).get_weights(), LearnedOptimizer(plain).get_weights()
+        for name in weights:
+            np.testing.assert_array_equal(weights[name], reference[name])
+
+
+def test_time_inputs_follow_the_step_count():
+    spec = OptimizerNetSpec(kind="dense", hidden=(), preprocess=False, momentum_decays=(), time_scales=(2.0, 50.0))
+    assert spec.input_width == 3
+    optimizer = LearnedOptimizer(spec, dtype="float64")
+    optimizer.set_weights({"output_kernel": np.array([[0.0], [1.0], [10.0]]), "output_bias": np.zeros(1)})
+    state = optimizer.initial_state(2)
+    for step in range(1, 4):
+        delta, state = optimizer.update(tf.constant([0.3, -0.2], tf.float64), state)
+        expected = spec.output_scale * (math.tanh(step / 2.0) + 10.0 * math.tanh(step / 50.0))
+        np.testing.assert_allclose(delta.numpy(), [expected, expected], rtol=1e-12)
+
+
+def test_log_weighting_is_the_mean_log_loss(tiny_data):
+    optimizer = LearnedOptimizer(OptimizerNetSpec(hidden=(5,), output_scale=0.5), seed=1, dtype="float64")
+    theta, xs, ys = _unroll_inputs(tiny_data, steps=3)
+    state = optimizer.initial_state(TINY.num_params)
+    meta_loss, losses, _, _ = unroll_meta_loss(optimizer, theta, state, xs, ys, TINY, weighting="log")
+    assert float(meta_loss) == pytest.approx(float(np.mean(np.log(losses.numpy()[1:]))), rel=1e-12)
+    with pytest.raises(ValueError, match="weighting"):
+        unroll_meta_loss(optimizer, theta, state, xs, ys, TINY, weighting="last")
 
 
 # --------------------------------------------------------------------------- 6. meta-training helps
@@ -333,3 +410,13 @@ def test_optimizee_step_is_the_hand_rule_applied_to_the_gradient(tiny_data):
     step_loss, new_theta, _ = optimizee_step(rule, theta, rule.initial_state(TINY.num_params, tf.float64), x, y, TINY)
     assert float(step_loss) == pytest.approx(float(loss))
     np.testing.assert_allclose(new_theta.numpy(), (theta - 0.1 * grad).numpy(), rtol=1e-8)
+
+
+def test_meta_training_follows_the_learning_rate_schedule(tiny_data):
+    spec = OptimizeeSpec(hidden=(4,), batch_size=8, steps=10, input_size=6, classes=2)
+    net = OptimizerNetSpec(kind="dense", hidden=(4,))
+    meta = MetaTrainSpec(unroll=5, iterations=4, meta_learning_rate=0.01, lr_schedule="linear")
+    optimizer, history = meta_train(tiny_data, spec, net, meta)
+    adam, _ = next(value for key, value in optimizer.traced.items() if key[0] == "meta")
+    # 8 truncations; the last one starts after 7 of 8: rate 0.01 * (1 - 7/8).
+    assert len(history) == 4 and float(adam.learning_rate) == pytest.approx(0.01 / 8, rel=1e-5)
