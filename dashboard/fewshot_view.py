@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import editor
+from dashboard import editor, results
 from metalearn_core import fewshot_report
 from metalearn_core.config import FEWSHOT_ALGORITHMS, FewShotConfig, RunConfig
 from metalearn_core.data import MnistData
@@ -119,6 +119,14 @@ def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> i
             return int(candidate)
     active = [run.id for run in runs if run.is_active]
     return (active or ids or [None])[0]
+
+
+def finished_run(store: RunStore, run: Run, data: MnistData) -> None:
+    """A finished few-shot run: its outcome, its meta-training curves, then :func:`results_panel`."""
+    results.status_line(run)
+    st.caption(describe(run.config))
+    results.curves(store, run)
+    results_panel(run, data)
 
 
 def results_panel(run: Run, data: MnistData) -> None:

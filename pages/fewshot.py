@@ -34,9 +34,6 @@ with watch:
         st.info("Launch a run to watch meta-training here. Every few-shot run is also on the Compare page.")
     else:
         def show_results(run) -> None:
-            results.status_line(run)
-            st.caption(fewshot_view.describe(run.config))
-            results.curves(store, run)
-            fewshot_view.results_panel(run, common.current_mnist())
+            fewshot_view.finished_run(store, run, common.current_mnist())
 
         results.watch(store, run_id, "fewshot", show_results, caption=lambda run: fewshot_view.describe(run.config))

@@ -69,9 +69,7 @@ with watch:
                 results.curves(store, run)
                 learnopt_view.results_panel(store, run)
             elif run.kind == "fewshot":
-                results.status_line(run)
-                results.curves(store, run)
-                fewshot_view.results_panel(run, common.current_mnist())
+                fewshot_view.finished_run(store, run, common.current_mnist())
             else:
                 data = common.current_mnist()
                 results.final_panel(store, run, data.x_test, data.y_test)
