@@ -37,14 +37,17 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from metalearn_core.config import LearnerConfig, RunConfig, StackingConfig  # noqa: E402
-from metalearn_core.data import load_mnist, prepare_images  # noqa: E402
-from metalearn_core.models import build_network, compile_network, matmul_flops_per_sample  # noqa: E402
+from metalearn_core.config import RunConfig  # noqa: E402
+from metalearn_core.data.mnist import load_mnist, prepare_images  # noqa: E402
+from metalearn_core.kinds.base.run import train_base  # noqa: E402
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig  # noqa: E402
+from metalearn_core.kinds.stacked.run import train_stacked  # noqa: E402
+from metalearn_core.models.networks import build_network, compile_network, matmul_flops_per_sample  # noqa: E402
+from metalearn_core.models.training import execution_chunk, steps_per_epoch  # noqa: E402
 from metalearn_core.presets import DEFAULT_PRESET, preset_config  # noqa: E402
-from metalearn_core.runner import cancel, launch  # noqa: E402
-from metalearn_core.stacking import train_stacked  # noqa: E402
-from metalearn_core.store import RunStore  # noqa: E402
-from metalearn_core.training import Reporter, execution_chunk, steps_per_epoch, train_base  # noqa: E402
+from metalearn_core.runs.reporting import Reporter  # noqa: E402
+from metalearn_core.runs.runner import cancel, launch  # noqa: E402
+from metalearn_core.runs.store import RunStore  # noqa: E402
 
 
 class FirstBatchTimer(keras.callbacks.Callback):

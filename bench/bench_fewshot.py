@@ -8,7 +8,7 @@ ONCE from the meta-test pool (digits 5-9, test split) with ``evaluation_episodes
 ``save_episodes`` under bench/results/ and reloaded, so every method is scored on exactly the same episodes.
 
 Every default (network, learning rates, inner steps, training episodes) comes from
-``metalearn_core.algorithms.defaults.DEFAULTS``, the file the dashboard reads too; the flags below override them.
+``metalearn_core.kinds.fewshot.algorithms.defaults.DEFAULTS``, the file the dashboard reads too; the flags below override them.
 
 Methods:
 
@@ -49,7 +49,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from metalearn_core.algorithms import (  # noqa: E402
+from metalearn_core.config import LayerConfig, NetworkConfig  # noqa: E402
+from metalearn_core.data.mnist import load_mnist  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms import (  # noqa: E402
     MAML,
     MetaSGD,
     NetworkSpec,
@@ -64,10 +66,8 @@ from metalearn_core.algorithms import (  # noqa: E402
     nearest_centroid_pixels,
     pretrain_classifier,
 )
-from metalearn_core.algorithms.defaults import BUDGET_SECONDS, DEFAULTS, TEST_QUERIES, TEST_WAYS  # noqa: E402
-from metalearn_core.config import LayerConfig, NetworkConfig  # noqa: E402
-from metalearn_core.data import load_mnist  # noqa: E402
-from metalearn_core.episodes import (  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.defaults import BUDGET_SECONDS, DEFAULTS, TEST_QUERIES, TEST_WAYS  # noqa: E402
+from metalearn_core.kinds.fewshot.episodes import (  # noqa: E402
     ClassPool,
     EpisodeConfig,
     evaluation_episodes,
@@ -286,7 +286,7 @@ def main() -> int:
     parser.add_argument("--shots", default="1,5", help="evaluation shot counts")
     parser.add_argument("--quick", action="store_true", help="smoke test: budget 20 s, 100 episodes")
     parser.add_argument("--seed", type=int, default=0, help="training seed (weights, training episodes)")
-    # Every flag below defaults to None: the value of metalearn_core.algorithms.defaults.DEFAULTS for the method.
+    # Every flag below defaults to None: the value of metalearn_core.kinds.fewshot.algorithms.defaults.DEFAULTS for the method.
     parser.add_argument("--filters", type=int, help="conv filters per block, all methods (papers: 64)")
     parser.add_argument("--blocks", type=int, help="conv blocks, all methods (papers: 4)")
     parser.add_argument("--train-shots", help="comma-separated shot counts of training episodes, all methods")

@@ -33,16 +33,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from metalearn_core.data import load_mnist  # noqa: E402
-from metalearn_core.learned_optimizer import (  # noqa: E402
+from metalearn_core.data.mnist import load_mnist  # noqa: E402
+from metalearn_core.kinds.learned_optimizer.meta_training import (  # noqa: E402
     GENERALISATION_CHECKS,
+    interval,
+    run_learned_optimizer,
+)
+from metalearn_core.kinds.learned_optimizer.specs import (  # noqa: E402
     LearnOptData,
     MetaTrainSpec,
     OptimizeeSpec,
     OptimizerNetSpec,
-    run_learned_optimizer,
 )
-from metalearn_core.learnopt.training import interval  # noqa: E402
 
 OPTIMIZERS = ("learned", "adam", "rmsprop", "momentum", "sgd")
 

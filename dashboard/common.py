@@ -6,9 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from metalearn_core.data import MnistData, load_mnist
-from metalearn_core.settings import Settings, get_settings
-from metalearn_core.store import RunStore
+from metalearn_core.data.mnist import MnistData, load_mnist
+from metalearn_core.runs import runner
+from metalearn_core.runs.settings import Settings, get_settings
+from metalearn_core.runs.store import RunStore
 
 
 def settings() -> Settings:
@@ -44,8 +45,20 @@ PAGES = [("app.py", "Home", ":material/home:"), ("pages/train.py", "Train", ":ma
          ("pages/draw.py", "Draw", ":material/draw:")]
 
 
+def keep_warm_worker() -> None:
+    """Have a warm worker (TensorFlow imported, MNIST loaded) waiting for the next launch.
+
+    Called by every page as it starts, so the first page a new user opens on a fresh server
+    starts one and a Launch seconds later finds it (it waits for that worker to finish warming up
+    rather than starting a second process). None starts while a run trains."""
+    runner.ensure_spare(current_store(), mnist_path())
+
+
 def sidebar(data: bool = True) -> None:
-    """The page list with readable names, then (unless the page shows it itself) the data source."""
+    """The page list with readable names, then (unless the page shows it itself) the data source.
+
+    Also keeps a warm worker ready (:func:`keep_warm_worker`)."""
+    keep_warm_worker()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
@@ -84,7 +97,7 @@ def predictor(run_id: int):
 @st.cache_resource(show_spinner="Loading the few-shot learner…", max_entries=4)
 def _fewshot_model(run_id: int, folder: str, config_json: str):
     from metalearn_core.config import RunConfig
-    from metalearn_core.fewshot import FewShotModel
+    from metalearn_core.kinds.fewshot.run import FewShotModel
 
     return FewShotModel.load(Path(folder), RunConfig.from_json(config_json))
 

@@ -14,15 +14,13 @@ import streamlit as st
 from metalearn_core.config import (
     ACTIVATIONS,
     LAYER_TYPES,
-    LEARNER_KINDS,
-    META_INPUTS,
     OPTIMIZERS,
     LayerConfig,
-    LearnerConfig,
     NetworkConfig,
     RunConfig,
     TrainingConfig,
 )
+from metalearn_core.kinds.stacked.config import LEARNER_KINDS, META_INPUTS, LearnerConfig
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.session import add_layer, move_layer, remove_layer
 
@@ -30,10 +28,6 @@ PREFIX = "train"
 _ids = itertools.count(1)
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048]
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 4e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
-
-
-KIND_LABELS = {"base": "Base network only", "stacked": "Stacked: meta network on base outputs",
-               "learned_optimizer": "Learned optimizer: the meta network trains the base network"}
 
 
 def key(*parts: object) -> str:

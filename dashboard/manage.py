@@ -6,8 +6,8 @@ import json
 
 import streamlit as st
 
-from metalearn_core import analysis, figures
-from metalearn_core.store import Run, RunStore
+from metalearn_core import analysis, figures, kinds
+from metalearn_core.runs.store import Run, RunStore
 
 
 def run_actions(store: RunStore, chosen: list[Run]) -> None:
@@ -25,8 +25,9 @@ def run_actions(store: RunStore, chosen: list[Run]) -> None:
         tags = right.text_input("Tags (comma-separated)", value=", ".join(run.tags), key=f"compare.manage.tags.{run_id}")
         if right.button("Save tags", key="compare.manage.tag"):
             _apply(lambda: store.set_tags(run_id, tags.split(",")), f"Tagged run {run_id}")
-        model = run.folder / ("meta.keras" if run.kind == "stacked" else "model.keras")
-        if model.exists():
+        model_file = kinds.get(run.kind).model_file if run.kind in kinds.names() else ""
+        model = run.folder / model_file
+        if model_file and model.exists():
             left.download_button(f"Download {model.name}", model.read_bytes(), f"run-{run_id}-{model.name}",
                                  key="compare.manage.download")
         sure = right.checkbox("Yes, delete this run and its files", key=f"compare.manage.sure.{run_id}")

@@ -9,10 +9,11 @@ import numpy as np
 import streamlit as st
 
 from dashboard import common
-from metalearn_core import analysis, figures, runner
-from metalearn_core.runner import cancel
+from metalearn_core import analysis, figures, kinds
+from metalearn_core.runs import runner
+from metalearn_core.runs.runner import cancel
+from metalearn_core.runs.store import Run, RunNotFound, RunStore
 from metalearn_core.session import format_seconds, progress_view
-from metalearn_core.store import Run, RunNotFound, RunStore
 
 
 def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
@@ -33,8 +34,9 @@ def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> i
 def launch_button(store: RunStore, config, prefix: str) -> None:
     """Launch (disabled while the setup is invalid), then keep a warm worker ready for the next one.
 
-    The warm worker (TensorFlow imported, MNIST loaded) is started after the launch, never before
-    it, and none starts while a run trains: the next Launch then starts training seconds sooner."""
+    The page has started a warm worker (TensorFlow imported, MNIST loaded) as it opened
+    (:func:`dashboard.common.keep_warm_worker`); the launch hands the run to it, and once the run
+    has ended the next rerun starts another. None starts while a run trains."""
     if st.button("Launch", type="primary", disabled=config is None, key=f"{prefix}.launch"):
         run_id = runner.launch(store, config, common.mnist_path())
         st.session_state[f"{prefix}.run_id"] = run_id
@@ -86,7 +88,7 @@ def curves(store: RunStore, run: Run) -> None:
     if frame.empty and not points:
         st.info("The curves appear with the first batches.")
         return
-    x_title = "epoch" if run.kind in ("base", "stacked") else "meta-iteration"
+    x_title = kinds.get(run.kind).x_axis
     st.plotly_chart(figures.live_curves_figure(frame, points=points, x_title=x_title), key=f"live.{run.id}",
                     use_container_width=True)
 

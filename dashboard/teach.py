@@ -9,8 +9,13 @@ from streamlit_drawable_canvas import st_canvas
 
 from dashboard import common
 from metalearn_core import figures
-from metalearn_core.drawing import DrawingError, preprocess_canvas
-from metalearn_core.fewshot_setup import ALGORITHM_LABELS, MAX_EXAMPLES_PER_DIGIT, FewShotError, teach_support
+from metalearn_core.data.drawing import DrawingError, preprocess_canvas
+from metalearn_core.kinds.fewshot.setup import (
+    ALGORITHM_LABELS,
+    MAX_EXAMPLES_PER_DIGIT,
+    FewShotError,
+    teach_support,
+)
 
 EXAMPLES = "draw.teach.examples"
 

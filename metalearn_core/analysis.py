@@ -1,7 +1,7 @@
 """Tables behind the dashboard's comparison views: runs, metric histories, config differences,
 groups of runs that differ only by seed, and summary frames for one run.
 
-Pure functions over :class:`~metalearn_core.store.Run` objects and ``RunStore.metrics`` rows; they
+Pure functions over :class:`~metalearn_core.runs.store.Run` objects and ``RunStore.metrics`` rows; they
 import neither streamlit nor TensorFlow, so the pages that use them load fast.
 
 Example:
@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metalearn_core.config import RUN_KINDS, ConfigError, RunConfig, TrainingConfig
-from metalearn_core.store import Run
+from metalearn_core import kinds
+from metalearn_core.config import ConfigError, RunConfig, TrainingConfig
+from metalearn_core.runs.store import Run
 
 RUN_COLUMNS = ["id", "name", "kind", "status", "created", "test_accuracy", "tags", "duration_s"]
 METRIC_COLUMNS = ["run_id", "run", "series", "epoch", "metric", "value", "elapsed"]
@@ -34,7 +35,6 @@ PARALLEL_COLUMNS = ["id", "name", "kind", "epochs", "batch_size", "learning_rate
                     "seed", "base_layers", "dense_units", "test_accuracy"]
 # Settings that change a run's outcome only through randomness or not at all: runs that differ
 # only in these are repeats of one experiment.
-PARALLEL_KINDS = RUN_KINDS[:2]  # base, stacked: the runs whose accuracy is on the MNIST test set
 SEED_GROUP_IGNORED = ("name", "training.seed", "fewshot.seed")
 _LABEL_ARCHITECTURE_CHARS = 48
 
@@ -167,8 +167,11 @@ def flatten_config(config: RunConfig) -> dict[str, object]:
     for item in dataclasses.fields(stacking):
         if item.name != "learners":
             flat[f"stacking.{item.name}"] = getattr(stacking, item.name)
-    for name, value in config.fewshot.to_dict().items():
-        flat[f"fewshot.{name}"] = ", ".join(map(str, value)) if isinstance(value, list) else value
+    for section, values in config.sections.items():  # the other kinds' sections, field by field
+        if section == "stacking":
+            continue
+        for name, value in values.to_dict().items() if hasattr(values, "to_dict") else dataclasses.asdict(values).items():
+            flat[f"{section}.{name}"] = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
     return flat
 
 
@@ -202,19 +205,14 @@ def _experiment_key(config: RunConfig) -> dict[str, object]:
     flat = flatten_config(config)
     ignored = set(SEED_GROUP_IGNORED)
     # Settings a run kind never uses (the editor may leave any values there) must not split a group.
-    unused = {"base": ("meta.", "stacking.", "fewshot."), "stacked": ("fewshot.",),
-              "fewshot": ("meta.", "stacking.", "training.")}.get(config.kind, ())
-    ignored |= {key for key in flat if key.startswith(unused)}
+    used = tuple(f"{part}." for part in kinds.get(config.kind).uses)
+    ignored |= {key for key in flat if "." in key and not key.startswith(used)}
     return {key: value for key, value in flat.items() if key not in ignored}
 
 
 def _architecture(config: RunConfig) -> str:
-    if config.kind == "fewshot":
-        text = f"{config.fewshot.algorithm} on " + " → ".join(layer.describe() for layer in config.base.layers)
-    elif config.kind == "stacked":
-        text = " + ".join(learner.kind.replace("_", " ") for learner in config.stacking.learners)
-    else:
-        text = " → ".join(layer.describe() for layer in config.base.layers) or "no hidden layers"
+    describe = kinds.get(config.kind).describe or kinds.get("base").describe
+    text = describe(config)
     if len(text) > _LABEL_ARCHITECTURE_CHARS:
         text = text[:_LABEL_ARCHITECTURE_CHARS].rstrip(" →+") + " …"
     return f"{config.kind}: {text}"
@@ -358,11 +356,16 @@ def learners_frame(summary: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def digit_classifier_kinds() -> tuple[str, ...]:
+    """The kinds whose runs classify the ten digits, scored on the MNIST test set (base, stacked)."""
+    return tuple(kind.name for kind in kinds.all_kinds() if kind.classifies_digits)
+
+
 def parallel_frame(runs: list[Run]) -> pd.DataFrame:
     """One row per completed run with numeric settings, for a parallel-coordinates chart.
 
     Only MNIST classifiers (base and stacked runs) take part: a few-shot run's accuracy is on other
-    tasks. Columns: id, name, kind (category code: the index in ``RUN_KINDS``, 0 base, 1 stacked),
+    tasks. Columns: id, name, kind (category code: the index in :func:`digit_classifier_kinds`, 0 base, 1 stacked),
     epochs, batch_size, learning_rate, validation_split, seed, base_layers (hidden layers of the
     base network), dense_units (total units of its dense layers) and test_accuracy. Runs without
     a readable config or a test accuracy are left out.
@@ -372,8 +375,9 @@ def parallel_frame(runs: list[Run]) -> pd.DataFrame:
         True
     """
     records = []
+    classifiers = digit_classifier_kinds()
     for run in runs:
-        if run.status != "completed" or run.test_accuracy is None or run.kind not in PARALLEL_KINDS:
+        if run.status != "completed" or run.test_accuracy is None or run.kind not in classifiers:
             continue
         try:
             config = run.config
@@ -381,7 +385,7 @@ def parallel_frame(runs: list[Run]) -> pd.DataFrame:
             continue
         training = config.training
         records.append({
-            "id": run.id, "name": run.name, "kind": RUN_KINDS.index(config.kind),
+            "id": run.id, "name": run.name, "kind": classifiers.index(config.kind),
             "epochs": training.epochs, "batch_size": training.batch_size,
             "learning_rate": training.learning_rate, "validation_split": training.validation_split,
             "seed": training.seed, "base_layers": len(config.base.layers),
@@ -414,12 +418,12 @@ def filter_runs(
 def main_series(kind: str) -> str:
     """The series that stands for a run in comparisons: the meta network for a stacked run, the
     meta-training episodes for a few-shot run."""
-    return {"stacked": "meta", "fewshot": "meta-train"}.get(kind, "train")
+    return kinds.get(kind).main_series if kind in kinds.names() else "train"
 
 
-def main_series_frame(frame: pd.DataFrame, kinds: dict[int, str]) -> pd.DataFrame:
+def main_series_frame(frame: pd.DataFrame, run_kinds: dict[int, str]) -> pd.DataFrame:
     """Only the rows of each run's main series (see ``main_series``)."""
-    wanted = frame["run_id"].map(lambda run_id: main_series(kinds.get(run_id, "base")))
+    wanted = frame["run_id"].map(lambda run_id: main_series(run_kinds.get(run_id, "base")))
     return frame[frame["series"] == wanted].reset_index(drop=True)
 
 

@@ -20,22 +20,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from metalearn_core.config import (
-    FEWSHOT_ALGORITHMS,
-    LEARNER_KINDS,
-    META_INPUTS,
-    OPTIMIZERS,
-    ConfigError,
-    FewShotConfig,
-    LearnerConfig,
-    RunConfig,
-)
-from metalearn_core.data import DataError, load_mnist
-from metalearn_core.fewshot_setup import check_fewshot, fewshot_network, recommended_settings
+from metalearn_core import kinds
+from metalearn_core.config import OPTIMIZERS, ConfigError, RunConfig
+from metalearn_core.data.mnist import DataError, load_mnist
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
-from metalearn_core.runner import cancel, launch
-from metalearn_core.settings import get_settings
-from metalearn_core.store import Run, RunNotFound, RunStore
+from metalearn_core.runs.runner import cancel, launch
+from metalearn_core.runs.settings import get_settings
+from metalearn_core.runs.store import Run, RunNotFound, RunStore
 
 _TRAINING_FLAGS = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer",
                    "lr": "learning_rate", "validation_split": "validation_split", "seed": "seed",
@@ -51,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="launch a run in the background and follow it")
     train.add_argument("--config", help="a run config JSON file (flags below override it)")
     train.add_argument("--preset", choices=sorted(PRESETS), help=f"start from a preset (default {DEFAULT_PRESET})")
-    train.add_argument("--kind", choices=("base", "stacked", "fewshot"))
+    train.add_argument("--kind", choices=kinds.names())
     train.add_argument("--name")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
@@ -62,16 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--train-limit", type=int, help="use only the first N training images")
     train.add_argument("--test-limit", type=int, help="use only the first N test images")
     train.add_argument("--no-scale", action="store_true", help="keep raw 0-255 pixels (the seed's mistake)")
-    train.add_argument("--learners", help=f"stacked base learners, comma-separated from {', '.join(LEARNER_KINDS)}")
-    train.add_argument("--meta-input", choices=META_INPUTS)
-    train.add_argument("--folds", type=int, help="stacked: k-fold cross-fitting instead of a held-out split")
-    fewshot = train.add_argument_group("few-shot runs (--kind fewshot)")
-    fewshot.add_argument("--algorithm", choices=FEWSHOT_ALGORITHMS, help="default protonet, with its recommended settings")
-    fewshot.add_argument("--network", choices=("conv", "dense"), help="the learner network preset (default conv)")
-    fewshot.add_argument("--shots", type=int, help="training shots (evaluation always scores 1 and 5)")
-    fewshot.add_argument("--iterations", type=int, help="meta-iterations at most")
-    fewshot.add_argument("--budget", type=float, help="meta-training seconds at most (0 = no limit)")
-    fewshot.add_argument("--episodes", type=int, help="evaluation episodes per setting")
+    for kind in kinds.all_kinds():  # each kind adds its own flags (metalearn_core/kinds/<kind>/cli.py)
+        kind.cli_module().add_arguments(train)
     train.add_argument("--detach", action="store_true", help="return at once, leaving the run in the background")
     train.add_argument("--save-config", help="write the resolved config to this file and exit")
 
@@ -110,32 +93,15 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     if args.no_scale:
         changes["scale_pixels"] = False
     training = dataclasses.replace(config.training, **changes)
-    stacking = config.stacking
-    if args.learners:
-        kinds = [kind.strip() for kind in args.learners.split(",") if kind.strip()]
-        stacking = dataclasses.replace(stacking, learners=tuple(LearnerConfig(kind) for kind in kinds))
-    if args.meta_input:
-        stacking = dataclasses.replace(stacking, meta_input=args.meta_input)
-    if args.folds:
-        stacking = dataclasses.replace(stacking, folds=args.folds)
-    config = config.replace(kind=args.kind or config.kind, name=args.name or config.name,
-                            training=training, stacking=stacking)
-    return _fewshot_flags(config, args, from_file=bool(args.config)) if config.kind == "fewshot" else config
-
-
-def _fewshot_flags(config: RunConfig, args: argparse.Namespace, from_file: bool) -> RunConfig:
-    """A few-shot run: the chosen algorithm with its recommended settings, then the flags on top."""
-    settings = config.fewshot
-    if args.algorithm or not from_file:
-        algorithm = args.algorithm or settings.algorithm
-        settings = FewShotConfig(**{**settings.to_dict(), "algorithm": algorithm, **recommended_settings(algorithm)})
-    flags = {"shots": args.shots, "iterations": args.iterations, "time_budget": args.budget,
-             "evaluation_episodes": args.episodes, "seed": args.seed}
-    settings = FewShotConfig(**{**settings.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
-    base = fewshot_network(args.network or "conv") if (args.network or not from_file) else config.base
-    config = config.replace(base=base, fewshot=settings)
-    check_fewshot(config)
-    return config
+    kind = args.kind or config.kind
+    for other in kinds.all_kinds():
+        flags = [flag for flag in other.cli_module().FLAGS if getattr(args, flag, None) is not None]
+        if flags and other.name != kind:
+            raise ConfigError(f"--{flags[0].replace('_', '-')} is a flag of {other.name} runs (add --kind {other.name})")
+    config = config.replace(name=args.name or config.name, training=training)
+    # The kind's own flags first (a few-shot run takes its learner network from them), then the kind.
+    config = kinds.get(kind).cli_module().apply_arguments(config, args, from_file=bool(args.config))
+    return config.replace(kind=kind)
 
 
 def _bar(fraction: float, width: int = 30) -> str:

@@ -1,7 +1,8 @@
 """Run configuration: frozen, validated dataclasses with a JSON round trip.
 
-One dataclass per concern: a layer, a network (an ordered list of layers), the training settings,
-the stacking settings and the run that ties them together. Every dataclass validates itself at
+One dataclass per concern: a layer, a network (an ordered list of layers), the training settings
+and the run that ties them together; each run kind adds its own section
+(``metalearn_core/kinds/<kind>/config.py``), found through the registry. Every dataclass validates itself at
 construction and raises :class:`ConfigError` (a ``ValueError``) with a message a user understands,
 for example ``"dense layer 2: units must be between 1 and 4096, got 0"``.
 
@@ -15,17 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 LAYER_TYPES = ("dense", "conv2d", "max_pool", "dropout", "batch_norm", "flatten", "lstm")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
 OPTIMIZERS = ("adam", "adamw", "sgd", "momentum", "rmsprop", "learned")
 LR_SCHEDULES = ("constant", "cosine")
-RUN_KINDS = ("base", "stacked", "fewshot", "learned_optimizer")
-FEWSHOT_ALGORITHMS = ("protonet", "maml", "fomaml", "metasgd", "reptile")
-LEARNER_KINDS = ("network", "random_forest", "svm")
-META_INPUTS = ("probabilities", "logits", "logits+features")
 
 MAX_UNITS = 4096
 MAX_FILTERS = 512
@@ -235,280 +232,110 @@ class TrainingConfig:
             raise ConfigError(f"{where}: train limit must be 0 (all) or at least 20, got {self.train_limit}")
 
 
-@dataclass(frozen=True)
-class LearnerConfig:
-    """One base learner of a stacked run: a neural network or a scikit-learn model.
-
-    A ``network`` learner with ``network=None`` uses the run's base network. ``max_samples`` caps
-    the training images of a scikit-learn learner (an RBF SVM is quadratic in them); 0 means all.
-    """
-
-    kind: str = "network"
-    network: NetworkConfig | None = None
-    max_samples: int = 0
-
-    def __post_init__(self) -> None:
-        _check_choice("stacking learner", "kind", self.kind, LEARNER_KINDS)
-        _check_int("stacking learner", "max samples", self.max_samples, 0, 10_000_000)
-        if self.network is not None:
-            if self.kind != "network":
-                raise ConfigError(f"stacking learner: a {self.kind} learner takes no network")
-            self.network.validate("stacking learner")
-
-    def label(self, index: int) -> str:
-        return f"base {index + 1} ({self.kind.replace('_', ' ')})"
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "max_samples": self.max_samples}
-        if self.network is not None:
-            out["network"] = self.network.to_dict()
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LearnerConfig:
-        network = data.get("network")
-        return cls(
-            kind=data.get("kind", "network"),
-            network=NetworkConfig.from_dict(network) if network is not None else None,
-            max_samples=data.get("max_samples", 0),
-        )
-
-
-@dataclass(frozen=True)
-class StackingConfig:
-    """Stacked generalisation (Wolpert 1992): how the meta network sees the base learners.
-
-    The meta network learns only from base outputs on images the base learners did not train on:
-    with ``folds == 1`` a held-out fraction of the training split, otherwise out-of-fold
-    predictions from ``folds``-fold cross-fitting (each learner is then trained folds + 1 times).
-    """
-
-    learners: tuple[LearnerConfig, ...] = (LearnerConfig("network"), LearnerConfig("random_forest"))
-    meta_input: str = "probabilities"
-    holdout_fraction: float = 0.2
-    folds: int = 1
-    meta_epochs: int = 20
-    # The meta network is small and its standardised inputs are well conditioned: a larger step
-    # and smaller batches than the base network's let it converge in a few seconds.
-    meta_learning_rate: float = 1e-2
-    meta_batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "learners", tuple(self.learners))
-        where = "stacking"
-        if not 1 <= len(self.learners) <= 6:
-            raise ConfigError(f"{where}: use between 1 and 6 base learners, got {len(self.learners)}")
-        _check_choice(where, "meta input", self.meta_input, META_INPUTS)
-        _check_range(where, "held-out fraction", self.holdout_fraction, 0.05, 0.5)
-        _check_int(where, "folds", self.folds, 1, 10)
-        _check_int(where, "meta epochs", self.meta_epochs, 1, 500)
-        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-7, 10.0)
-        _check_int(where, "meta batch size", self.meta_batch_size, 1, 8192)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["learners"] = [learner.to_dict() for learner in self.learners]
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StackingConfig:
-        fields = dict(data)
-        fields["learners"] = tuple(LearnerConfig.from_dict(x) for x in data.get("learners", []))
-        return cls(**fields)
-
-
-@dataclass(frozen=True)
-class FewShotConfig:
-    """A few-shot meta-learning run: which learner, what episodes, how long to meta-train.
-
-    The learner's network is the run's base network. Meta-training uses ``ways``-way
-    ``shots``-shot episodes of the training digits (and their rotations, as extra classes);
-    at the end the learner is scored on ``evaluation_episodes`` fixed episodes of the test digits
-    from the test split, both 1-shot and 5-shot, beside the pixel and pre-train baselines.
-    ``time_budget`` (seconds, 0 = none) stops meta-training early, whichever comes first with
-    ``iterations``. ``baseline_seconds`` trains the pre-train-then-adapt baseline (0 skips it).
-    Per-algorithm recommended values: :func:`metalearn_core.fewshot.recommended_settings`.
-    """
-
-    # Defaults: the measured settings of metalearn_core/algorithms/defaults.py (see recommended_settings).
-    algorithm: str = "protonet"
-    ways: int = 5
-    shots: int = 5  # one model is trained on 5-shot episodes and scored 1-shot and 5-shot
-    queries: int = 5
-    train_ways: int = 20  # ProtoNet trains with more ways than it is tested on (Snell et al. 2017)
-    inner_lr: float = 0.05  # 0.4 (the paper's) raises the loss with transductive batch norm here
-    inner_steps: int = 1
-    eval_inner_steps: int = 10
-    meta_learning_rate: float = 1e-3
-    meta_batch_size: int = 4
-    iterations: int = 100_000
-    time_budget: float = 300.0
-    rotations: bool = True
-    train_digits: tuple[int, ...] = (0, 1, 2, 3, 4)
-    test_digits: tuple[int, ...] = (5, 6, 7, 8, 9)
-    validation_every: int = 100
-    validation_episodes: int = 40
-    evaluation_episodes: int = 200
-    baseline_seconds: float = 60.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        where = "few-shot"
-        _check_choice(where, "algorithm", self.algorithm, FEWSHOT_ALGORITHMS)
-        _check_int(where, "ways", self.ways, 2, 10)
-        _check_int(where, "shots", self.shots, 1, 20)
-        _check_int(where, "queries", self.queries, 1, 50)
-        _check_int(where, "training ways", self.train_ways, 2, 40)
-        _check_range(where, "inner learning rate", self.inner_lr, 1e-5, 10.0)
-        _check_int(where, "inner steps", self.inner_steps, 1, 20)
-        _check_int(where, "evaluation inner steps", self.eval_inner_steps, 1, 50)
-        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-6, 1.0)
-        _check_int(where, "meta-batch size", self.meta_batch_size, 1, 64)
-        _check_int(where, "iterations", self.iterations, 1, 1_000_000)
-        _check_range(where, "time budget", self.time_budget, 0.0, 86_400.0)
-        _check_int(where, "validation interval", self.validation_every, 1, 100_000)
-        _check_int(where, "validation episodes", self.validation_episodes, 1, 1000)
-        _check_int(where, "evaluation episodes", self.evaluation_episodes, 10, 5000)
-        _check_range(where, "baseline seconds", self.baseline_seconds, 0.0, 86_400.0)
-        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
-        if not isinstance(self.rotations, bool):
-            raise ConfigError(f"{where}: rotations must be true or false, got {self.rotations!r}")
-        for name in ("train_digits", "test_digits"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-        self.episodes()  # checks the digits, the split and that the ways fit it
-
-    def episodes(self, shots: int | None = None):
-        """The :class:`~metalearn_core.episodes.EpisodeConfig` of this run (``shots`` overrides)."""
-        from metalearn_core.episodes import EpisodeConfig
-
-        return EpisodeConfig(ways=self.ways, shots=self.shots if shots is None else shots,
-                             queries=self.queries, train_digits=self.train_digits,
-                             test_digits=self.test_digits, rotations=self.rotations, seed=self.seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["train_digits"], out["test_digits"] = list(self.train_digits), list(self.test_digits)
-        return out
-
-
-OPTIMIZEE_ACTIVATIONS = ("sigmoid", "relu", "tanh")
-
-
-@dataclass(frozen=True)
-class LearnedOptimizerConfig:
-    """A learned-optimizer run (Andrychowicz et al. 2016): the meta network learns to train the base network.
-
-    The base network ("optimizee") must be dense layers after a flatten, all with one activation;
-    the meta network (the optimizer, applied to every weight separately) must be LSTM layers
-    (the paper: two of 20) or dense layers (a cheaper coordinate-wise MLP). Meta-training unrolls
-    ``steps`` training steps of the base network on batches of ``batch_size``, back-propagates
-    through ``unroll`` of them at a time, each trajectory from a fresh random initialisation, and
-    stops at ``budget_seconds`` or ``iterations`` trajectories. The baselines' learning rates are
-    tuned on ``tune_trajectories`` meta-training trajectories; everything is then scored on
-    ``eval_inits`` held-out initialisations. ``reuse_optimizer_of`` (a run id) skips meta-training
-    and evaluates that run's trained optimizer on this run's base network and steps: the
-    generalisation checks.
-    """
-
-    preprocess: bool = True
-    p: float = 10.0
-    # The paper's LSTM reads only the gradient and scales its output by 0.1. The default dense
-    # optimizer also reads Adam-normalised momenta at three timescales, features of order 1 whose
-    # tuned step is about 0.01 (metalearn_core.learnopt.specs.OptimizerNetSpec explains why).
-    momentum_inputs: bool = True
-    output_scale: float = 0.01
-    unroll: int = 20
-    steps: int = 100
-    batch_size: int = 128
-    meta_learning_rate: float = 3e-3
-    iterations: int = 100_000
-    budget_seconds: float = 600.0
-    eval_inits: int = 20
-    tune_trajectories: int = 5
-    grid_points: int = 10  # learning rates tried per hand-written optimizer, log-spaced
-    reuse_optimizer_of: int = 0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        where = "learned optimizer"
-        for name in ("preprocess", "momentum_inputs"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{where}: {name.replace('_', ' ')} must be true or false")
-        _check_range(where, "p", self.p, 1.0, 50.0)
-        _check_range(where, "output scale", self.output_scale, 1e-4, 10.0)
-        _check_int(where, "unroll", self.unroll, 1, 200)
-        _check_int(where, "steps", self.steps, 1, 10_000)
-        if self.unroll > self.steps:
-            raise ConfigError(f"{where}: the unroll ({self.unroll}) cannot be longer than the trajectory "
-                              f"({self.steps} steps)")
-        _check_int(where, "batch size", self.batch_size, 1, 8192)
-        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-6, 1.0)
-        _check_int(where, "iterations", self.iterations, 1, 10_000_000)
-        _check_range(where, "time budget", self.budget_seconds, 1.0, 86_400.0)
-        _check_int(where, "evaluation initialisations", self.eval_inits, 2, 1000)
-        _check_int(where, "tuning trajectories", self.tune_trajectories, 1, 100)
-        _check_int(where, "grid points", self.grid_points, 2, 50)
-        _check_int(where, "reused run", self.reuse_optimizer_of, 0, 2**31 - 1)
-        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
-
-
-def optimizee_shape(base: NetworkConfig) -> tuple[tuple[int, ...], str]:
-    """(hidden units, activation) of a base network a learned optimizer can train, else ConfigError."""
-    kinds = [layer.type for layer in base.layers]
-    dense = [layer for layer in base.layers if layer.type == "dense"]
-    if kinds != ["flatten"] + ["dense"] * len(dense) or not dense:
-        raise ConfigError("base network: a learned optimizer trains a multilayer perceptron: a flatten layer "
-                          "then one or more dense layers (the paper: one of 20 sigmoid units)")
-    activations = {layer.activation for layer in dense}
-    if len(activations) > 1 or not activations <= set(OPTIMIZEE_ACTIVATIONS):
-        raise ConfigError(f"base network: give every dense layer the same activation, one of "
-                          f"{', '.join(OPTIMIZEE_ACTIVATIONS)} (got {', '.join(sorted(activations))})")
-    return tuple(layer.units for layer in dense), activations.pop()
-
-
-def optimizer_shape(meta: NetworkConfig) -> tuple[str, tuple[int, ...]]:
-    """("lstm" or "dense", hidden units) of a meta network usable as a learned optimizer, else ConfigError."""
-    kinds = {layer.type for layer in meta.layers}
-    if not meta.layers or len(kinds) != 1 or not kinds <= {"lstm", "dense"}:
-        raise ConfigError("meta network: a learned optimizer is LSTM layers (the paper: two of 20 units) "
-                          "or dense layers (cheaper), not a mix and not empty")
-    for index, layer in enumerate(meta.layers, start=1):
-        layer.validate(f"meta network: layer {index}")
-    return kinds.pop(), tuple(layer.units for layer in meta.layers)
-
-
 def seed_network() -> NetworkConfig:
     """The seed's network: Flatten, Dense(128, relu) (the builder adds Dense(10, softmax))."""
     return NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=128)))
 
 
-@dataclass(frozen=True)
+def _run_kind(name: Any):
+    """The registered kind called ``name``, or ConfigError listing the kinds."""
+    from metalearn_core import kinds  # the registry table; it imports a kind only when asked
+
+    try:
+        return kinds.get(name)
+    except (kinds.UnknownKind, TypeError):
+        raise ConfigError(f"run: kind must be one of {', '.join(kinds.names())}, got {name!r}") from None
+
+
+def _section_from_dict(section_class: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"run config: a section must be an object, got {data!r}")
+    from_dict = getattr(section_class, "from_dict", None)
+    return from_dict(data) if from_dict else section_class(**data)
+
+
+def _section_to_dict(section: Any) -> dict[str, Any]:
+    return section.to_dict() if hasattr(section, "to_dict") else dataclasses.asdict(section)
+
+
 class RunConfig:
-    """Everything needed to reproduce a run; stored as JSON with the run."""
+    """Everything needed to reproduce a run; stored as JSON with the run.
 
-    kind: str = "base"
-    name: str = ""
-    base: NetworkConfig = field(default_factory=seed_network)
-    meta: NetworkConfig = field(default_factory=NetworkConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    stacking: StackingConfig = field(default_factory=StackingConfig)
-    fewshot: FewShotConfig = field(default_factory=FewShotConfig)
-    learned_optimizer: LearnedOptimizerConfig = field(default_factory=LearnedOptimizerConfig)
+    Every run has a kind, a name, a base network, a meta network and training settings; each
+    registered kind (:mod:`metalearn_core.kinds`) adds its own section, read as an attribute
+    (``config.fewshot``, ``config.stacking``) and stored under its name in the JSON. A run config
+    carries every kind's section (the defaults where none is given), so switching kinds in the
+    editor loses nothing and runs of different kinds compare setting by setting. Immutable:
+    :meth:`replace` returns a changed copy.
 
-    def __post_init__(self) -> None:
-        _check_choice("run", "kind", self.kind, RUN_KINDS)
+    Example:
+        >>> from metalearn_core.kinds.fewshot.config import FewShotConfig
+        >>> RunConfig(kind="fewshot", fewshot=FewShotConfig(algorithm="maml")).fewshot.algorithm
+        'maml'
+    """
+
+    __slots__ = ("kind", "name", "base", "meta", "training", "_sections")
+
+    def __init__(self, kind: str = "base", name: str = "", base: NetworkConfig | None = None,
+                 meta: NetworkConfig | None = None, training: TrainingConfig | None = None,
+                 **sections: Any) -> None:
+        spec = _run_kind(kind)
+        known = _kind_sections()
+        unknown = sorted(set(sections) - set(known))
+        if unknown:
+            raise ConfigError(f"run config: unknown section(s) {', '.join(unknown)}; "
+                              f"the sections are {', '.join(known)}")
+        values = {section: sections.get(section) or section_class() for section, section_class in known.items()}
+        for section, value in values.items():
+            if not isinstance(value, known[section]):
+                raise ConfigError(f"run config: {section} must be a {known[section].__name__}, got {value!r}")
+        for attribute, value in (("kind", kind), ("name", name), ("base", base or seed_network()),
+                                 ("meta", meta or NetworkConfig()), ("training", training or TrainingConfig()),
+                                 ("_sections", values)):
+            object.__setattr__(self, attribute, value)
+        self._validate(spec)
+
+    def _validate(self, spec: Any) -> None:
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("run: name must be text of at most 200 characters")
         self.base.validate("base network")
-        if self.kind == "learned_optimizer":
-            optimizee_shape(self.base)
-            optimizer_shape(self.meta)
-        if self.training.optimizer == "learned":
-            if self.kind != "base":
-                raise ConfigError("training: a learned optimizer trains base runs only")
-            optimizee_shape(self.base)
-        elif self.kind == "stacked" or not any(layer.type == "lstm" for layer in self.meta.layers):
+        if self.training.optimizer == "learned" and not spec.accepts_learned_optimizer:
+            raise ConfigError("training: a learned optimizer trains base runs only")
+        spec.check(self)
+        lstm_meta = any(layer.type == "lstm" for layer in self.meta.layers)
+        if self.training.optimizer != "learned" and (spec.meta_reads_base_outputs or not lstm_meta):
             self.meta.validate("meta network", image_input=False)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return object.__getattribute__(self, "_sections")[name]
+        except (KeyError, AttributeError):
+            raise AttributeError(f"RunConfig has no attribute or section {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def _key(self) -> tuple:
+        return (self.kind, self.name, self.base, self.meta, self.training, tuple(self._sections.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunConfig) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        sections = ", ".join(f"{name}={value!r}" for name, value in self._sections.items())
+        return (f"RunConfig(kind={self.kind!r}, name={self.name!r}, base={self.base!r}, meta={self.meta!r}, "
+                f"training={self.training!r}, {sections})")
+
+    def __reduce__(self):
+        return (_from_dict_copy, (self.to_dict(),))
+
+    @property
+    def sections(self) -> dict[str, Any]:
+        """Each kind's section by name (a copy)."""
+        return dict(self._sections)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -517,9 +344,7 @@ class RunConfig:
             "base": self.base.to_dict(),
             "meta": self.meta.to_dict(),
             "training": dataclasses.asdict(self.training),
-            "stacking": self.stacking.to_dict(),
-            "fewshot": self.fewshot.to_dict(),
-            "learned_optimizer": dataclasses.asdict(self.learned_optimizer),
+            **{name: _section_to_dict(value) for name, value in self._sections.items()},
         }
 
     def to_json(self) -> str:
@@ -527,9 +352,15 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> RunConfig:
-        """Build a config from parsed JSON; unknown or wrongly typed fields raise ConfigError."""
+        """Build a config from parsed JSON; unknown or wrongly typed fields raise ConfigError.
+
+        A JSON without some kind's section (written before that kind existed) gets its defaults."""
         if not isinstance(data, dict):
             raise ConfigError(f"a run config must be a JSON object, got {type(data).__name__}")
+        known = {"kind", "name", "base", "meta", "training", *_kind_sections()}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"run config: unknown field(s) {', '.join(unknown)}")
         try:
             return cls(
                 kind=data.get("kind", "base"),
@@ -537,9 +368,8 @@ class RunConfig:
                 base=NetworkConfig.from_dict(data["base"]) if "base" in data else seed_network(),
                 meta=NetworkConfig.from_dict(data.get("meta", {})),
                 training=TrainingConfig(**data.get("training", {})),
-                stacking=StackingConfig.from_dict(data.get("stacking", {})),
-                fewshot=FewShotConfig(**data.get("fewshot", {})),
-                learned_optimizer=LearnedOptimizerConfig(**data.get("learned_optimizer", {})),
+                **{name: _section_from_dict(section_class, data[name])
+                   for name, section_class in _kind_sections().items() if name in data},
             )
         except TypeError as error:  # an unknown keyword or a list where an object belongs
             raise ConfigError(f"run config: {error}") from None
@@ -559,4 +389,20 @@ class RunConfig:
             raise ConfigError(f"{source}: {error}") from None
 
     def replace(self, **changes: Any) -> RunConfig:
-        return dataclasses.replace(self, **changes)
+        """A copy with some parts changed: ``config.replace(name="x", fewshot=FewShotConfig())``."""
+        values = {"kind": self.kind, "name": self.name, "base": self.base, "meta": self.meta,
+                  "training": self.training, **self._sections}
+        unknown = sorted(set(changes) - set(values))
+        if unknown:
+            raise ConfigError(f"run config: unknown field(s) {', '.join(unknown)}")
+        return RunConfig(**{**values, **changes})
+
+
+def _from_dict_copy(data: dict[str, Any]) -> RunConfig:
+    return RunConfig.from_dict(data)
+
+
+def _kind_sections() -> dict[str, type]:
+    from metalearn_core import kinds
+
+    return kinds.sections()

@@ -20,8 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from metalearn_core.analysis import confusion_difference, ema, normalize_confusion
-from metalearn_core.config import RUN_KINDS
+from metalearn_core.analysis import confusion_difference, digit_classifier_kinds, ema, normalize_confusion
 
 TEMPLATE = "plotly_white"
 # Plotly's default qualitative colours, spelled out so the series colours stay stable.
@@ -309,7 +308,7 @@ def _dimension(frame: pd.DataFrame, column: str, label: str) -> dict[str, Any]:
     values = frame[column].to_numpy(dtype=float)
     dimension: dict[str, Any] = {"label": label, "values": values}
     if column == "kind":
-        kinds = RUN_KINDS[:2]  # base, stacked: see analysis.parallel_frame
+        kinds = digit_classifier_kinds()  # base, stacked: see analysis.parallel_frame
         dimension.update(tickvals=list(range(len(kinds))), ticktext=list(kinds), range=[0, len(kinds) - 1])
         return dimension
     if column == "learning_rate":

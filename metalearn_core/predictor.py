@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ import joblib
 import keras
 import numpy as np
 
+from metalearn_core import kinds
 from metalearn_core.config import RunConfig
-from metalearn_core.stacking import FittedLearner
-from metalearn_core.training import predict
+from metalearn_core.models.training import predict
 
 
 class PredictorError(ValueError):
@@ -40,7 +39,7 @@ class Predictor:
     model: keras.Model
     description: str
     scale_pixels: bool = True
-    learners: tuple[FittedLearner, ...] = ()
+    learners: tuple[Any, ...] = ()  # a stacked run's fitted base learners (kinds.stacked.run.FittedLearner)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """(n, 10) class probabilities for (n, 28, 28) float images in [0, 1], white on black.
@@ -99,31 +98,18 @@ def _load_file(folder: Path, name: str) -> Any:
 
 
 def load_predictor(run_folder: Path, config: RunConfig) -> Predictor:
-    """The Predictor of a finished run, from the files it saved in ``run_folder``.
+    """The Predictor of a finished run, from the files it saved in ``run_folder``; the run's kind
+    (:mod:`metalearn_core.kinds`) knows which files those are.
 
-    Raises PredictorError, naming the file, when a model file is missing or will not load.
+    Raises PredictorError, naming the file, when a model file is missing or will not load, or when
+    the run's kind does not classify digits.
 
     Example:
         >>> predictor = load_predictor(Path("~/.metalearn/runs/3").expanduser(), config)  # doctest: +SKIP
         >>> predictor.description  # doctest: +SKIP
         'run 3: base network, 101,770 parameters'
     """
-    folder = Path(run_folder)
-    run = _run_name(folder)
-    scale = config.training.scale_pixels
-    if config.kind != "stacked":
-        model = _load_file(folder, "model.keras")
-        return Predictor(model, f"{run}: base network, {model.count_params():,} parameters", scale)
-    try:
-        stack = json.loads(_require(folder, "stack.json").read_text())
-        names, meta_name, meta_input = list(stack["learners"]), str(stack["meta"]), str(stack["meta_input"])
-    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise PredictorError(f"{run}: stack.json is corrupted ({type(error).__name__}: {error})") from None
-    if len(names) != len(config.stacking.learners):
-        raise PredictorError(f"{run}: stack.json lists {len(names)} learners but the run's config has "
-                             f"{len(config.stacking.learners)}")
-    learners = tuple(FittedLearner(learner, _load_file(folder, name), meta_input)
-                     for learner, name in zip(config.stacking.learners, names))
-    kinds = " + ".join(learner.kind.replace("_", " ") for learner in config.stacking.learners)
-    description = f"{run}: stacked, meta network over {kinds} ({meta_input})"
-    return Predictor(_load_file(folder, meta_name), description, scale, learners)
+    kind = kinds.get(config.kind)
+    if not kind.classifies_digits:
+        raise PredictorError(f"{_run_name(Path(run_folder))} is a {kind.name} run: it does not classify digits")
+    return kind.load_predictor(Path(run_folder), config)

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from metalearn_core.config import (
-    LayerConfig,
-    LearnedOptimizerConfig,
-    NetworkConfig,
-    RunConfig,
-    TrainingConfig,
-    seed_network,
-)
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig, seed_network
+from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
 
 DEFAULT_PRESET = "dense"
 

@@ -12,17 +12,16 @@ import time
 import zlib
 from dataclasses import dataclass
 
+from metalearn_core import kinds
 from metalearn_core.config import (
     LAYER_TYPES,
     ConfigError,
     LayerConfig,
-    LearnedOptimizerConfig,
     NetworkConfig,
     RunConfig,
-    StackingConfig,
     TrainingConfig,
 )
-from metalearn_core.store import Run
+from metalearn_core.runs.store import Run
 
 URL_KEY = "config"
 
@@ -57,12 +56,13 @@ def replace_layer(layers: list[LayerConfig], index: int, **changes) -> list[Laye
 
 
 def assemble_config(kind: str, name: str, base: NetworkConfig, meta: NetworkConfig, training: dict,
-                    stacking: dict, learned_optimizer: dict | None = None) -> RunConfig:
-    """One RunConfig from the Train page's widget values; any problem raises one ConfigError whose
-    message starts with the section it concerns ("training: ...", "stacking: ...")."""
-    return RunConfig(kind=kind, name=name.strip(), base=base, meta=meta, training=TrainingConfig(**training),
-                     stacking=StackingConfig(**stacking) if stacking else StackingConfig(),
-                     learned_optimizer=LearnedOptimizerConfig(**(learned_optimizer or {})))
+                    sections: dict[str, dict] | None = None) -> RunConfig:
+    """One RunConfig from the Train page's widget values; ``sections`` holds the values of the
+    kind's own config section by its name ({"stacking": {...}}). Any problem raises one ConfigError
+    whose message starts with the section it concerns ("training: ...", "stacking: ...")."""
+    classes = kinds.sections()
+    built = {section: classes[section](**values) for section, values in (sections or {}).items() if values}
+    return RunConfig(kind=kind, name=name.strip(), base=base, meta=meta, training=TrainingConfig(**training), **built)
 
 
 # -- configs in URLs --------------------------------------------------------------------------
@@ -100,17 +100,8 @@ class ProgressView:
 
 def _series_plan(config: RunConfig) -> list[tuple[str, int]]:
     """The (series, epochs) a run will go through, in order, for its overall progress."""
-    if config.kind != "stacked":
-        return [("train", config.training.epochs)]
-    plan = []
-    stacking = config.stacking
-    for index, learner in enumerate(stacking.learners):
-        label = learner.label(index)
-        epochs = config.training.epochs if learner.kind == "network" else 1
-        names = [label] if stacking.folds == 1 else [f"{label} fold {k + 1}" for k in range(stacking.folds)]
-        names += [] if stacking.folds == 1 else [f"{label} (all)"]
-        plan += [(name, epochs) for name in names]
-    return plan + [("meta", stacking.meta_epochs)]
+    plan = kinds.get(config.kind).series_plan
+    return plan(config) if plan else [("train", config.training.epochs)]
 
 
 def progress_view(run: Run, now: float | None = None) -> ProgressView:

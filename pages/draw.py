@@ -5,8 +5,8 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import common, teach
-from metalearn_core import figures
-from metalearn_core.drawing import DrawingError, load_image_file, preprocess_canvas
+from metalearn_core import analysis, figures
+from metalearn_core.data.drawing import DrawingError, load_image_file, preprocess_canvas
 from metalearn_core.predictor import PredictorError
 
 st.set_page_config(page_title="Draw · Meta-learning lab", page_icon="✏️", layout="wide")
@@ -17,8 +17,8 @@ store = common.current_store()
 classify_tab, teach_tab = st.tabs(["Classify a digit", "Teach it your handwriting (few-shot)"])
 with teach_tab:
     teach.teach_panel()
-runs = [run for run in store.list_runs(statuses=("completed",))
-        if not run.config_error and run.kind in ("base", "stacked")]
+classifiers = analysis.digit_classifier_kinds()  # base and stacked runs
+runs = [run for run in store.list_runs(statuses=("completed",)) if not run.config_error and run.kind in classifiers]
 if not runs:
     classify_tab.info("No finished runs yet: train a model on the Train page, then come back to draw.")
     st.stop()

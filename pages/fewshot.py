@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from dashboard import common, editor, fewshot_view, results
-from metalearn_core.config import ConfigError, FewShotConfig, RunConfig
-from metalearn_core.fewshot_setup import check_fewshot
+from dashboard import common, editor, results
+from dashboard.kinds import fewshot as fewshot_views
+from metalearn_core.config import ConfigError, RunConfig
+from metalearn_core.kinds.fewshot.config import FewShotConfig
+from metalearn_core.kinds.fewshot.setup import check_fewshot
 
 st.set_page_config(page_title="Few-shot · Meta-learning lab", page_icon="🧠", layout="wide")
 st.title("Few-shot learning")
@@ -12,12 +14,12 @@ st.caption("Learning to learn: meta-train on some digits, then adapt to digits n
 common.sidebar()
 store = common.current_store()
 editor.init_state()
-fewshot_view.init_state()
+fewshot_views.init_state()
 
 setup, watch = st.columns([2, 3], gap="large")
 with setup:
-    network, fields = fewshot_view.settings_widgets()
-    name = st.text_input("Run name (optional)", key=fewshot_view.key("name"), max_chars=200)
+    network, fields = fewshot_views.settings_widgets()
+    name = st.text_input("Run name (optional)", key=fewshot_views.key("name"), max_chars=200)
     config, problem = None, ""
     try:
         config = RunConfig(kind="fewshot", name=name.strip(), base=network, fewshot=FewShotConfig(**fields))
@@ -29,11 +31,11 @@ with setup:
     results.launch_button(store, config, "fewshot")
 
 with watch:
-    run_id = fewshot_view.run_to_watch(store, st.session_state.get("fewshot.run_id"), st.query_params.get("run"))
+    run_id = fewshot_views.run_to_watch(store, st.session_state.get("fewshot.run_id"), st.query_params.get("run"))
     if run_id is None:
         st.info("Launch a run to watch meta-training here. Every few-shot run is also on the Compare page.")
     else:
         def show_results(run) -> None:
-            fewshot_view.finished_run(store, run, common.current_mnist())
+            fewshot_views.finished_run(store, run, common.current_mnist())
 
-        results.watch(store, run_id, "fewshot", show_results, caption=lambda run: fewshot_view.describe(run.config))
+        results.watch(store, run_id, "fewshot", show_results, caption=lambda run: fewshot_views.describe(run.config))

@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from dashboard import common, editor, fewshot_view, learnopt_view, results
+from dashboard import common, editor, results
+from dashboard.kinds import views
+from metalearn_core import kinds
 from metalearn_core.config import ConfigError
 from metalearn_core.session import URL_KEY, assemble_config, config_to_token, token_to_config
 
 st.set_page_config(page_title="Train · Meta-learning lab", page_icon="🏋️", layout="wide")
 st.title("Train")
-common.sidebar()
+common.sidebar(data=False)
 store = common.current_store()
 
 link_error = ""
@@ -24,8 +26,9 @@ if link_error:
 setup, watch = st.columns([2, 3], gap="large")
 with setup:
     editor.preset_picker()
-    kind = st.radio("Run kind", ("base", "stacked", "learned_optimizer"), key=editor.key("kind"), horizontal=True,
-                    format_func=editor.KIND_LABELS.get)
+    labels = {kind.name: kind.label for kind in kinds.all_kinds() if kind.page == "train"}
+    kind = st.radio("Run kind", list(labels), key=editor.key("kind"), horizontal=True, format_func=labels.get)
+    kind_views = views(kind)
     base_tab, meta_tab, training_tab = st.tabs(["Base network", "Meta network", "Training"])
     with base_tab:
         base = editor.network_editor("base", "Base network f_θ", "reads the 28x28 image")
@@ -33,18 +36,17 @@ with setup:
     with meta_tab:
         meta = editor.network_editor("meta", "Meta network m_φ", "reads the base learners' outputs (stacked runs); "
                                      "for a learned optimizer, LSTM or dense layers that read each weight's gradient")
-        stacking = editor.stacking_widgets() if kind == "stacked" else {}
+        sections = kind_views.meta_settings(store)
         meta_error = st.empty()
     with training_tab:
-        training = (editor.training_widgets(learnopt_view.finished_optimizers(store)) if kind != "learned_optimizer"
-                    else editor.training_values())
-        learned = editor.learned_optimizer_widgets() if kind == "learned_optimizer" else {}
+        training, training_sections = kind_views.training_settings(store)
+        sections = {**sections, **training_sections}
         training_error = st.empty()
     name = st.text_input("Run name (optional)", key=editor.key("name"), max_chars=200)
 
     config, problem = None, ""
     try:
-        config = assemble_config(kind, name, base, meta, training, stacking, learned)
+        config = assemble_config(kind, name, base, meta, training, sections)
     except ConfigError as error:
         problem = str(error)
     if problem:
@@ -63,15 +65,6 @@ with watch:
     if run_id is None:
         st.info("Launch a run to watch its curves here. Earlier runs are on the Compare page.")
     else:
-        def show_results(run) -> None:
-            if run.kind == "learned_optimizer":
-                results.status_line(run)
-                results.curves(store, run)
-                learnopt_view.results_panel(store, run)
-            elif run.kind == "fewshot":
-                fewshot_view.finished_run(store, run, common.current_mnist())
-            else:
-                data = common.current_mnist()
-                results.final_panel(store, run, data.x_test, data.y_test)
+        results.watch(store, run_id, "train", lambda run: views(run.kind).results(store, run))
 
-        results.watch(store, run_id, "train", show_results)
+common.data_notice()  # last: the page's widgets are drawn before MNIST is loaded

@@ -20,7 +20,7 @@ if "METALEARN_MNIST" not in os.environ and SHARED_MNIST.is_file():
 @pytest.fixture(scope="session")
 def mnist():
     """The MNIST the tests use (full set via METALEARN_MNIST, else the offline sample)."""
-    from metalearn_core.data import load_mnist
+    from metalearn_core.data.mnist import load_mnist
 
     return load_mnist(allow_download=False)
 

@@ -16,18 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from metalearn_core.config import (  # noqa: E402
-    FewShotConfig,
-    LearnedOptimizerConfig,
-    LearnerConfig,
-    StackingConfig,
-)
-from metalearn_core.fewshot_setup import fewshot_network, recommended_settings  # noqa: E402
-from metalearn_core.learnopt_run import learned_optimizer_preset  # noqa: E402
+from metalearn_core.kinds.fewshot.config import FewShotConfig  # noqa: E402
+from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings  # noqa: E402
+from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig  # noqa: E402
+from metalearn_core.kinds.learned_optimizer.run import learned_optimizer_preset  # noqa: E402
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig  # noqa: E402
 from metalearn_core.presets import preset_config  # noqa: E402
-from metalearn_core.runner import launch  # noqa: E402
+from metalearn_core.runs.runner import launch  # noqa: E402
+from metalearn_core.runs.store import RunStore  # noqa: E402
 from metalearn_core.session import config_to_token  # noqa: E402
-from metalearn_core.store import RunStore  # noqa: E402
 from tools.browser import draw_stroke, launch_chromium, start_server  # noqa: E402
 
 

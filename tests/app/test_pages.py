@@ -9,20 +9,15 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metalearn_core.config import (
-    FewShotConfig,
-    LayerConfig,
-    LearnerConfig,
-    NetworkConfig,
-    RunConfig,
-    StackingConfig,
-    TrainingConfig,
-)
-from metalearn_core.fewshot import fewshot_network, train_fewshot
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.kinds.base.run import train_base
+from metalearn_core.kinds.fewshot.config import FewShotConfig
+from metalearn_core.kinds.fewshot.run import fewshot_network, train_fewshot
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
+from metalearn_core.kinds.stacked.run import train_stacked
+from metalearn_core.runs.reporting import Reporter
+from metalearn_core.runs.store import RunStore
 from metalearn_core.session import config_to_token, token_to_config
-from metalearn_core.stacking import train_stacked
-from metalearn_core.store import RunStore
-from metalearn_core.training import Reporter, train_base
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["app.py", "pages/train.py", "pages/compare.py", "pages/fewshot.py", "pages/draw.py"]  # app.py renders Home
@@ -99,7 +94,7 @@ def test_pages_render_with_finished_runs(path, filled_home, monkeypatch):
 
 def test_fewshot_algorithm_loads_its_settings_and_launches(home, monkeypatch):
     launched = []
-    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
+    monkeypatch.setattr("metalearn_core.runs.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
     at = page("pages/fewshot.py").run()
     assert not at.exception, at.exception
     at.selectbox(key="fewshot.algorithm").set_value("reptile").run()
@@ -173,7 +168,7 @@ def test_a_damaged_link_is_reported(home):
 
 def test_learned_optimizer_preset_launches_the_paper_setup(home, monkeypatch):
     launched = []
-    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
+    monkeypatch.setattr("metalearn_core.runs.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
     at = page("pages/train.py").run()
     at.selectbox(key="train.preset").set_value("learned-optimizer").run()
     assert not at.exception, at.exception
@@ -210,7 +205,7 @@ def _fake_comparison(steps: int = 10, inits: int = 3) -> dict:
 
 
 def test_learned_optimizer_results_and_a_check_button(home, monkeypatch):
-    from metalearn_core.learnopt_run import RESULTS_FILE, learned_optimizer_preset
+    from metalearn_core.kinds.learned_optimizer.run import RESULTS_FILE, learned_optimizer_preset
 
     store = RunStore(home)
     run_id = store.create_run(learned_optimizer_preset())
@@ -218,7 +213,7 @@ def test_learned_optimizer_results_and_a_check_button(home, monkeypatch):
     (store.run_folder(run_id) / RESULTS_FILE).write_text(json.dumps(_fake_comparison()))
     store.finish(run_id, "completed")
     launched = []
-    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
+    monkeypatch.setattr("metalearn_core.runs.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
     at = page("pages/train.py")
     at.query_params["run"] = str(run_id)
     at.run()
@@ -231,7 +226,7 @@ def test_learned_optimizer_results_and_a_check_button(home, monkeypatch):
 
 
 def test_a_base_run_can_take_a_learned_optimizer(home, monkeypatch):
-    from metalearn_core.learnopt_run import OPTIMIZER_FILE, learned_optimizer_preset
+    from metalearn_core.kinds.learned_optimizer.run import OPTIMIZER_FILE, learned_optimizer_preset
 
     store = RunStore(home)
     run_id = store.create_run(learned_optimizer_preset())
@@ -239,7 +234,7 @@ def test_a_base_run_can_take_a_learned_optimizer(home, monkeypatch):
     (store.run_folder(run_id) / OPTIMIZER_FILE).write_bytes(b"stand-in: the page only checks it exists")
     store.finish(run_id, "completed")
     launched = []
-    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
+    monkeypatch.setattr("metalearn_core.runs.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
     at = page("pages/train.py").run()
     at.selectbox(key="train.preset").set_value("learned-optimizer").run()
     at.radio(key="train.kind").set_value("base").run()

@@ -7,11 +7,12 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from metalearn_core.config import FewShotConfig, LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.fewshot_setup import fewshot_network
-from metalearn_core.runner import launch
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.kinds.fewshot.config import FewShotConfig
+from metalearn_core.kinds.fewshot.setup import fewshot_network
+from metalearn_core.runs.runner import launch
+from metalearn_core.runs.store import RunStore
 from metalearn_core.session import config_to_token
-from metalearn_core.store import RunStore
 from tools.browser import draw_stroke
 
 from .conftest import screenshot

@@ -24,20 +24,14 @@ from metalearn_core.analysis import (
     runs_frame,
     seed_groups,
 )
-from metalearn_core.config import (
-    LayerConfig,
-    LearnerConfig,
-    NetworkConfig,
-    RunConfig,
-    StackingConfig,
-    TrainingConfig,
-)
-from metalearn_core.evaluation import per_class_scores
-from metalearn_core.store import RunStore
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
+from metalearn_core.models.evaluation import per_class_scores
+from metalearn_core.runs.store import RunStore
 
 
 def with_training(config: RunConfig, **changes) -> RunConfig:
-    return dataclasses.replace(config, training=dataclasses.replace(config.training, **changes))
+    return config.replace(training=dataclasses.replace(config.training, **changes))
 
 
 # -- ema --------------------------------------------------------------------------------------
@@ -88,7 +82,7 @@ def test_flatten_config_covers_every_setting():
                 assert flat[f"{section}.{key}"] == value, key
     assert flat["base.layers"] == config.base.describe() and flat["meta.layers"] == config.meta.describe()
     assert flat["stacking.learners"] == "network, random_forest"
-    custom = dataclasses.replace(config, stacking=StackingConfig(learners=(
+    custom = config.replace(stacking=StackingConfig(learners=(
         LearnerConfig("network", network=NetworkConfig((LayerConfig("flatten"),))), LearnerConfig("svm", max_samples=500))))
     flat = flatten_config(custom)
     assert flat["stacking.learners"] == "network, svm"
@@ -98,7 +92,7 @@ def test_flatten_config_covers_every_setting():
 def test_config_diff_shows_only_the_differing_settings():
     a = RunConfig(name="a")
     b = with_training(a, learning_rate=0.01)
-    c = dataclasses.replace(a, base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=64))))
+    c = a.replace(base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=64))))
     diff = config_diff({"A": a, "B": b})
     assert diff.index.tolist() == ["training.learning_rate"]
     assert diff.loc["training.learning_rate"].tolist() == [0.001, 0.01]
@@ -108,7 +102,7 @@ def test_config_diff_shows_only_the_differing_settings():
     everything = config_diff({"A": a, "B": b}, only_differences=False)
     assert everything.index.tolist() == list(flatten_config(a)) and everything.shape == (len(flatten_config(a)), 2)
     assert config_diff({"A": a, "A again": RunConfig(name="a")}).empty
-    own = dataclasses.replace(a, stacking=StackingConfig(learners=(LearnerConfig("svm", max_samples=100),)))
+    own = a.replace(stacking=StackingConfig(learners=(LearnerConfig("svm", max_samples=100),)))
     diff = config_diff({"A": a, "own": own})
     assert diff.loc["stacking.learner_1.max_samples"].tolist() == [None, 100]
 
@@ -125,7 +119,7 @@ def test_seed_groups_group_runs_that_differ_only_by_seed(store):
     faster = with_training(base, learning_rate=0.01)
     second = [store.create_run(with_training(faster, seed=seed)) for seed in (0, 1)]
     # a base run with other (unused) stacking settings repeats the same experiment
-    first.append(store.create_run(dataclasses.replace(with_training(base, seed=5),
+    first.append(store.create_run(with_training(base, seed=5).replace(
                                                       stacking=StackingConfig(folds=3))))
     lonely = store.create_run(RunConfig(kind="stacked"))
     broken = store.create_run(with_training(base, seed=9))

@@ -7,7 +7,7 @@ import pytest
 
 from metalearn_core.cli import main
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig
-from metalearn_core.fewshot_setup import recommended_settings
+from metalearn_core.kinds.fewshot.setup import recommended_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,6 +70,9 @@ def test_fewshot_flags_start_from_the_algorithms_recommended_settings(home, tmp_
     assert (settings.algorithm, settings.shots, settings.time_budget) == ("reptile", 5, 60.0)
     assert settings.inner_steps == recommended_settings("reptile")["inner_steps"]
     bad = tmp_path / "bad.json"
-    bad.write_text(config.replace(base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dropout")))).to_json())
+    # A hand-edited file: the config is refused when it is read, with the few-shot kind's message.
+    data = config.to_dict()
+    data["base"] = NetworkConfig((LayerConfig("flatten"), LayerConfig("dropout"))).to_dict()
+    bad.write_text(json.dumps(data))
     assert main(["train", "--config", str(bad), "--algorithm", "maml"]) == 2
     assert "conv blocks" in capsys.readouterr().err

@@ -2,15 +2,8 @@ import json
 
 import pytest
 
-from metalearn_core.config import (
-    ConfigError,
-    LayerConfig,
-    LearnerConfig,
-    NetworkConfig,
-    RunConfig,
-    StackingConfig,
-    TrainingConfig,
-)
+from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
 from metalearn_core.presets import PRESETS, preset_config
 
 

@@ -3,8 +3,8 @@ import socket
 import numpy as np
 import pytest
 
-from metalearn_core import data as data_module
-from metalearn_core.data import DataError, load_mnist, load_npz, prepare_images
+from metalearn_core.data import mnist as data_module
+from metalearn_core.data.mnist import DataError, load_mnist, load_npz, prepare_images
 
 
 @pytest.fixture()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from metalearn_core.drawing import (
+from metalearn_core.data.drawing import (
     DrawingError,
     ink_from_canvas,
     load_image_file,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from metalearn_core.config import ConfigError
-from metalearn_core.data import prepare_images
-from metalearn_core.episodes import (
+from metalearn_core.data.mnist import prepare_images
+from metalearn_core.kinds.fewshot.episodes import (
     EVALUATION_SEED,
     ClassPool,
     EpisodeConfig,

@@ -1,7 +1,7 @@
 import numpy as np
 from sklearn import metrics as skm
 
-from metalearn_core.evaluation import confusion_matrix, evaluate_probabilities, per_class_scores
+from metalearn_core.models.evaluation import confusion_matrix, evaluate_probabilities, per_class_scores
 
 
 def test_confusion_and_scores_match_scikit_learn():

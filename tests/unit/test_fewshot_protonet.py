@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from metalearn_core.algorithms import (
+from metalearn_core.config import LayerConfig, NetworkConfig
+from metalearn_core.kinds.fewshot.algorithms import (
     MetaBaseline,
     ProtoNet,
     build_embedding,
@@ -22,8 +23,7 @@ from metalearn_core.algorithms import (
     pretrain_classifier,
     prototype_logits,
 )
-from metalearn_core.config import LayerConfig, NetworkConfig
-from metalearn_core.episodes import ClassPool, EpisodeConfig, episodes, evaluation_episodes
+from metalearn_core.kinds.fewshot.episodes import ClassPool, EpisodeConfig, episodes, evaluation_episodes
 
 CONV = NetworkConfig((LayerConfig("conv2d", filters=16), LayerConfig("max_pool"),
                       LayerConfig("conv2d", filters=16), LayerConfig("max_pool")))
@@ -162,10 +162,10 @@ def test_episodes_of_any_shape_go_through_one_protonet(small):
 
 
 def test_training_stops_when_asked(small):
-    from metalearn_core.algorithms.baselines import pretrain_classifier
-    from metalearn_core.algorithms.protonet import meta_train_protonet
     from metalearn_core.config import LayerConfig, NetworkConfig
-    from metalearn_core.episodes import ClassPool, EpisodeConfig
+    from metalearn_core.kinds.fewshot.algorithms.baselines import pretrain_classifier
+    from metalearn_core.kinds.fewshot.algorithms.protonet import meta_train_protonet
+    from metalearn_core.kinds.fewshot.episodes import ClassPool, EpisodeConfig
 
     config = EpisodeConfig(ways=5, shots=1, queries=2)
     pool = ClassPool.meta_train(small, config)

@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from metalearn_core.config import ConfigError, FewShotConfig, LayerConfig, NetworkConfig, RunConfig
-from metalearn_core.fewshot import (
+from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig
+from metalearn_core.kinds.fewshot.config import FewShotConfig
+from metalearn_core.kinds.fewshot.report import episode_view, results_table
+from metalearn_core.kinds.fewshot.run import (
     PARAMS_FILE,
     FewShotError,
     FewShotModel,
@@ -19,8 +21,7 @@ from metalearn_core.fewshot import (
     teach_support,
     train_fewshot,
 )
-from metalearn_core.fewshot_report import episode_view, results_table
-from metalearn_core.training import Reporter
+from metalearn_core.runs.reporting import Reporter
 
 TINY = dict(iterations=12, validation_every=5, validation_episodes=3, evaluation_episodes=10, baseline_seconds=0.5,
             queries=5)

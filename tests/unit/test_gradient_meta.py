@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from metalearn_core.algorithms.functional import (
+from metalearn_core.kinds.fewshot.algorithms.functional import (
     NetworkSpec,
     adapt,
     forward,
@@ -20,10 +20,10 @@ from metalearn_core.algorithms.functional import (
     loss,
     param_names,
 )
-from metalearn_core.algorithms.loop import meta_train
-from metalearn_core.algorithms.maml import MAML
-from metalearn_core.algorithms.metasgd import MetaSGD
-from metalearn_core.algorithms.reptile import Reptile
+from metalearn_core.kinds.fewshot.algorithms.loop import meta_train
+from metalearn_core.kinds.fewshot.algorithms.maml import MAML
+from metalearn_core.kinds.fewshot.algorithms.metasgd import MetaSGD
+from metalearn_core.kinds.fewshot.algorithms.reptile import Reptile
 
 
 def random_episode(rng, ways=3, shots=2, queries=3, input_shape=(28, 28)):

@@ -11,27 +11,32 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from metalearn_core.learned_optimizer import (
+from metalearn_core.kinds.learned_optimizer.meta_training import (
     EVAL_SEED_BASE,
-    LearnedOptimizer,
-    LearnOptData,
-    MetaTrainSpec,
-    OptimizeeSpec,
-    OptimizerNetSpec,
     batch_indices,
+    eval_seed,
     evaluate_optimizers,
-    init_optimizee,
-    make_hand_optimizer,
     meta_gradient,
+    meta_seed,
     meta_train,
-    optimizee_loss,
-    optimizee_step,
-    preprocess_gradients,
     train_optimizee,
     tune_baselines,
     unroll_meta_loss,
 )
-from metalearn_core.learnopt.training import eval_seed, meta_seed
+from metalearn_core.kinds.learned_optimizer.rules import (
+    LearnedOptimizer,
+    init_optimizee,
+    make_hand_optimizer,
+    optimizee_loss,
+    optimizee_step,
+    preprocess_gradients,
+)
+from metalearn_core.kinds.learned_optimizer.specs import (
+    LearnOptData,
+    MetaTrainSpec,
+    OptimizeeSpec,
+    OptimizerNetSpec,
+)
 
 PAPER_NET_SMALL = OptimizerNetSpec(kind="lstm", hidden=(3, 3), output_scale=0.5, momentum_decays=())
 TINY = OptimizeeSpec(hidden=(4,), activation="tanh", batch_size=8, steps=10, input_size=6, classes=2, init_std=0.5)

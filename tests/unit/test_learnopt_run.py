@@ -5,16 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metalearn_core.config import (
-    ConfigError,
-    LayerConfig,
-    LearnedOptimizerConfig,
-    NetworkConfig,
-    RunConfig,
-    TrainingConfig,
-)
-from metalearn_core.learnopt_report import loss_curves_figure, optimizer_table, verdict
-from metalearn_core.learnopt_run import (
+from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.kinds.base.run import train_base
+from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
+from metalearn_core.kinds.learned_optimizer.report import loss_curves_figure, optimizer_table, verdict
+from metalearn_core.kinds.learned_optimizer.run import (
     OPTIMIZER_FILE,
     LearnedOptimizerError,
     check_config,
@@ -24,7 +19,7 @@ from metalearn_core.learnopt_run import (
     train_learned_optimizer,
 )
 from metalearn_core.presets import optimizee_network
-from metalearn_core.training import Reporter, train_base
+from metalearn_core.runs.reporting import Reporter
 
 
 def test_presets_are_the_papers_setup_and_round_trip():

@@ -1,7 +1,7 @@
 import numpy as np
 
 from metalearn_core.config import LayerConfig, NetworkConfig, seed_network
-from metalearn_core.models import build_network, feature_model
+from metalearn_core.models.networks import build_network, feature_model
 
 
 def test_seed_network_parameter_count_matches_hand_count():

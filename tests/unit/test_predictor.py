@@ -4,18 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from metalearn_core.config import (
-    LayerConfig,
-    LearnerConfig,
-    NetworkConfig,
-    RunConfig,
-    StackingConfig,
-    TrainingConfig,
-)
-from metalearn_core.data import prepare_images
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.data.mnist import prepare_images
+from metalearn_core.kinds.base.run import train_base
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
+from metalearn_core.kinds.stacked.run import train_stacked
 from metalearn_core.predictor import PredictorError, load_predictor, predict_digit
-from metalearn_core.stacking import train_stacked
-from metalearn_core.training import Reporter, train_base
+from metalearn_core.runs.reporting import Reporter
 
 SMALL = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=32)))
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from metalearn_core.config import RunConfig, TrainingConfig
-from metalearn_core.runner import cancel, ensure_spare, launch
-from metalearn_core.store import RunStore, lock_held
+from metalearn_core.runs.runner import cancel, ensure_spare, launch
+from metalearn_core.runs.store import RunStore, lock_held
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def test_sigkill_marks_interrupted_and_leaves_others_intact(home, mnist_path):
 def test_two_processes_launching_at_once_both_get_runs_which_queue(home, mnist_path):
     start_at = time.time() + 4.0
     script = (
-        "import sys, time; from metalearn_core.runner import launch; from metalearn_core.store import RunStore;"
+        "import sys, time; from metalearn_core.runs.runner import launch; from metalearn_core.runs.store import RunStore;"
         "from metalearn_core.config import RunConfig, TrainingConfig;"
         "store = RunStore(sys.argv[1]); time.sleep(max(0.0, float(sys.argv[2]) - time.time()));"
         "print(launch(store, RunConfig(name=sys.argv[3], training=TrainingConfig(epochs=1, train_limit=600,"
@@ -109,7 +109,7 @@ def test_two_processes_launching_at_once_both_get_runs_which_queue(home, mnist_p
 
 def spare_ready(store):
     with sqlite3.connect(store.db_path) as conn:
-        return conn.execute("SELECT pid FROM spare WHERE run_id IS NULL").fetchone()
+        return conn.execute("SELECT pid FROM spare WHERE run_id IS NULL AND ready_at > 0").fetchone()
 
 
 def test_warm_worker_takes_the_next_run(home, mnist_path):
@@ -127,6 +127,30 @@ def test_warm_worker_takes_the_next_run(home, mnist_path):
     other = launch(store, tiny("cold"), mnist_path)  # the spare is used up: a fresh worker
     run = wait_until_done(store, other)
     assert run.status == "completed" and run.pid != pid and not run.summary.get("warm_start")
+
+
+def test_a_launch_while_the_warm_worker_warms_up_waits_for_it(home, mnist_path):
+    """On a fresh server the page starts a warm worker and a user may click Launch before it has
+    imported TensorFlow: the run goes to that worker, not to a second process competing with it."""
+    store = RunStore(home)
+    assert ensure_spare(store, mnist_path)
+    wait_for(lambda: store.spare_state() == "starting", timeout=30)
+    run_id = launch(store, tiny("early"), mnist_path)
+    assert store.spare_state() == "claimed"
+    run = wait_until_done(store, run_id)
+    assert run.status == "completed", run.error
+    assert run.summary.get("warm_start") is True and f"run {run_id}: completed" in (run.folder / "worker.log").read_text()
+    assert not (run.folder / "worker.log").read_text().count("Traceback")
+
+
+def test_cancelling_a_run_handed_to_a_warming_worker_ends_it_cancelled(home, mnist_path):
+    store = RunStore(home)
+    ensure_spare(store, mnist_path)
+    wait_for(lambda: store.spare_state() == "starting", timeout=30)
+    run_id = launch(store, tiny("early-cancel"), mnist_path)
+    cancel(store, run_id)
+    run = wait_until_done(store, run_id, timeout=60)
+    assert run.status == "cancelled"
 
 
 def test_a_killed_warm_worker_is_not_handed_runs(home, mnist_path):
@@ -150,7 +174,7 @@ def test_no_warm_worker_while_a_run_trains(home, mnist_path):
 
 def test_warm_worker_leaves_with_the_app_that_started_it(home, mnist_path, tmp_path):
     # A stand-in for the app: a process that starts a warm worker, then exits.
-    script = ("import sys; from metalearn_core.runner import ensure_spare; from metalearn_core.store import RunStore;"
+    script = ("import sys; from metalearn_core.runs.runner import ensure_spare; from metalearn_core.runs.store import RunStore;"
               "ensure_spare(RunStore(sys.argv[1]), sys.argv[2])")
     subprocess.run([sys.executable, "-c", script, str(home), mnist_path], cwd=ROOT, check=True, timeout=60)
     store = RunStore(home)

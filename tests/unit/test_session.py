@@ -2,15 +2,10 @@ import time
 
 import pytest
 
-from metalearn_core.config import (
-    ConfigError,
-    LayerConfig,
-    LearnerConfig,
-    RunConfig,
-    StackingConfig,
-    TrainingConfig,
-)
+from metalearn_core.config import ConfigError, LayerConfig, RunConfig, TrainingConfig
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
 from metalearn_core.presets import preset_config
+from metalearn_core.runs.store import RunStore
 from metalearn_core.session import (
     add_layer,
     config_to_token,
@@ -21,7 +16,6 @@ from metalearn_core.session import (
     replace_layer,
     token_to_config,
 )
-from metalearn_core.store import RunStore
 
 
 def test_layer_list_editing():

@@ -3,16 +3,10 @@ import json
 import numpy as np
 import pytest
 
-from metalearn_core.config import (
-    LayerConfig,
-    LearnerConfig,
-    NetworkConfig,
-    RunConfig,
-    StackingConfig,
-    TrainingConfig,
-)
-from metalearn_core.stacking import _fold_indices, train_stacked
-from metalearn_core.training import Reporter
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
+from metalearn_core.kinds.stacked.run import _fold_indices, train_stacked
+from metalearn_core.runs.reporting import Reporter
 
 
 @pytest.mark.parametrize("folds", [1, 4])

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from metalearn_core.config import RunConfig, TrainingConfig
-from metalearn_core.store import RunNotFound, RunStore
+from metalearn_core.runs.store import RunNotFound, RunStore
 
 
 def test_create_read_update_delete(home):
@@ -71,7 +71,7 @@ def test_queued_run_whose_launcher_died_becomes_interrupted(home, monkeypatch):
     store = RunStore(home)
     run_id = store.create_run(RunConfig())
     assert store.get(run_id).status == "queued"  # within the launch grace period
-    monkeypatch.setattr("metalearn_core.store.LAUNCH_GRACE_SECONDS", -1.0)
+    monkeypatch.setattr("metalearn_core.runs.store.LAUNCH_GRACE_SECONDS", -1.0)
     run = store.get(run_id)
     assert run.status == "interrupted" and "stopped unexpectedly" in run.error
 

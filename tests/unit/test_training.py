@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.models import build_network
-from metalearn_core.training import Reporter, StreamingCallback, fit_network, train_base
+from metalearn_core.kinds.base.run import train_base
+from metalearn_core.models.networks import build_network
+from metalearn_core.models.training import StreamingCallback, fit_network
+from metalearn_core.runs.reporting import Reporter
 
 
 class Recorder:

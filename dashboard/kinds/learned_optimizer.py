@@ -1,0 +1,84 @@
+"""Train page, learned-optimizer runs: the comparison with hand-tuned optimizers and the
+generalisation checks, each one click that launches a run reusing this run's optimizer."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import common, editor
+from dashboard import results as result_views
+from metalearn_core.kinds.learned_optimizer import report as learnopt_report
+from metalearn_core.kinds.learned_optimizer.run import CHECKS, OPTIMIZER_FILE, check_config, read_results
+from metalearn_core.runs import runner
+from metalearn_core.runs.store import Run, RunStore
+from metalearn_core.session import format_seconds
+
+
+def finished_optimizers(store: RunStore) -> dict[int, str]:
+    """Finished learned-optimizer runs that trained an optimizer (not checks), newest first."""
+    return {run.id: f"#{run.id} · {run.name}" for run in store.list_runs(statuses=("completed",))
+            if run.kind == "learned_optimizer" and not run.config_error
+            and not run.config.learned_optimizer.reuse_optimizer_of and (run.folder / OPTIMIZER_FILE).exists()}
+
+
+def results_panel(store: RunStore, run: Run) -> None:
+    results = read_results(run.folder)
+    if results is None:
+        st.info("This run left no comparison (it did not finish).")
+        return
+    wins, sentence = learnopt_report.verdict(results)
+    (st.success if wins else st.warning)(sentence[0].upper() + sentence[1:] + ".")
+    training = results.get("meta_training")
+    if training:
+        st.caption(f"Meta-trained for {format_seconds(training['seconds'])}: {training['iterations']:,} trajectories, "
+                   f"{training['truncations']:,} truncated unrolls. Hand optimizers' learning rates were tuned on "
+                   "meta-training trajectories, never on the held-out ones below.")
+    elif results.get("reused_from"):
+        st.caption(f"The optimizer of run {results['reused_from']}, applied unchanged to this set-up; the hand "
+                   "optimizers were re-tuned for it.")
+    st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, use_container_width=True)
+    st.plotly_chart(learnopt_report.loss_curves_figure(results), key=f"lo.curves.{run.id}", use_container_width=True)
+    if not results.get("reused_from"):
+        checks_section(store, run)
+
+
+def checks_section(store: RunStore, run: Run) -> None:
+    """One button per generalisation check, then the checks already run with their verdicts."""
+    st.markdown("**Does it generalise?** The paper's checks, each evaluating this optimizer unchanged on a "
+                "changed base network (it reported wins for all but ReLU).")
+    done = {child.name: child for child in store.list_runs()
+            if child.kind == "learned_optimizer" and child.config.learned_optimizer.reuse_optimizer_of == run.id}
+    columns = st.columns(len(CHECKS))
+    for column, (check, label) in zip(columns, CHECKS.items()):
+        config = check_config(run.config, run.id, check)
+        if column.button(label.capitalize(), key=f"lo.check.{run.id}.{check}", disabled=config.name in done,
+                         use_container_width=True):
+            runner.launch(store, config, common.mnist_path())
+            st.toast(f"Check launched: {check}")
+            st.rerun()
+    for name, child in sorted(done.items()):
+        with st.expander(f"{name}: {child.status}", expanded=child.status == "completed"):
+            results = read_results(child.folder) if child.status == "completed" else None
+            if results is None:
+                st.caption(child.error or "running… the result appears here when it is done (reload the page).")
+                continue
+            wins, sentence = learnopt_report.verdict(results)
+            (st.success if wins else st.warning)(sentence[0].upper() + sentence[1:] + ".")
+            st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, use_container_width=True)
+            st.plotly_chart(learnopt_report.loss_curves_figure(results, title=name), key=f"lo.check.curves.{child.id}",
+                            use_container_width=True)
+
+
+def meta_settings(store: RunStore) -> dict[str, dict]:
+    return {}  # the meta network tab's layers are the optimizer; its settings are on the Training tab
+
+
+def training_settings(store: RunStore) -> tuple[dict, dict[str, dict]]:
+    """Meta-training settings; the base network's own training settings are not used by this kind."""
+    return editor.training_values(), {"learned_optimizer": editor.learned_optimizer_widgets()}
+
+
+def results(store: RunStore, run: Run) -> None:
+    result_views.status_line(run)
+    result_views.curves(store, run)
+    results_panel(store, run)

@@ -1,0 +1,36 @@
+"""Command-line flags of few-shot runs (``--kind fewshot``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS, FewShotConfig
+from metalearn_core.kinds.fewshot.setup import check_fewshot, fewshot_network, recommended_settings
+
+FLAGS = ("algorithm", "network", "shots", "iterations", "budget", "episodes")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("few-shot runs (--kind fewshot)")
+    group.add_argument("--algorithm", choices=FEWSHOT_ALGORITHMS, help="default protonet, with its recommended settings")
+    group.add_argument("--network", choices=("conv", "dense"), help="the learner network preset (default conv)")
+    group.add_argument("--shots", type=int, help="training shots (evaluation always scores 1 and 5)")
+    group.add_argument("--iterations", type=int, help="meta-iterations at most")
+    group.add_argument("--budget", type=float, help="meta-training seconds at most (0 = no limit)")
+    group.add_argument("--episodes", type=int, help="evaluation episodes per setting")
+
+
+def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
+    """The chosen algorithm with its recommended settings, then the flags on top."""
+    settings = config.fewshot
+    if args.algorithm or not from_file:
+        algorithm = args.algorithm or settings.algorithm
+        settings = FewShotConfig(**{**settings.to_dict(), "algorithm": algorithm, **recommended_settings(algorithm)})
+    flags = {"shots": args.shots, "iterations": args.iterations, "time_budget": args.budget,
+             "evaluation_episodes": args.episodes, "seed": args.seed}
+    settings = FewShotConfig(**{**settings.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
+    base = fewshot_network(args.network or "conv") if (args.network or not from_file) else config.base
+    config = config.replace(base=base, fewshot=settings)
+    check_fewshot(config)
+    return config

@@ -1,0 +1,89 @@
+"""The ``fewshot`` kind's config section: which learner, what episodes, how long to meta-train."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from metalearn_core.config import ConfigError, _check_choice, _check_int, _check_range
+
+FEWSHOT_ALGORITHMS = ("protonet", "maml", "fomaml", "metasgd", "reptile")
+
+
+@dataclass(frozen=True)
+class FewShotConfig:
+    """A few-shot meta-learning run: which learner, what episodes, how long to meta-train.
+
+    The learner's network is the run's base network. Meta-training uses ``ways``-way
+    ``shots``-shot episodes of the training digits (and their rotations, as extra classes);
+    at the end the learner is scored on ``evaluation_episodes`` fixed episodes of the test digits
+    from the test split, both 1-shot and 5-shot, beside the pixel and pre-train baselines.
+    ``time_budget`` (seconds, 0 = none) stops meta-training early, whichever comes first with
+    ``iterations``. ``baseline_seconds`` trains the pre-train-then-adapt baseline (0 skips it).
+    Per-algorithm recommended values: :func:`metalearn_core.kinds.fewshot.setup.recommended_settings`.
+    """
+
+    # Defaults: the measured settings of metalearn_core/algorithms/defaults.py (see recommended_settings).
+    algorithm: str = "protonet"
+    ways: int = 5
+    shots: int = 5  # one model is trained on 5-shot episodes and scored 1-shot and 5-shot
+    queries: int = 5
+    train_ways: int = 20  # ProtoNet trains with more ways than it is tested on (Snell et al. 2017)
+    inner_lr: float = 0.05  # 0.4 (the paper's) raises the loss with transductive batch norm here
+    inner_steps: int = 1
+    eval_inner_steps: int = 10
+    meta_learning_rate: float = 1e-3
+    meta_batch_size: int = 4
+    iterations: int = 100_000
+    time_budget: float = 300.0
+    rotations: bool = True
+    train_digits: tuple[int, ...] = (0, 1, 2, 3, 4)
+    test_digits: tuple[int, ...] = (5, 6, 7, 8, 9)
+    validation_every: int = 100
+    validation_episodes: int = 40
+    evaluation_episodes: int = 200
+    baseline_seconds: float = 60.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        where = "few-shot"
+        _check_choice(where, "algorithm", self.algorithm, FEWSHOT_ALGORITHMS)
+        _check_int(where, "ways", self.ways, 2, 10)
+        _check_int(where, "shots", self.shots, 1, 20)
+        _check_int(where, "queries", self.queries, 1, 50)
+        _check_int(where, "training ways", self.train_ways, 2, 40)
+        _check_range(where, "inner learning rate", self.inner_lr, 1e-5, 10.0)
+        _check_int(where, "inner steps", self.inner_steps, 1, 20)
+        _check_int(where, "evaluation inner steps", self.eval_inner_steps, 1, 50)
+        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-6, 1.0)
+        _check_int(where, "meta-batch size", self.meta_batch_size, 1, 64)
+        _check_int(where, "iterations", self.iterations, 1, 1_000_000)
+        _check_range(where, "time budget", self.time_budget, 0.0, 86_400.0)
+        _check_int(where, "validation interval", self.validation_every, 1, 100_000)
+        _check_int(where, "validation episodes", self.validation_episodes, 1, 1000)
+        _check_int(where, "evaluation episodes", self.evaluation_episodes, 10, 5000)
+        _check_range(where, "baseline seconds", self.baseline_seconds, 0.0, 86_400.0)
+        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
+        if not isinstance(self.rotations, bool):
+            raise ConfigError(f"{where}: rotations must be true or false, got {self.rotations!r}")
+        for name in ("train_digits", "test_digits"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.episodes()  # checks the digits, the split and that the ways fit it
+
+    def episodes(self, shots: int | None = None):
+        """The :class:`~metalearn_core.kinds.fewshot.episodes.EpisodeConfig` of this run (``shots`` overrides)."""
+        from metalearn_core.kinds.fewshot.episodes import EpisodeConfig
+
+        return EpisodeConfig(ways=self.ways, shots=self.shots if shots is None else shots,
+                             queries=self.queries, train_digits=self.train_digits,
+                             test_digits=self.test_digits, rotations=self.rotations, seed=self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["train_digits"], out["test_digits"] = list(self.train_digits), list(self.test_digits)
+        return out
+
+
+def describe(config: Any) -> str:
+    return f"{config.fewshot.algorithm} on " + " → ".join(layer.describe() for layer in config.base.layers)

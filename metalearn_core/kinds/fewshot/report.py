@@ -1,0 +1,144 @@
+"""Tables, figures and the episode viewer for a finished few-shot run (``fewshot.json``).
+
+Everything here turns the results dict written by :func:`metalearn_core.kinds.fewshot.run.train_fewshot`
+into pandas frames, plotly figures and plain image lists; the Few-shot page only lays them out.
+
+Example:
+    >>> results = read_results(run.folder)  # doctest: +SKIP
+    >>> results_table(results).columns.tolist()  # doctest: +SKIP
+    ['method', '5-way 1-shot', '5-way 5-shot']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from metalearn_core.data.mnist import MnistData
+from metalearn_core.figures import TEMPLATE, _colour
+from metalearn_core.kinds.fewshot.episodes import parse_class_id
+from metalearn_core.kinds.fewshot.setup import ALGORITHM_LABELS
+
+BASELINE_LABELS = {"pixels": "Nearest centroid on pixels (no training)",
+                   "pretrain": "Pre-train then nearest centroid (Chen et al. 2019)"}
+
+
+def _label(results: dict[str, Any]) -> str:
+    return ALGORITHM_LABELS.get(results.get("algorithm", ""), results.get("algorithm", "learner"))
+
+
+def _methods(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, label) of the learner and of each baseline present in every setting."""
+    methods = [("learner", f"{_label(results)} (this run)"), ("pixels", BASELINE_LABELS["pixels"])]
+    if all(setting.get("pretrain") for setting in results["settings"].values()):
+        methods.append(("pretrain", BASELINE_LABELS["pretrain"]))
+    return methods
+
+
+def _ways(results: dict[str, Any]) -> int:
+    for setting in results["settings"].values():
+        if setting.get("viewer"):
+            return len(setting["viewer"][0]["classes"])
+    return int(results.get("ways", 5))
+
+
+def results_table(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per method, one column per shot setting: ``"mean ± 95% interval"`` in percent.
+
+    Example:
+        >>> setting = {"learner": {"mean": .8, "ci95": .01, "episodes": 600}, "pixels": {"mean": .5,
+        ...            "ci95": .02, "episodes": 600}, "pretrain": None, "per_step": [], "viewer": []}
+        >>> results_table({"algorithm": "maml", "settings": {"1": setting}}).iloc[0, 1]
+        '80.0 ± 1.0%'
+    """
+    ways = _ways(results)
+    rows = []
+    for key, label in _methods(results):
+        row = {"method": label}
+        for shots, setting in sorted(results["settings"].items(), key=lambda item: int(item[0])):
+            score = setting[key]
+            row[f"{ways}-way {shots}-shot"] = f"{100 * score['mean']:.1f} ± {100 * score['ci95']:.1f}%"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison_figure(results: dict[str, Any]) -> go.Figure:
+    """Grouped bars: each method's accuracy per setting, with 95% intervals as error bars."""
+    figure = go.Figure()
+    settings = sorted(results["settings"].items(), key=lambda item: int(item[0]))
+    ways = _ways(results)
+    for index, (key, label) in enumerate(_methods(results)):
+        scores = [setting[key] for _, setting in settings]
+        figure.add_trace(go.Bar(
+            x=[f"{ways}-way {shots}-shot" for shots, _ in settings], y=[100 * s["mean"] for s in scores],
+            error_y={"type": "data", "array": [100 * s["ci95"] for s in scores]}, name=label,
+            marker_color=_colour(index),
+            hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}%<extra></extra>"))
+    figure.add_hline(y=100 / ways, line_dash="dot", annotation_text="chance", line_color="grey")
+    figure.update_layout(template=TEMPLATE, barmode="group", height=360, yaxis_title="query accuracy (%)",
+                         yaxis_range=[0, 100], legend={"orientation": "h", "y": -0.2},
+                         title="Accuracy on the evaluation episodes (held-out digits), 95% intervals")
+    return figure
+
+
+def per_step_figure(results: dict[str, Any]) -> go.Figure:
+    """Mean query accuracy before adapting (step 0) and after each inner step, per setting."""
+    figure = go.Figure()
+    for index, (shots, setting) in enumerate(sorted(results["settings"].items(), key=lambda item: int(item[0]))):
+        curve = setting.get("per_step") or []
+        figure.add_trace(go.Scatter(x=list(range(len(curve))), y=[100 * v for v in curve], mode="lines+markers",
+                                    name=f"{shots}-shot", line={"color": _colour(index)},
+                                    hovertemplate=f"{shots}-shot<br>after %{{x}} steps: %{{y:.1f}}%<extra></extra>"))
+    figure.update_layout(template=TEMPLATE, height=320, xaxis_title="inner steps on the support set",
+                         yaxis_title="query accuracy (%)", legend={"orientation": "h", "y": -0.25},
+                         title="How fast it learns: query accuracy after each inner step")
+    figure.update_xaxes(dtick=1)
+    return figure
+
+
+@dataclass
+class EpisodeView:
+    """An episode ready to draw: support images with their digits, queries with the prediction."""
+
+    support: list[np.ndarray]
+    support_captions: list[str]
+    query: list[np.ndarray]
+    query_captions: list[str]
+    accuracy: float
+    per_step: list[float]
+
+
+def _digit_name(class_id: str) -> str:
+    digit, degrees = parse_class_id(class_id)
+    return f"{digit} (rotated {degrees}°)" if degrees else str(digit)
+
+
+def episode_view(entry: dict[str, Any], data: MnistData, max_queries: int = 25) -> EpisodeView:
+    """Images and captions of one stored evaluation episode (test split), queries capped at ``max_queries``.
+
+    Each query caption says the true digit and the adapted learner's prediction, with a tick or a
+    cross, so the viewer shows at a glance what the learner got wrong.
+    """
+    names = [_digit_name(c) for c in entry["classes"]]
+    support = [data.x_test[i] for i in entry["support_index"]]
+    support_captions = [f"digit {names[label]}" for label in entry["support_y"]]
+    chosen = _spread(len(entry["query_index"]), max_queries)
+    query, captions = [], []
+    for position in chosen:
+        truth, guess = entry["query_y"][position], entry["predictions"][position]
+        query.append(data.x_test[entry["query_index"][position]])
+        mark = "✓" if truth == guess else "✗"
+        captions.append(f"{mark} is {names[truth]}, said {names[guess]}")
+    accuracy = float(np.mean(np.asarray(entry["predictions"]) == np.asarray(entry["query_y"])))
+    return EpisodeView(support, support_captions, query, captions, accuracy, list(entry.get("per_step", [])))
+
+
+def _spread(count: int, limit: int) -> list[int]:
+    """Up to ``limit`` positions spread evenly over ``count`` (so every class shows up)."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({int(round(p)) for p in np.linspace(0, count - 1, limit)})

@@ -1,0 +1,108 @@
+"""The background runner: every run trains in its own OS process, one (or N) at a time.
+
+``launch`` stores a queued run and starts a detached worker process (``python -m
+metalearn_core.runs.worker``) in a new session, so a closed browser, a page reload or a finished CLI
+does not stop it. The worker waits its turn (first come, first served) for one of
+``max_concurrent_runs`` slot locks, trains, and records the outcome. ``cancel`` stops a run within
+about a second and keeps the metrics recorded so far.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from metalearn_core.config import RunConfig
+from metalearn_core.runs.store import RunStore, lock_held
+
+
+def _data_key(mnist_path: str | os.PathLike | None) -> str:
+    return str(Path(mnist_path).expanduser().resolve()) if mnist_path else ""
+
+
+def _worker_command(store: RunStore, mnist_path: str | os.PathLike | None, *arguments: str) -> list[str]:
+    command = [sys.executable, "-m", "metalearn_core.runs.worker", *arguments, "--home", str(store.home)]
+    return command + (["--mnist", _data_key(mnist_path)] if mnist_path else [])
+
+
+def _spawn(command: list[str], log_path: Path, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds,
+            start_new_session=True, env=env, cwd=str(Path(__file__).resolve().parents[2]),  # the project root, where metalearn_core is importable
+        )
+
+
+def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | None = None,
+           use_spare: bool = True) -> int:
+    """Queue ``config`` as a new run and start its worker process; returns the run id.
+
+    When a warm worker (see :func:`ensure_spare`) is ready, it takes the run and training starts
+    without waiting for TensorFlow to import. Otherwise the launcher takes the run's worker lock
+    before starting a fresh worker and hands the locked file to it, so there is no moment at which
+    a live run looks dead to a reader.
+
+    Example:
+        >>> run_id = launch(RunStore("~/.metalearn"), RunConfig(name="quick"))  # doctest: +SKIP
+    """
+    run_id = store.create_run(config)
+    if use_spare and lock_held(store.spare_lock_path):
+        if store.claim_spare(run_id, _data_key(mnist_path)) is not None:
+            if lock_held(store.spare_lock_path):
+                return run_id
+            store.release_claim(run_id)  # the warm worker died meanwhile: start a fresh one
+    lock_path = store.worker_lock_path(run_id)
+    lock = open(lock_path, "a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        command = _worker_command(store, mnist_path, str(run_id), "--lock-fd", str(lock.fileno()))
+        process = _spawn(command, store.run_folder(run_id) / "worker.log", pass_fds=(lock.fileno(),))
+        store.set_pid(run_id, process.pid)
+    finally:
+        lock.close()  # the worker keeps its own copy of the locked file open
+    return run_id
+
+
+def ensure_spare(store: RunStore, mnist_path: str | os.PathLike | None = None) -> bool:
+    """Start a warm worker unless one is alive or a run is training; returns True if it started one.
+
+    A warm worker imports TensorFlow and loads MNIST ahead of time (about 5 s on two cores), then
+    waits for the next launch, so a run's first batch comes seconds sooner. It is not started while
+    a run trains, so that it never competes with one for the cores, and it exits after
+    ``METALEARN_SPARE_IDLE`` seconds (default 1800) without a run, or when the app that started it
+    stops. ``METALEARN_WARM_WORKER=0`` turns warm workers off.
+    """
+    if os.environ.get("METALEARN_WARM_WORKER", "1") == "0" or store.list_runs(statuses=("queued", "running")):
+        return False
+    with open(store.spare_lock_path, "a") as lock:
+        try:  # taken here and handed to the worker: no second one can start meanwhile
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        command = _worker_command(store, mnist_path, "--spare", "--lock-fd", str(lock.fileno()),
+                                  "--parent", str(os.getpid()))
+        _spawn(command, store.home / "spare.log", pass_fds=(lock.fileno(),))
+    return True
+
+
+def cancel(store: RunStore, run_id: int) -> str:
+    """Ask a run to stop; returns its status after asking.
+
+    A queued or running worker gets SIGTERM, which it turns into a clean "cancelled" ending that
+    keeps every metric recorded so far. A run that has already ended is left as it is.
+    """
+    run = store.get(run_id)
+    if not run.is_active:
+        return run.status
+    store.request_cancel(run_id)
+    if run.pid and store.worker_alive(run_id):
+        try:
+            os.kill(run.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    return store.get(run_id).status

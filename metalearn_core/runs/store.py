@@ -1,0 +1,439 @@
+"""The run store: an embedded SQLite database (WAL mode) plus a folder per run.
+
+A run has an id, a name, a kind, a status, its config as JSON, timestamps, summary metrics, error
+text, tags, live progress and a metric history (one row per series, epoch and metric). Artifacts
+(saved models, the evaluation with its confusion matrix, the worker's log) live in
+``<home>/runs/<id>/``.
+
+Runs whose worker process has died (killed with SIGKILL, say) are marked ``interrupted`` the next
+time anyone reads them: each worker holds an exclusive ``flock`` on ``worker.lock`` in its folder
+for as long as it lives, and the operating system drops that lock when the process dies, however
+it dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metalearn_core.config import ConfigError, RunConfig
+
+STATUSES = ("queued", "running", "completed", "failed", "cancelled", "diverged", "interrupted")
+ACTIVE = ("queued", "running")
+LAUNCH_GRACE_SECONDS = 60.0  # a queued run with no worker after this long lost its launcher
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL,
+    started_at REAL,
+    ended_at REAL,
+    summary TEXT NOT NULL DEFAULT '{}',
+    error TEXT NOT NULL DEFAULT '',
+    progress TEXT NOT NULL DEFAULT '{}',
+    pid INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    series TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, series, epoch, name)
+);
+CREATE TABLE IF NOT EXISTS points (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    series TEXT NOT NULL,
+    x REAL NOT NULL,
+    loss REAL,
+    accuracy REAL
+);
+CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, series, x);
+CREATE TABLE IF NOT EXISTS spare (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    mnist TEXT NOT NULL,
+    run_id INTEGER,
+    ready_at REAL NOT NULL
+);
+"""
+
+
+class RunNotFound(KeyError):
+    """No run has that id."""
+
+    def __str__(self) -> str:
+        return f"no run with id {self.args[0]}"
+
+
+@dataclass
+class Run:
+    """One run as read from the store."""
+
+    id: int
+    name: str
+    kind: str
+    status: str
+    config_json: str
+    tags: list[str]
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    summary: dict[str, Any]
+    error: str
+    progress: dict[str, Any]
+    pid: int | None
+    cancel_requested: bool
+    folder: Path = field(default=Path("."))
+
+    @property
+    def config(self) -> RunConfig:
+        """The parsed config; raises ConfigError (naming the run) when the stored JSON is broken."""
+        return RunConfig.from_json(self.config_json, source=f"run {self.id} config")
+
+    @property
+    def config_error(self) -> str:
+        """Empty when the config parses, else the message."""
+        try:
+            self.config  # noqa: B018 - parsing is the check
+        except ConfigError as error:
+            return str(error)
+        return ""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.summary.get("test_accuracy")
+
+
+def _decode(text: str | None, default: Any) -> Any:
+    try:
+        return json.loads(text) if text else default
+    except json.JSONDecodeError:
+        return default
+
+
+class RunStore:
+    """Runs in ``<home>/runs.sqlite`` and ``<home>/runs/<id>/``.
+
+    Every method opens its own short-lived connection, so one store object can be shared by
+    threads (Streamlit sessions) and many processes can use the same home at once.
+
+    Example:
+        >>> store = RunStore("/tmp/metalearn-demo")  # doctest: +SKIP
+        >>> run_id = store.create_run(RunConfig(name="try"))  # doctest: +SKIP
+    """
+
+    def __init__(self, home: str | Path) -> None:
+        self.home = Path(home).expanduser()
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "runs").mkdir(exist_ok=True)
+        self.db_path = self.home / "runs.sqlite"
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(runs)")}
+            if "lock_path" not in columns:  # a store made before warm workers existed
+                conn.execute("ALTER TABLE runs ADD COLUMN lock_path TEXT")
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.row_factory = sqlite3.Row
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def run_folder(self, run_id: int) -> Path:
+        return self.home / "runs" / str(run_id)
+
+    # -- writing ------------------------------------------------------------------------------
+    def create_run(self, config: RunConfig) -> int:
+        """Insert a queued run, write its config.json and return its id."""
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs (name, kind, status, config, created_at) VALUES (?, ?, 'queued', ?, ?)",
+                (config.name, config.kind, config.to_json(), time.time()),
+            )
+            run_id = int(cursor.lastrowid)
+            if not config.name:
+                conn.execute("UPDATE runs SET name = ? WHERE id = ?", (f"{config.kind}-{run_id}", run_id))
+        folder = self.run_folder(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text(config.to_json())
+        return run_id
+
+    def _update(self, run_id: int, **values: Any) -> None:
+        columns = ", ".join(f"{key} = ?" for key in values)
+        with self._transaction() as conn:
+            cursor = conn.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*values.values(), run_id))
+            if cursor.rowcount == 0:
+                raise RunNotFound(run_id)
+
+    def set_pid(self, run_id: int, pid: int) -> None:
+        self._update(run_id, pid=pid)
+
+    def mark_running(self, run_id: int) -> None:
+        self._update(run_id, status="running", started_at=time.time())
+
+    def finish(self, run_id: int, status: str, summary: dict | None = None, error: str = "") -> None:
+        """Record the final status (and summary or error) of a run."""
+        if status not in STATUSES or status in ACTIVE:
+            raise ValueError(f"finish needs a final status, got {status!r}")
+        values: dict[str, Any] = {"status": status, "ended_at": time.time(), "error": error}
+        if summary is not None:
+            values["summary"] = json.dumps(summary)
+        self._update(run_id, **values)
+
+    def update_summary(self, run_id: int, **items: Any) -> None:
+        """Merge items into the run's summary."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT summary FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(run_id)
+            summary = _decode(row["summary"], {})
+            summary.update(items)
+            conn.execute("UPDATE runs SET summary = ? WHERE id = ?", (json.dumps(summary), run_id))
+
+    def set_progress(self, run_id: int, progress: dict[str, Any]) -> None:
+        """Replace the live progress and, when it carries running metrics, keep them as a point
+        of the in-epoch curve (x in epochs: 0.5 is halfway through the first epoch)."""
+        with self._transaction() as conn:
+            cursor = conn.execute("UPDATE runs SET progress = ? WHERE id = ?", (json.dumps(progress), run_id))
+            if cursor.rowcount == 0:
+                raise RunNotFound(run_id)
+            if progress.get("x") is not None and progress.get("loss") is not None:
+                conn.execute("INSERT INTO points VALUES (?, ?, ?, ?, ?)",
+                             (run_id, progress.get("series", "train"), progress["x"], progress["loss"],
+                              progress.get("accuracy")))
+
+    def log_metrics(self, run_id: int, series: str, epoch: int, values: dict[str, float]) -> None:
+        """Store one epoch's metrics for a series ("train" for a base run, one per stacked model)."""
+        rows = [(run_id, series, epoch, name, _finite_or_none(value)) for name, value in values.items()]
+        with self._transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?)", rows)
+
+    def rename(self, run_id: int, name: str) -> None:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise ValueError("a run name must be 1 to 200 characters")
+        self._update(run_id, name=name)
+
+    def set_tags(self, run_id: int, tags: list[str]) -> None:
+        clean = sorted({tag.strip() for tag in tags if tag.strip()})
+        self._update(run_id, tags=json.dumps(clean))
+
+    def request_cancel(self, run_id: int) -> None:
+        self._update(run_id, cancel_requested=1)
+
+    def delete(self, run_id: int) -> None:
+        """Delete a run, its metrics and its folder. An active run must be cancelled first."""
+        run = self.get(run_id)
+        if run.is_active:
+            raise ValueError(f"run {run_id} is {run.status}: cancel it before deleting it")
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM points WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        shutil.rmtree(self.run_folder(run_id), ignore_errors=True)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _row_to_run(self, row: sqlite3.Row) -> Run:
+        return Run(
+            id=row["id"], name=row["name"], kind=row["kind"], status=row["status"],
+            config_json=row["config"], tags=_decode(row["tags"], []),
+            created_at=row["created_at"], started_at=row["started_at"], ended_at=row["ended_at"],
+            summary=_decode(row["summary"], {}), error=row["error"],
+            progress=_decode(row["progress"], {}), pid=row["pid"],
+            cancel_requested=bool(row["cancel_requested"]), folder=self.run_folder(row["id"]),
+        )
+
+    def get(self, run_id: int) -> Run:
+        """One run, after checking that an active run's worker is still alive."""
+        self.reconcile([run_id])
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return self._row_to_run(row)
+
+    def list_runs(self, statuses: tuple[str, ...] | None = None) -> list[Run]:
+        """All runs, newest first, after marking runs with dead workers as interrupted."""
+        self.reconcile()
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
+        runs = [self._row_to_run(row) for row in rows]
+        return [run for run in runs if statuses is None or run.status in statuses]
+
+    def metrics(self, run_id: int) -> list[dict[str, Any]]:
+        """The metric history as rows of (series, epoch, name, value), in epoch order."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT series, epoch, name, value FROM metrics WHERE run_id = ? ORDER BY series, epoch",
+                (run_id,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def points(self, run_id: int) -> list[dict[str, Any]]:
+        """In-epoch running loss/accuracy points: rows of (series, x, loss, accuracy) in order."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT series, x, loss, accuracy FROM points WHERE run_id = ? ORDER BY series, x", (run_id,)
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def queue_position(self, run_id: int) -> int:
+        """How many queued runs were created before this one."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM runs WHERE status = 'queued' AND id < ?", (run_id,)
+            ).fetchone()
+        return int(row[0])
+
+    # -- liveness -----------------------------------------------------------------------------
+    def worker_lock_path(self, run_id: int) -> Path:
+        """The lock its worker holds: the run folder's, or the warm worker's when one took it."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT lock_path FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is not None and row["lock_path"]:
+            return Path(row["lock_path"])
+        return self.run_folder(run_id) / "worker.lock"
+
+    def worker_alive(self, run_id: int) -> bool:
+        """True while some process holds the run's worker lock."""
+        return lock_held(self.worker_lock_path(run_id))
+
+    # -- the warm worker ----------------------------------------------------------------------
+    @property
+    def spare_lock_path(self) -> Path:
+        return self.home / "spare.lock"
+
+    def register_spare(self, pid: int, mnist: str, ready: bool = True) -> None:
+        """A warm worker takes the next launched run. It registers as soon as it starts
+        (``ready=False``: still importing TensorFlow and loading MNIST, ``ready_at`` 0), so a launch
+        in the first seconds of a fresh server is handed to it rather than to a second process
+        that would compete with it for the cores; :meth:`mark_spare_ready` follows."""
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO spare VALUES (1, ?, ?, NULL, ?)",
+                         (pid, mnist, time.time() if ready else 0.0))
+
+    def mark_spare_ready(self, pid: int) -> None:
+        """The warm worker has imported TensorFlow and loaded MNIST."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE spare SET ready_at = ? WHERE pid = ?", (time.time(), pid))
+
+    def spare_state(self) -> str:
+        """"none", "starting", "ready" or "claimed": what the warm worker is doing."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT run_id, ready_at FROM spare WHERE id = 1").fetchone()
+        if row is None:
+            return "none"
+        if row["run_id"] is not None:
+            return "claimed"
+        return "ready" if row["ready_at"] > 0 else "starting"
+
+    def unregister_spare(self, pid: int) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM spare WHERE pid = ?", (pid,))
+
+    def claim_spare(self, run_id: int, mnist: str) -> int | None:
+        """Hand run ``run_id`` to the ready warm worker for the same data, if there is one; returns
+        its pid. The claim and the run's new pid and lock are written in one transaction."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT pid, mnist, run_id FROM spare WHERE id = 1").fetchone()
+            if row is None or row["run_id"] is not None or row["mnist"] != mnist:
+                return None
+            conn.execute("UPDATE spare SET run_id = ? WHERE id = 1", (run_id,))
+            conn.execute("UPDATE runs SET pid = ?, lock_path = ? WHERE id = ?",
+                         (row["pid"], str(self.spare_lock_path), run_id))
+            return int(row["pid"])
+
+    def release_claim(self, run_id: int) -> None:
+        """Undo a claim whose warm worker turned out to be gone."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM spare WHERE run_id = ?", (run_id,))
+            conn.execute("UPDATE runs SET pid = NULL, lock_path = NULL WHERE id = ?", (run_id,))
+
+    def take_claim(self, pid: int) -> int | None:
+        """For the warm worker: the run handed to it, if any (it then leaves the spare slot)."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT run_id FROM spare WHERE pid = ?", (pid,)).fetchone()
+            if row is None or row["run_id"] is None:
+                return None
+            conn.execute("DELETE FROM spare WHERE pid = ?", (pid,))
+            return int(row["run_id"])
+
+    def reconcile(self, run_ids: list[int] | None = None) -> list[int]:
+        """Mark active runs whose worker is gone as interrupted; return their ids."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, pid, created_at FROM runs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+        lost = []
+        for row in rows:
+            if run_ids is not None and row["id"] not in run_ids:
+                continue
+            if row["pid"] is None:
+                dead = time.time() - row["created_at"] > LAUNCH_GRACE_SECONDS
+            else:
+                dead = not self.worker_alive(row["id"])
+            if dead:
+                lost.append(row["id"])
+        for run_id in lost:
+            with self._transaction() as conn:
+                conn.execute(
+                    "UPDATE runs SET status = 'interrupted', ended_at = ?, error = ? "
+                    "WHERE id = ? AND status IN ('queued', 'running')",
+                    (time.time(), "the worker process stopped unexpectedly (killed or crashed); "
+                     "metrics recorded so far are kept", run_id),
+                )
+        return lost
+
+
+def _finite_or_none(value: float) -> float | None:
+    value = float(value)
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def lock_held(path: Path) -> bool:
+    """True while some process holds an exclusive ``flock`` on ``path``."""
+    if not path.exists():
+        return False
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
