@@ -17,7 +17,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --browser.gatherUsageStats false
+	$(PY) -m dashboard.serve --server.address 127.0.0.1 --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -1,11 +1,27 @@
 """Dashboard timings in a real browser (Debian's Chromium driven by Playwright), median of tries.
 
-    python bench/bench_app.py [--tries 5] [--mnist PATH]
+    python bench/bench_app.py [--tries 5] [--mnist PATH] [--parts launch,draw,pages]
+    python bench/bench_app.py --cold [--cold-tries 3] [--parts launch]
+
+Warm (``--parts``, all three by default), on one server that has already served every page:
 
 1. navigation to each page until its content is shown, on a warm server (goal < 2 s);
 2. click on Launch until the first point of the live curve is drawn (goal < 8 s), with where the
    time goes from the worker's own timing marks;
 3. mouse released on the canvas until the prediction is shown (goal < 0.5 s).
+
+Cold (``--cold``; alone it measures only this, with ``--parts`` it runs first, then those): what a
+new user meets on a fresh server, median of ``--cold-tries``. Each try makes a new, empty data
+home, starts a new Streamlit server and, the moment ``/_stcore/health`` answers, opens the Train
+page (default preset) in a new browser context:
+
+4. Train usable: from that ``goto`` until the Launch button is visible and enabled, with no
+   skeleton left on the page (goal < 3 s);
+5. Launch to first point, cold: Launch clicked as soon as the page is usable (no waiting for the
+   warm worker) until the first point of the live curve is drawn (goal < 8 s), with the worker's
+   timing marks. The run is then cancelled, the server stopped, and every process that names the
+   try's data home waited for (or killed), so that the next try starts from nothing. The disk
+   cache is not dropped: "cold" means new processes and new data, not a cold file cache.
 """
 
 from __future__ import annotations
@@ -13,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -24,10 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from metalearn_core.presets import DEFAULT_PRESET, preset_config  # noqa: E402
-from metalearn_core.runner import launch  # noqa: E402
+from metalearn_core.runs.runner import cancel, launch  # noqa: E402
+from metalearn_core.runs.store import RunStore  # noqa: E402
 from metalearn_core.session import config_to_token  # noqa: E402
-from metalearn_core.store import RunStore  # noqa: E402
-from tools.browser import draw_stroke, launch_chromium, start_server  # noqa: E402
+from tools.browser import draw_stroke, launch_chromium, start_server, stop_server  # noqa: E402
 
 # What shows that each page's content is there (not just the page's frame).
 PAGES = {
@@ -56,6 +73,34 @@ def watched_seconds(page) -> float:
     return (shown - acted) / 1000
 
 
+# Train usable, cold, timed on the page's clock as well. This runs as an init script, in the new
+# document before any of the page's own scripts, so it sees the page from its first byte: a
+# MutationObserver (attributes included: `disabled` going away is an attribute change) plus a
+# 10 ms timer as a backstop for changes that are no DOM mutation, e.g. a stylesheet arriving, check
+# that a Launch button is rendered (has a layout box, not hidden) and enabled and that no skeleton
+# (Streamlit's placeholder while the app's script has not drawn yet) is left, and record
+# performance.now() (milliseconds since the navigation started) the first time all of that holds.
+# Python notes the wall clock just before `page.goto`; performance.timeOrigin is the wall-clock
+# time of the navigation start, so the figure is (timeOrigin + usable) - goto, i.e. from the goto
+# issued right after the server answered healthy, with no polling delay in it.
+USABLE = """() => {
+  window.__usable = null;
+  const skeleton = "[data-testid='stSkeleton'], [data-testid='stAppSkeleton']";
+  const usable = () => !document.querySelector(skeleton) && [...document.querySelectorAll("button")].some(
+    (b) => b.innerText.trim() === "Launch" && !b.disabled && b.getAttribute("aria-disabled") !== "true"
+      && b.getClientRects().length > 0 && getComputedStyle(b).visibility !== "hidden");
+  let observer = null, timer = null;
+  const check = () => {
+    if (window.__usable !== null || !document.body || !usable()) return;
+    window.__usable = performance.now();
+    observer.disconnect(); clearInterval(timer);
+  };
+  observer = new MutationObserver(check);
+  observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  timer = setInterval(check, 10);
+}"""
+
+
 def page_loads(browser, url: str, tries: int) -> dict:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -78,10 +123,20 @@ def wait_for_warm_worker(store: RunStore, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with sqlite3.connect(store.db_path) as conn:
-            if conn.execute("SELECT 1 FROM spare WHERE run_id IS NULL").fetchone():
+            if conn.execute("SELECT 1 FROM spare WHERE run_id IS NULL AND ready_at > 0").fetchone():
                 return
         time.sleep(0.2)
     raise RuntimeError("no warm worker became ready")
+
+
+def since_click(run, clicked_at: float) -> dict[str, float]:
+    """The worker's start-up marks of ``run`` as seconds after the Launch click."""
+    offset = run.created_at - clicked_at
+    timing = {key: value + offset for key, value in run.summary.get("timing", {}).items()}
+    timing["run_created"] = offset
+    timing["warm_start"] = float(bool(run.summary.get("warm_start")))
+    timing["first_batch"] = run.summary.get("startup_seconds", 0.0) + offset
+    return timing
 
 
 def launch_to_first_point(browser, url: str, store: RunStore, tries: int) -> dict:
@@ -104,15 +159,81 @@ def launch_to_first_point(browser, url: str, store: RunStore, tries: int) -> dic
         while store.get(run.id).is_active:  # one run at a time: let it finish before the next try
             time.sleep(0.5)
         run = store.get(run.id)
-        timing = {key: value + (run.created_at - clicked_at) for key, value in run.summary.get("timing", {}).items()}
-        timing["run_created"] = run.created_at - clicked_at
-        timing["warm_start"] = float(bool(run.summary.get("warm_start")))
-        timing["first_batch"] = run.summary.get("startup_seconds", 0.0) + (run.created_at - clicked_at)
+        timing = since_click(run, clicked_at)
         results.append({"seconds": seconds, "since_click": timing})
     context.close()
     median = sorted(results, key=lambda item: item["seconds"])[len(results) // 2]
     return {"median_s": median["seconds"], "median_breakdown": median["since_click"],
             "tries_s": [item["seconds"] for item in results]}
+
+
+def cold_try(browser) -> dict:
+    """One cold try (see the module's docstring); leaves no process and no data home behind.
+
+    A failed try keeps its data home (worker logs, a screenshot of the page) and says where."""
+    config = preset_config(DEFAULT_PRESET).replace(name="bench-cold")
+    home = Path(tempfile.mkdtemp(prefix="bench-cold-")).resolve()
+    # The context exists before the server starts (it does not touch the server), so that nothing
+    # but the goto itself stands between "healthy" and the page being asked for.
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(script=f"({USABLE})();")
+    page = context.new_page()
+    process = None
+    try:
+        started = time.time()
+        process, url = start_server(home, timeout=120, poll=0.01)
+        server_seconds = time.time() - started
+        goto_at = time.time()
+        page.goto(f"{url}/train?config={config_to_token(config)}", wait_until="commit")
+        page.wait_for_function("() => window.__usable !== null", polling=20, timeout=120_000)
+        origin, usable = page.evaluate("() => [performance.timeOrigin, window.__usable]")
+        usable_seconds = (origin + usable) / 1000 - goto_at
+
+        page.evaluate(WATCH, ["click", CHART, ""])
+        clicked_at = time.time()
+        page.get_by_role("button", name="Launch").click()
+        page.locator(CHART).first.wait_for(state="visible", timeout=300_000)
+        launch_seconds = watched_seconds(page)
+
+        store = RunStore(home)  # only now: the app itself must make its data home's database
+        run = store.list_runs()[0]
+        deadline = time.monotonic() + 30  # the first batch's mark is written before its progress
+        while "startup_seconds" not in store.get(run.id).summary and time.monotonic() < deadline:
+            time.sleep(0.1)
+        cancel(store, run.id)  # the first point is all this measures: no need to train on
+        deadline = time.monotonic() + 60
+        while store.get(run.id).is_active and time.monotonic() < deadline:
+            time.sleep(0.2)
+        run = store.get(run.id)
+        timing = since_click(run, clicked_at)
+    except BaseException:
+        try:
+            page.screenshot(path=str(home / "cold-failure.png"), full_page=True)
+        except Exception:  # noqa: BLE001 - the screenshot only helps; the original error matters
+            pass
+        print(f"cold try failed: its data home (worker logs, screenshot) is kept at {home}", file=sys.stderr)
+        raise
+    finally:
+        context.close()
+        killed = stop_server(process, home) if process is not None else []
+    shutil.rmtree(home, ignore_errors=True)
+    if killed:
+        print(f"cold try: killed {len(killed)} process(es) still running after the server stopped", file=sys.stderr)
+    return {"server_seconds": server_seconds, "usable_seconds": usable_seconds, "launch_seconds": launch_seconds,
+            "since_click": timing}
+
+
+def cold_start(browser, tries: int) -> dict:
+    results = [cold_try(browser) for _ in range(tries)]
+    median = sorted(results, key=lambda item: item["launch_seconds"])[len(results) // 2]
+    return {
+        "server_healthy": {"median_s": statistics.median(item["server_seconds"] for item in results),
+                           "tries_s": [item["server_seconds"] for item in results]},
+        "train_usable": {"median_s": statistics.median(item["usable_seconds"] for item in results),
+                         "tries_s": [item["usable_seconds"] for item in results]},
+        "launch": {"median_s": median["launch_seconds"], "tries_s": [item["launch_seconds"] for item in results],
+                   "median_breakdown": median["since_click"]},
+    }
 
 
 def draw_to_prediction(browser, url: str, store: RunStore, mnist: str, tries: int) -> dict:
@@ -142,30 +263,35 @@ def main() -> int:
     parser.add_argument("--tries", type=int, default=5)
     parser.add_argument("--mnist", default=os.environ.get("METALEARN_MNIST")
                         or str(ROOT.parent / "shared" / "data" / "mnist.npz"))
-    parser.add_argument("--parts", default="launch,draw,pages")
+    parser.add_argument("--parts", default=None,
+                        help="warm parts, of launch,draw,pages (all by default; none with --cold unless given)")
+    parser.add_argument("--cold", action="store_true", help="measure a new user's first visit to a fresh server")
+    parser.add_argument("--cold-tries", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "app.json"))
     args = parser.parse_args()
     os.environ["METALEARN_MNIST"] = args.mnist
-    home = Path(tempfile.mkdtemp(prefix="bench-app-"))
-    store = RunStore(home)
-    process, url = start_server(home)
+    parts = args.parts.split(",") if args.parts else ([] if args.cold else ["launch", "draw", "pages"])
     from playwright.sync_api import sync_playwright
 
-    try:
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            results = {}
-            parts = args.parts.split(",")
-            if "launch" in parts:
-                results["launch"] = launch_to_first_point(browser, url, store, max(3, args.tries // 2))
-            if "draw" in parts:
-                results["draw"] = draw_to_prediction(browser, url, store, args.mnist, args.tries)
-            if "pages" in parts:
-                results["pages"] = page_loads(browser, url, args.tries)
-            browser.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    results = {}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        if args.cold:  # first, with no warm server (nor its warm worker) taking the cores
+            results["cold"] = cold_start(browser, args.cold_tries)
+        if parts:
+            home = Path(tempfile.mkdtemp(prefix="bench-app-"))
+            store = RunStore(home)
+            process, url = start_server(home)
+            try:
+                if "launch" in parts:
+                    results["launch"] = launch_to_first_point(browser, url, store, max(3, args.tries // 2))
+                if "draw" in parts:
+                    results["draw"] = draw_to_prediction(browser, url, store, args.mnist, args.tries)
+                if "pages" in parts:
+                    results["pages"] = page_loads(browser, url, args.tries)
+            finally:
+                stop_server(process, home)
+        browser.close()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print_table(results)
@@ -174,6 +300,13 @@ def main() -> int:
 
 def print_table(results: dict) -> None:
     print("\n| measurement | median | tries | goal |\n|---|---|---|---|")
+    if "cold" in results:
+        cold = results["cold"]
+        print(f"| cold: Train usable | {cold['train_usable']['median_s']:.2f} s | "
+              f"{', '.join(f'{t:.2f}' for t in cold['train_usable']['tries_s'])} | < 3 s |")
+        print_launch(cold["launch"], "cold: Launch to first point")
+        print(f"| (cold: server start to healthy, before the above) | {cold['server_healthy']['median_s']:.2f} s | "
+              f"{', '.join(f'{t:.2f}' for t in cold['server_healthy']['tries_s'])} | |")
     for name, item in results.get("pages", {}).items():
         print(f"| open {name} | {item['median_s']:.2f} s | {', '.join(f'{t:.2f}' for t in item['tries_s'])} | < 2 s |")
     if "launch" in results:
@@ -184,8 +317,8 @@ def print_table(results: dict) -> None:
               f"| < 0.5 s |")
 
 
-def print_launch(launch_result: dict) -> None:
-    print(f"| Launch to first point | {launch_result['median_s']:.2f} s | "
+def print_launch(launch_result: dict, label: str = "Launch to first point") -> None:
+    print(f"| {label} | {launch_result['median_s']:.2f} s | "
           f"{', '.join(f'{t:.2f}' for t in launch_result['tries_s'])} | < 8 s |")
     steps = ", ".join(f"{key} {value:.2f} s" for key, value in sorted(launch_result["median_breakdown"].items(),
                                                                        key=lambda item: item[1]))

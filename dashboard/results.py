@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import common
-from metalearn_core import analysis, figures, kinds
+from metalearn_core import kinds
 from metalearn_core.runs import runner
 from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
@@ -83,6 +83,10 @@ def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:
 
 
 def curves(store: RunStore, run: Run) -> None:
+    # pandas and plotly (half a second to import on a fresh server) load with the first chart,
+    # after the page's widgets are drawn.
+    from metalearn_core import analysis, figures
+
     frame = analysis.metrics_frame({run.id: store.metrics(run.id)}, {run.id: run.name})
     points = store.points(run.id)
     if frame.empty and not points:
@@ -103,6 +107,8 @@ def status_line(run: Run) -> None:
 def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
                 test_labels: np.ndarray | None) -> None:
     """Test metrics, confusion matrix, per-class table, misclassified digits, stacked learners."""
+    from metalearn_core import analysis, figures
+
     status_line(run)
     summary = run.summary
     if "test_accuracy" in summary:

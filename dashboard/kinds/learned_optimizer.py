@@ -7,7 +7,6 @@ import streamlit as st
 
 from dashboard import common, editor
 from dashboard import results as result_views
-from metalearn_core.kinds.learned_optimizer import report as learnopt_report
 from metalearn_core.kinds.learned_optimizer.run import CHECKS, OPTIMIZER_FILE, check_config, read_results
 from metalearn_core.runs import runner
 from metalearn_core.runs.store import Run, RunStore
@@ -22,6 +21,8 @@ def finished_optimizers(store: RunStore) -> dict[int, str]:
 
 
 def results_panel(store: RunStore, run: Run) -> None:
+    from metalearn_core.kinds.learned_optimizer import report as learnopt_report  # plotly, on use
+
     results = read_results(run.folder)
     if results is None:
         st.info("This run left no comparison (it did not finish).")
@@ -44,6 +45,8 @@ def results_panel(store: RunStore, run: Run) -> None:
 
 def checks_section(store: RunStore, run: Run) -> None:
     """One button per generalisation check, then the checks already run with their verdicts."""
+    from metalearn_core.kinds.learned_optimizer import report as learnopt_report
+
     st.markdown("**Does it generalise?** The paper's checks, each evaluating this optimizer unchanged on a "
                 "changed base network (it reported wins for all but ReLU).")
     done = {child.name: child for child in store.list_runs()
