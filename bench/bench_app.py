@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -122,9 +121,8 @@ def page_loads(browser, url: str, tries: int) -> dict:
 def wait_for_warm_worker(store: RunStore, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with sqlite3.connect(store.db_path) as conn:
-            if conn.execute("SELECT 1 FROM spare WHERE run_id IS NULL AND ready_at > 0").fetchone():
-                return
+        if store.spare_state() == "ready":
+            return
         time.sleep(0.2)
     raise RuntimeError("no warm worker became ready")
 

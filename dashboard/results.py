@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import numpy as np
@@ -10,6 +9,7 @@ import streamlit as st
 
 from dashboard import common
 from metalearn_core import kinds
+from metalearn_core.kinds.base.report import read_evaluation
 from metalearn_core.runs import runner
 from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
@@ -32,17 +32,16 @@ def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> i
 
 
 def launch_button(store: RunStore, config, prefix: str) -> None:
-    """Launch (disabled while the setup is invalid), then keep a warm worker ready for the next one.
+    """Launch (disabled while the setup is invalid).
 
-    The page has started a warm worker (TensorFlow imported, MNIST loaded) as it opened
-    (:func:`dashboard.common.keep_warm_worker`); the launch hands the run to it, and once the run
-    has ended the next rerun starts another. None starts while a run trains."""
+    The page started a warm worker (TensorFlow imported, MNIST loaded) as it opened
+    (:func:`dashboard.common.keep_warm_worker`); the launch hands the run to it, and the rerun that
+    follows the run's end starts the next one."""
     if st.button("Launch", type="primary", disabled=config is None, key=f"{prefix}.launch"):
         run_id = runner.launch(store, config, common.mnist_path())
         st.session_state[f"{prefix}.run_id"] = run_id
         st.query_params["run"] = str(run_id)
         st.toast(f"Run {run_id} launched")
-    runner.ensure_spare(store, common.mnist_path())
 
 
 def watch(store: RunStore, run_id: int, prefix: str, show_results: Callable[[Run], None],
@@ -83,8 +82,8 @@ def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:
 
 
 def curves(store: RunStore, run: Run) -> None:
-    # pandas and plotly (half a second to import on a fresh server) load with the first chart,
-    # after the page's widgets are drawn.
+    # pandas (a quarter of a second to import on a fresh server) loads with the first chart, after
+    # the page's widgets are drawn.
     from metalearn_core import analysis, figures
 
     frame = analysis.metrics_frame({run.id: store.metrics(run.id)}, {run.id: run.name})
@@ -122,10 +121,9 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
         st.markdown("**What stacking bought**: each base learner beside the meta network (test set)")
         st.dataframe(analysis.learners_frame(summary), hide_index=True)
     curves(store, run)
-    evaluation_path = run.folder / "evaluation.json"
-    if not evaluation_path.exists():
+    evaluation = read_evaluation(run.folder)
+    if evaluation is None:
         return
-    evaluation = json.loads(evaluation_path.read_text())
     left, right = st.columns([3, 2])
     normalise = left.toggle("Normalise rows (recall per digit)", key=f"train.normalise.{run.id}")
     left.plotly_chart(figures.confusion_figure(evaluation["confusion"], normalize=normalise,

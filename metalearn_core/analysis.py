@@ -167,11 +167,12 @@ def flatten_config(config: RunConfig) -> dict[str, object]:
     for item in dataclasses.fields(stacking):
         if item.name != "learners":
             flat[f"stacking.{item.name}"] = getattr(stacking, item.name)
-    for section, values in config.sections.items():  # the other kinds' sections, field by field
+    stored = config.to_dict()
+    for section in config.sections:  # the other kinds' sections, field by field
         if section == "stacking":
             continue
-        for name, value in values.to_dict().items() if hasattr(values, "to_dict") else dataclasses.asdict(values).items():
-            flat[f"{section}.{name}"] = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
+        for name, value in stored[section].items():
+            flat[f"{section}.{name}"] = ", ".join(map(str, value)) if isinstance(value, list) else value
     return flat
 
 

@@ -329,8 +329,8 @@ class RunConfig:
         return (f"RunConfig(kind={self.kind!r}, name={self.name!r}, base={self.base!r}, meta={self.meta!r}, "
                 f"training={self.training!r}, {sections})")
 
-    def __reduce__(self):
-        return (_from_dict_copy, (self.to_dict(),))
+    def __reduce__(self):  # pickle and copy.deepcopy go through the JSON form (__setattr__ refuses)
+        return (RunConfig.from_dict, (self.to_dict(),))
 
     @property
     def sections(self) -> dict[str, Any]:
@@ -396,10 +396,6 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"run config: unknown field(s) {', '.join(unknown)}")
         return RunConfig(**{**values, **changes})
-
-
-def _from_dict_copy(data: dict[str, Any]) -> RunConfig:
-    return RunConfig.from_dict(data)
 
 
 def _kind_sections() -> dict[str, type]:

@@ -6,7 +6,6 @@ from dashboard import common, editor, results
 from dashboard.kinds import fewshot as fewshot_views
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.kinds.fewshot.config import FewShotConfig
-from metalearn_core.kinds.fewshot.setup import check_fewshot
 
 st.set_page_config(page_title="Few-shot · Meta-learning lab", page_icon="🧠", layout="wide")
 st.title("Few-shot learning")
@@ -23,7 +22,6 @@ with setup:
     config, problem = None, ""
     try:
         config = RunConfig(kind="fewshot", name=name.strip(), base=network, fewshot=FewShotConfig(**fields))
-        check_fewshot(config)
     except ConfigError as error:
         config, problem = None, str(error)
     if problem:

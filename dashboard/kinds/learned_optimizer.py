@@ -21,7 +21,7 @@ def finished_optimizers(store: RunStore) -> dict[int, str]:
 
 
 def results_panel(store: RunStore, run: Run) -> None:
-    from metalearn_core.kinds.learned_optimizer import report as learnopt_report  # plotly, on use
+    from metalearn_core.kinds.learned_optimizer import report as learnopt_report  # pandas, on use
 
     results = read_results(run.folder)
     if results is None:

@@ -91,7 +91,7 @@ class RunKind:
     check: Callable[[Any], None] = _nothing
     describe: Callable[[Any], str] | None = None
     series_plan: Callable[[Any], list[tuple[str, int]]] | None = None
-    cli: str = ""
+    cli: str = ""  # every kind has one (tests/unit/test_imports.py checks the shape)
     predictor: str = ""
     model_file: str = ""
     x_axis: str = "epoch"
@@ -110,12 +110,11 @@ class RunKind:
         return _resolve(self.run)
 
     def load_predictor(self, folder: Any, config: Any) -> Any:
-        if not self.predictor:
-            raise UnknownKind(f"a {self.name} run does not classify digits")
+        """Its digit predictor (see :func:`metalearn_core.predictor.load_predictor`)."""
         return _resolve(self.predictor)(folder, config)
 
     def cli_module(self) -> Any:
-        return importlib.import_module(self.cli) if self.cli else None
+        return importlib.import_module(self.cli)
 
 
 def names() -> tuple[str, ...]:

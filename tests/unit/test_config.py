@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -94,3 +95,18 @@ def test_every_preset_is_valid_and_round_trips():
         assert RunConfig.from_json(config.to_json()) == config
     with pytest.raises(ValueError, match="unknown preset"):
         preset_config("huge")
+
+
+def test_a_run_config_is_immutable_and_survives_pickle_and_deepcopy():
+    import copy
+    import pickle
+
+    from metalearn_core.kinds.fewshot.config import FewShotConfig
+
+    config = RunConfig(kind="fewshot", name="p", fewshot=FewShotConfig(algorithm="maml"))
+    assert pickle.loads(pickle.dumps(config)) == config
+    assert copy.deepcopy(config) == config and hash(copy.deepcopy(config)) == hash(config)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.name = "changed"
+    with pytest.raises(ConfigError, match="unknown field"):
+        config.replace(fewshots=FewShotConfig())

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS, FewShotConfig
-from metalearn_core.kinds.fewshot.setup import check_fewshot, fewshot_network, recommended_settings
+from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings
 
 FLAGS = ("algorithm", "network", "shots", "iterations", "budget", "episodes")
 
@@ -31,6 +31,4 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
              "evaluation_episodes": args.episodes, "seed": args.seed}
     settings = FewShotConfig(**{**settings.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
     base = fewshot_network(args.network or "conv") if (args.network or not from_file) else config.base
-    config = config.replace(base=base, fewshot=settings)
-    check_fewshot(config)
-    return config
+    return config.replace(base=base, fewshot=settings)  # checked when the kind is set (KIND.check)
