@@ -139,7 +139,7 @@ class FewShotModel:
         Returns:
             two (n_query, n) arrays of probabilities.
         """
-        support_x, support_y, query_x = _check_task(support_x, support_y, query_x)
+        support_x, support_y, query_x = check_task(support_x, support_y, query_x)
         n = int(support_y.max()) + 1
         if not self.is_protonet and n > self.settings.ways:
             raise FewShotError(f"this learner was meta-trained {self.settings.ways}-way; teach it at most "
@@ -208,7 +208,8 @@ def _assign(variables: Sequence[tf.Variable], arrays: Sequence[np.ndarray], path
         variable.assign(array)
 
 
-def _check_task(support_x, support_y, query_x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_task(support_x, support_y, query_x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Support images, labels and queries as float32 / int32 arrays; FewShotError says what is wrong."""
     support_x = np.asarray(support_x, np.float32)
     support_y = np.asarray(support_y, np.int32)
     query_x = np.asarray(query_x, np.float32)

@@ -36,6 +36,7 @@ from metalearn_core.kinds.fewshot.algorithms.functional import (
     episode_tensors,
     forward,
     init_params,
+    inner_step,
 )
 from metalearn_core.kinds.fewshot.algorithms.functional import adapt as adapt_params
 
@@ -154,6 +155,23 @@ class MAML:
             self.spec,
             first_order=True,
         )
+
+    def trajectory(self, support_x: Any, support_y: Any, steps: int | None = None) -> list[list[tf.Tensor]]:
+        """The parameters before adapting and after each of ``steps`` inner steps: ``steps + 1`` lists.
+
+        The same first-order steps as :meth:`adapt`, so the last list equals ``adapt(...)``; for
+        watching the inner loop step by step.
+
+        Example:
+            >>> len(MAML((6, 5), ways=3).trajectory(np.ones((3, 6)), [0, 1, 2], steps=2))
+            3
+        """
+        support_x = tf.convert_to_tensor(support_x, dtype=self.dtype)  # (n_s, *input_shape)
+        path: list[list[Any]] = [list(self.params)]
+        for _ in range(self._steps(steps)):
+            path.append(inner_step(path[-1], support_x, support_y, self.learning_rates, self.spec,
+                                   create_graph=False))
+        return path
 
     def _episode_outcome(
         self, support_x: tf.Tensor, support_y: tf.Tensor, query_x: tf.Tensor, query_y: tf.Tensor

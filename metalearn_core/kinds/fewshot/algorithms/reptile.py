@@ -174,6 +174,15 @@ class Reptile:
         x = tf.convert_to_tensor(support_x, dtype=self.dtype)  # (n_s, *input_shape)
         return self._adapted(x, tf.convert_to_tensor(support_y, tf.int32), self._steps(steps))
 
+    def trajectory(self, support_x: Any, support_y: Any, steps: int | None = None) -> list[list[Any]]:
+        """The parameters before adapting and after each of ``steps`` inner steps on the support: ``steps + 1`` lists.
+
+        The last list equals :meth:`adapt`'s result; for watching the inner loop step by step.
+        """
+        x = tf.convert_to_tensor(support_x, dtype=self.dtype)  # (n_s, *input_shape)
+        y = tf.convert_to_tensor(support_y, tf.int32)  # (n_s,)
+        return [list(self.params), *self._trajectory(x, y, self._steps(steps))]
+
     def _steps(self, steps: int | None) -> int:
         if steps is None:
             steps = self.inner_steps if self.eval_steps is None else self.eval_steps
