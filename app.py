@@ -28,13 +28,18 @@ except Exception as error:  # noqa: BLE001 - a bad data setting is shown, not ra
     st.error(f"MNIST could not be loaded: {error}")
 
 st.subheader("Pages")
-columns = st.columns(3)
-columns[0].page_link("pages/train.py", label="Train", icon=":material/model_training:")
-columns[0].caption("Build networks layer by layer, launch a run, watch live curves and the confusion matrix.")
-columns[1].page_link("pages/compare.py", label="Compare", icon=":material/compare_arrows:")
-columns[1].caption("Overlay curves, diff settings and confusion matrices, group seeds, export.")
-columns[2].page_link("pages/draw.py", label="Draw", icon=":material/draw:")
-columns[2].caption("Draw a digit and see what each trained model predicts.")
+CAPTIONS = {
+    "pages/train.py": "Build networks layer by layer, see their shapes and parameters, launch a run, watch live "
+                      "curves.",
+    "pages/compare.py": "Overlay curves, diff settings and confusion matrices, group seeds, export.",
+    "pages/fewshot.py": "Meta-train a learner on digits 0-4, then watch it learn 5-9 from one or five examples.",
+    "pages/draw.py": "Draw a digit and see what each trained model predicts, or teach a few-shot learner your "
+                     "handwriting.",
+}
+pages = [page for page in common.PAGES if page[0] in CAPTIONS]  # every page but this one
+for column, (path, label, icon) in zip(st.columns(len(pages)), pages):
+    column.page_link(path, label=label, icon=icon)
+    column.caption(CAPTIONS[path])
 
 st.subheader("Recent runs")
 runs = common.current_store().list_runs()[:10]

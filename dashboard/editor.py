@@ -13,7 +13,10 @@ import streamlit as st
 
 from metalearn_core.config import (
     ACTIVATIONS,
+    IMAGE_SIZE,
     LAYER_TYPES,
+    MAX_FILTERS,
+    MAX_UNITS,
     OPTIMIZERS,
     LayerConfig,
     NetworkConfig,
@@ -27,6 +30,7 @@ from metalearn_core.session import add_layer, move_layer, remove_layer
 PREFIX = "train"
 _ids = itertools.count(1)
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048]
+PADDINGS = ("valid", "same")
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 4e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
 
 
@@ -73,40 +77,65 @@ def init_state(initial: RunConfig | None = None) -> None:
         load_config(initial or preset_config(DEFAULT_PRESET))
 
 
-def _layer_widgets(network: str, item: dict, index: int) -> LayerConfig:
-    """One layer in a bordered box: its type and move/remove buttons, then its parameters."""
+# One row per layer: index, type, size, kernel, padding, activation, then move up/down and remove.
+ROW = [0.3, 1.45, 1.05, 0.85, 1.05, 1.3, 0.42, 0.42, 0.42]
+HEADER = ("#", "layer", "size", "kernel", "padding", "activation")
+SIZE_HELP = ("size: units of a dense or LSTM layer, filters of a convolution, window of a max-pool, fraction of inputs "
+             "a dropout layer zeroes while training.")
+
+
+def _number(column, label: str, low: float, high: float, value: float, widget_key: str, step: float = 1):
+    """A compact number box (its label hidden: the header row names the column)."""
+    value = min(max(value, low), high)
+    return column.number_input(label, low, high, value, step, key=widget_key, label_visibility="collapsed",
+                               format="%.2f" if isinstance(step, float) else None)
+
+
+def _layer_parameters(columns, network: str, uid: int, kind: str, layer: LayerConfig) -> dict:
+    """The size, kernel, padding and activation boxes that ``kind`` has (columns 2 to 5)."""
+    size, kernel, padding, activation = columns
+    values: dict = {}
+    if kind in ("dense", "lstm"):
+        values["units"] = _number(size, "units", 1, MAX_UNITS, layer.units, key(network, uid, "units"))
+    elif kind == "conv2d":
+        values["filters"] = _number(size, "filters", 1, MAX_FILTERS, layer.filters, key(network, uid, "filters"))
+        values["kernel_size"] = _number(kernel, "kernel size", 1, IMAGE_SIZE, layer.kernel_size,
+                                        key(network, uid, "kernel"))
+        values["padding"] = padding.selectbox("padding", PADDINGS, index=PADDINGS.index(layer.padding),
+                                              key=key(network, uid, "padding"), label_visibility="collapsed")
+    elif kind == "max_pool":
+        values["pool_size"] = _number(size, "pool size", 1, IMAGE_SIZE, layer.pool_size, key(network, uid, "pool"))
+    elif kind == "dropout":
+        values["rate"] = _number(size, "dropout rate", 0.0, 0.9, float(layer.rate), key(network, uid, "rate"),
+                                 step=0.05)
+    if kind in ("dense", "conv2d"):
+        current = ACTIVATIONS.index(layer.activation) if layer.activation in ACTIVATIONS else 0
+        values["activation"] = activation.selectbox("activation", ACTIVATIONS, index=current,
+                                                    key=key(network, uid, "activation"), label_visibility="collapsed")
+    return values
+
+
+def _layer_widgets(network: str, item: dict, index: int, count: int) -> LayerConfig:
+    """One layer as one row: its number, type, parameters, and move up/down and remove buttons."""
     layer: LayerConfig = item["layer"]
     uid = item["id"]
-    with st.container(border=True):
-        head = st.columns([2, 1, 1, 1], vertical_alignment="bottom", gap="small")
-        kind = head[0].selectbox(f"Layer {index + 1}", LAYER_TYPES, index=LAYER_TYPES.index(layer.type),
-                                 key=key(network, uid, "type"))
-        head[1].button(":material/arrow_upward:", key=key(network, uid, "up"), help="move up", on_click=_move, args=(network, index, -1))
-        head[2].button(":material/arrow_downward:", key=key(network, uid, "down"), help="move down", on_click=_move,
-                       args=(network, index, 1))
-        head[3].button(":material/close:", key=key(network, uid, "remove"), help="remove", on_click=_remove,
-                       args=(network, index))
-        values: dict = {"type": kind}
-        left, right = st.columns(2)
-        if kind == "dense":
-            values["units"] = left.slider("units", 1, 1024, min(max(layer.units, 1), 1024),
-                                          key=key(network, uid, "units"))
-        elif kind == "conv2d":
-            values["filters"] = left.slider("filters", 1, 256, min(max(layer.filters, 1), 256),
-                                            key=key(network, uid, "filters"))
-            values["kernel_size"] = left.slider("kernel size", 1, 9, min(max(layer.kernel_size, 1), 9),
-                                                key=key(network, uid, "kernel"))
-        elif kind == "max_pool":
-            values["pool_size"] = left.slider("pool size", 1, 7, min(max(layer.pool_size, 1), 7),
-                                              key=key(network, uid, "pool"))
-        elif kind == "dropout":
-            values["rate"] = left.slider("dropout rate", 0.0, 0.9, float(min(max(layer.rate, 0.0), 0.9)), 0.05,
-                                         key=key(network, uid, "rate"))
-        if kind in ("dense", "conv2d"):
-            current = ACTIVATIONS.index(layer.activation) if layer.activation in ACTIVATIONS else 0
-            values["activation"] = right.selectbox("activation", ACTIVATIONS, index=current,
-                                                   key=key(network, uid, "activation"))
+    columns = st.columns(ROW, vertical_alignment="center", gap="small")
+    columns[0].markdown(f"**{index + 1}**")
+    kind = columns[1].selectbox(f"Layer {index + 1}", LAYER_TYPES, index=LAYER_TYPES.index(layer.type),
+                                key=key(network, uid, "type"), label_visibility="collapsed")
+    values = {"type": kind, **_layer_parameters(columns[2:6], network, uid, kind, layer)}
+    columns[6].button(":material/arrow_upward:", key=key(network, uid, "up"), help="move up", on_click=_move,
+                      args=(network, index, -1), disabled=index == 0, type="tertiary")
+    columns[7].button(":material/arrow_downward:", key=key(network, uid, "down"), help="move down", on_click=_move,
+                      args=(network, index, 1), disabled=index == count - 1, type="tertiary")
+    columns[8].button(":material/close:", key=key(network, uid, "remove"), help="remove", on_click=_remove,
+                      args=(network, index), type="tertiary")
     return LayerConfig(**{**layer.__dict__, **values})
+
+
+def _header() -> None:
+    for column, title in zip(st.columns(ROW, gap="small"), HEADER):
+        column.caption(title)
 
 
 def _move(network: str, index: int, offset: int) -> None:
@@ -138,17 +167,27 @@ def network_editor(network: str, title: str, help_text: str) -> NetworkConfig:
     st.markdown(f"**{title}** · {help_text}")
     items = st.session_state[key(network)]
     layers = []
+    if items:
+        _header()
     for index, item in enumerate(items):
-        layer = _layer_widgets(network, item, index)
+        layer = _layer_widgets(network, item, index, len(items))
         item["layer"] = layer
         layers.append(layer)
     if not items:
         st.caption("No hidden layers: the output layer alone (a linear softmax classifier).")
-    st.caption("Output layer, added automatically: Dense(one unit per class, softmax).")
-    columns = st.columns([3, 2])
+    columns = st.columns([3, 2], vertical_alignment="center")
     columns[0].selectbox("new layer", LAYER_TYPES, key=key(network, "new_type"), label_visibility="collapsed")
     columns[1].button("Add layer", key=key(network, "add"), on_click=_add, args=(network,))
+    st.caption("Output layer, added automatically: Dense(one unit per class, softmax). "
+               + (SIZE_HELP if items else ""))
+    st.session_state[key(network, "below")] = st.container()
     return NetworkConfig(tuple(layers))
+
+
+def below(network: str):
+    """The container under the latest editor of ``network`` in this run: a page draws there what
+    belongs with the layers (the network diagram) without the editor's caller having to."""
+    return st.session_state[key(network, "below")]
 
 
 def preset_picker() -> None:

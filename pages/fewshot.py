@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dashboard import common, editor, results
+from dashboard import common, diagram, editor, results
 from dashboard.kinds import fewshot as fewshot_views
 from metalearn_core.config import ConfigError, RunConfig
+from metalearn_core.inside.diagram import fewshot_diagram
 from metalearn_core.kinds.fewshot.config import FewShotConfig
 
 st.set_page_config(page_title="Few-shot · Meta-learning lab", page_icon="🧠", layout="wide")
@@ -18,6 +19,10 @@ fewshot_views.init_state()
 setup, watch = st.columns([2, 3], gap="large")
 with setup:
     network, fields = fewshot_views.settings_widgets()
+    with editor.below(fewshot_views.NETWORK):  # under the learner network's layer editor, in its tab
+        diagram.show(fewshot_diagram(network, fields["algorithm"], fields["ways"]),
+                     caption=diagram.CAPTION + " Gradient-based learners (MAML, Meta-SGD, Reptile) end in one "
+                     "output unit per class of the task; Prototypical Networks end in the features they compare.")
     name = st.text_input("Run name (optional)", key=fewshot_views.key("name"), max_chars=200)
     config, problem = None, ""
     try:

@@ -141,7 +141,7 @@ def test_a_shared_link_restores_the_setup(home):
     assert not at.exception
     assert at.slider(key="train.epochs").value == 3
     assert at.text_input(key="train.name").value == "from a link"
-    assert any(slider.value == 77 for slider in at.slider)
+    assert any(box.value == 77 for box in at.number_input)  # the layer editor's units box
 
 
 def test_validation_errors_show_before_launch(home):
