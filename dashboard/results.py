@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
-from dashboard import common
+from dashboard import common, inside_train
 from metalearn_core import kinds
 from metalearn_core.kinds.base.report import read_evaluation
 from metalearn_core.runs import runner
@@ -69,7 +69,7 @@ def watch(store: RunStore, run_id: int, prefix: str, show_results: Callable[[Run
 
 
 def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:
-    """Progress bar, elapsed and remaining time, live curves and a Cancel button."""
+    """Progress bar, elapsed and remaining time, live curves, live layer statistics and a Cancel button."""
     view = progress_view(run)
     st.progress(view.fraction, text=f"Run {run.id} · {run.name}: {view.label}")
     left, middle, right = st.columns([2, 2, 1])
@@ -79,6 +79,7 @@ def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:
         cancel(store, run.id)
         st.toast(f"Cancelling run {run.id}…")
     curves(store, run)
+    inside_train.panel(store, run, prefix, live=True)
 
 
 def curves(store: RunStore, run: Run) -> None:
@@ -105,7 +106,8 @@ def status_line(run: Run) -> None:
 
 def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
                 test_labels: np.ndarray | None) -> None:
-    """Test metrics, confusion matrix, per-class table, misclassified digits, stacked learners."""
+    """Test metrics, curves, layer statistics, confusion matrix, per-class table, misclassified
+    digits, stacked learners."""
     from metalearn_core import analysis, figures
 
     status_line(run)
@@ -121,6 +123,7 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
         st.markdown("**What stacking bought**: each base learner beside the meta network (test set)")
         st.dataframe(analysis.learners_frame(summary), hide_index=True)
     curves(store, run)
+    inside_train.panel(store, run)
     evaluation = read_evaluation(run.folder)
     if evaluation is None:
         return

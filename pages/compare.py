@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import common, manage
+from dashboard import common, inside_train, manage
 from metalearn_core import analysis, figures
 
 st.set_page_config(page_title="Compare · Meta-learning lab", page_icon="📊", layout="wide")
@@ -49,6 +49,8 @@ for column, metric in zip(st.columns(2), ("loss", "accuracy")):
                         key=f"compare.curves.{metric}", use_container_width=True)
 right.download_button("Export metrics (CSV)", analysis.metrics_csv(frame), "metrics.csv", "text/csv",
                       key="compare.csv")
+
+inside_train.compare_section(store, chosen, names)
 
 st.subheader("Settings and results")
 show_all = st.toggle("Show every setting (not only those that differ)", key="compare.all_settings")

@@ -4,6 +4,12 @@ The callback (:class:`StreamingCallback`) never touches the store itself: it cal
 ``reporter.on_epoch(series, epoch, metrics)`` once per epoch and ``reporter.on_progress(progress)``
 at most every ``min_interval`` seconds within an epoch. It hooks only ``on_train_batch_begin``, so
 Keras keeps dispatching batch results asynchronously and streaming costs almost nothing.
+
+When the reporter listens to ``on_layer_stats``, the callback also sends per-layer weight norms,
+gradient norms and weight histograms (:mod:`metalearn_core.inside.weights`): before the first
+batch (epoch 0), after the last epoch and after any epoch in between once the time since the
+previous statistics is at least ``1 / STATS_TIME_SHARE`` times what they cost, so they never take
+more than about that share of the training time, however short the epochs.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ import numpy as np
 
 from metalearn_core.config import TrainingConfig
 from metalearn_core.data.mnist import MnistData, limit, prepare_images
+from metalearn_core.inside.weights import LayerStatistics, probe_batch
 from metalearn_core.models.networks import compile_network
 from metalearn_core.runs.reporting import Reporter
+
+STATS_TIME_SHARE = 0.02  # layer statistics take at most about this share of the training time
 
 
 @dataclass
@@ -40,19 +49,31 @@ class StreamingCallback(keras.callbacks.Callback):
         reporter: receives the metrics and the progress.
         series: names the model being trained ("train", or "base 1 (network)" when stacking).
         min_interval: seconds between two progress reports (and NaN checks) within an epoch.
+        layer_stats: computes the per-layer statistics (a :class:`LayerStatistics`); None for none.
+        stats_share: the most of the training time the statistics may take (see the module).
     """
 
-    def __init__(self, reporter: Reporter, series: str = "train", min_interval: float = 0.25) -> None:
+    def __init__(self, reporter: Reporter, series: str = "train", min_interval: float = 0.25,
+                 layer_stats: LayerStatistics | None = None, stats_share: float = STATS_TIME_SHARE) -> None:
         super().__init__()
         self.reporter = reporter
         self.series = series
         self.min_interval = min_interval
+        self.layer_stats = layer_stats
+        self.stats_share = stats_share
+        self._stats_due = 0.0
         self.first_batch_at: float | None = None
         self.diverged_message = ""
         self.epochs_done = 0
         self._epoch = 0
         self._epoch_started = 0.0
         self._last_report = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.layer_stats is not None:
+            # The network before training. This first call also traces the gradient function, so
+            # its cost does not set when the next statistics are due.
+            self._report_layer_stats(0)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
@@ -85,8 +106,20 @@ class StreamingCallback(keras.callbacks.Callback):
         metrics["elapsed"] = time.perf_counter() - (self.first_batch_at or self._epoch_started)
         self.epochs_done = epoch + 1
         self.reporter.on_epoch(self.series, epoch + 1, metrics)
+        self._maybe_layer_stats(epoch + 1)
         if not math.isfinite(metrics.get("loss", 0.0)):
             self._diverge(f"the loss became {metrics['loss']} in epoch {epoch + 1}")
+
+    def _maybe_layer_stats(self, epochs_done: int) -> None:
+        started = time.perf_counter()
+        if self.layer_stats is None or (started < self._stats_due and epochs_done != self.params.get("epochs")):
+            return
+        self._report_layer_stats(epochs_done)
+        cost = time.perf_counter() - started
+        self._stats_due = time.perf_counter() + cost / self.stats_share
+
+    def _report_layer_stats(self, epoch: int) -> None:
+        self.reporter.on_layer_stats(self.series, epoch, self.layer_stats())
 
     def _running_metrics(self) -> dict[str, float]:
         """This epoch's running loss and accuracy over the batches done so far."""
@@ -128,11 +161,17 @@ def fit_network(
     series: str = "train",
     epochs: int | None = None,
 ) -> FitOutcome:
-    """Compile and fit ``model`` with streaming; the one training loop every run kind uses."""
+    """Compile and fit ``model`` with streaming; the one training loop every run kind uses.
+
+    Layer statistics (weight and gradient norms, weight histograms) are computed on a fixed
+    probe batch of the training samples when the reporter listens to them."""
     epochs = epochs or training.epochs
     steps = steps_per_epoch(len(x), training)
     compile_network(model, training, steps * epochs, steps_per_execution=execution_chunk(steps))
-    callback = StreamingCallback(reporter, series)
+    layer_stats = None
+    if reporter.wants_layer_stats:
+        layer_stats = LayerStatistics(model, *probe_batch(x, y, validation_split=training.validation_split))
+    callback = StreamingCallback(reporter, series, layer_stats=layer_stats)
     started = time.perf_counter()
     model.fit(
         x, y, batch_size=training.batch_size, epochs=epochs,

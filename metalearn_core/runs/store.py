@@ -1,7 +1,9 @@
 """The run store: an embedded SQLite database (WAL mode) plus a folder per run.
 
 A run has an id, a name, a kind, a status, its config as JSON, timestamps, summary metrics, error
-text, tags, live progress and a metric history (one row per series, epoch and metric). Artifacts
+text, tags, live progress, a metric history (one row per series, epoch and metric) and layer
+statistics (one row per series, epoch and weighted layer: weight and gradient norms and a weight
+histogram; a table added with issue 10, created when an older home is opened). Artifacts
 (saved models, the evaluation with its confusion matrix, the worker's log) live in
 ``<home>/runs/<id>/``.
 
@@ -63,6 +65,17 @@ CREATE TABLE IF NOT EXISTS points (
     accuracy REAL
 );
 CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, series, x);
+CREATE TABLE IF NOT EXISTS layer_stats (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    series TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    layer TEXT NOT NULL,
+    weight_norm REAL,
+    gradient_norm REAL,
+    histogram TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, series, epoch, position)
+);
 CREATE TABLE IF NOT EXISTS spare (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     pid INTEGER NOT NULL,
@@ -244,6 +257,16 @@ class RunStore:
         with self._transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?)", rows)
 
+    def log_layer_stats(self, run_id: int, series: str, epoch: int, stats: list[dict[str, Any]]) -> None:
+        """Store one epoch's layer statistics (see ``metalearn_core.inside.weights``): per layer in
+        model order its name, weight and gradient norms (NULL when not finite) and histogram."""
+        rows = [(run_id, series, epoch, position, row["layer"], _finite_or_none(row["weight_norm"]),
+                 _finite_or_none(row["gradient_norm"]),
+                 json.dumps({"edges": row["edges"], "counts": row["counts"]}))
+                for position, row in enumerate(stats)]
+        with self._transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
     def rename(self, run_id: int, name: str) -> None:
         name = name.strip()
         if not name or len(name) > 200:
@@ -265,6 +288,7 @@ class RunStore:
         with self._transaction() as conn:
             conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM points WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM layer_stats WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         shutil.rmtree(self.run_folder(run_id), ignore_errors=True)
 
@@ -312,6 +336,26 @@ class RunStore:
                 "SELECT series, x, loss, accuracy FROM points WHERE run_id = ? ORDER BY series, x", (run_id,)
             ).fetchall()
         return [dict(row) for row in rows]
+
+    def layer_stats(self, run_id: int) -> list[dict[str, Any]]:
+        """Layer statistics as rows of (series, epoch, position, layer, weight_norm, gradient_norm,
+        edges, counts), by series, epoch and position; empty for a run that has none.
+
+        Example:
+            >>> RunStore("/tmp/metalearn-demo").layer_stats(1)  # doctest: +SKIP
+            [{'series': 'train', 'epoch': 0, 'position': 0, 'layer': 'dense_2', ...}]
+        """
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT series, epoch, position, layer, weight_norm, gradient_norm, histogram FROM layer_stats "
+                "WHERE run_id = ? ORDER BY series, epoch, position", (run_id,),
+            ).fetchall()
+        stats = []
+        for row in rows:
+            item = dict(row)
+            histogram = _decode(item.pop("histogram"), {})
+            stats.append({**item, "edges": histogram.get("edges", []), "counts": histogram.get("counts", [])})
+        return stats
 
     def queue_position(self, run_id: int) -> int:
         """How many queued runs were created before this one."""

@@ -67,6 +67,9 @@ class StoreReporter:
     def on_epoch(self, series: str, epoch: int, metrics: dict) -> None:
         self.store.log_metrics(self.run_id, series, epoch, metrics)
 
+    def on_layer_stats(self, series: str, epoch: int, stats: list[dict]) -> None:
+        self.store.log_layer_stats(self.run_id, series, epoch, stats)
+
     def on_progress(self, progress: dict) -> None:
         if self._first_progress and progress.get("batch") is not None:
             self._first_progress = False
@@ -93,7 +96,8 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> 
         timing["data_loaded"] = time.time() - run.created_at
         store.update_summary(run_id, data=data.describe(), timing=timing)
         writer = StoreReporter(store, run_id, run.created_at)
-        reporter = Reporter(on_epoch=writer.on_epoch, on_progress=writer.on_progress)
+        reporter = Reporter(on_epoch=writer.on_epoch, on_progress=writer.on_progress,
+                            on_layer_stats=writer.on_layer_stats)
         result = train(config, data, reporter, run.folder)
         if result.evaluation is not None:
             (run.folder / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
