@@ -3,6 +3,8 @@ generalisation checks, each one click that launches a run reusing this run's opt
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import common, editor
@@ -39,8 +41,50 @@ def results_panel(store: RunStore, run: Run) -> None:
                    "optimizers were re-tuned for it.")
     st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, use_container_width=True)
     st.plotly_chart(learnopt_report.loss_curves_figure(results), key=f"lo.curves.{run.id}", use_container_width=True)
+    inside_section(run)
     if not results.get("reused_from"):
         checks_section(store, run)
+
+
+@st.cache_data(show_spinner="Drawing the optimizer's rule and replaying a held-out trajectory…", max_entries=8)
+def _inside(folder: str, seed: int, sweep: str, stamp: float, _data):
+    from metalearn_core.inside.optimizer import run_inside  # TensorFlow, on use
+
+    return run_inside(Path(folder), read_results(Path(folder)), _data, seed, sweep)
+
+
+def inside_section(run: Run) -> None:
+    """The learned update rule as a function of the gradient, and the update sizes along a trajectory."""
+    from metalearn_core.inside import optimizer_figures  # plotly, on use
+
+    st.markdown("**Inside the learned optimizer**")
+    path = run.folder / OPTIMIZER_FILE
+    if not path.is_file():
+        st.info("This run's optimizer file (optimizer.npz) is missing, so its rule cannot be drawn.")
+        return
+    sweep = st.radio("Gradients to probe", ["log", "linear"], horizontal=True, key=f"lo.inside.sweep.{run.id}",
+                     format_func={"log": "from 0.0001 to 10, both signs (log scale)",
+                                  "linear": "a linear range around typical gradients"}.get)
+    try:
+        curves, magnitudes = _inside(str(run.folder), run.config.learned_optimizer.seed, sweep,
+                                     path.stat().st_mtime, common.current_mnist())
+    except (ValueError, KeyError) as error:
+        st.info(f"The optimizer's rule cannot be drawn for this run: {error}")
+        return
+    scale = "symlog" if sweep == "log" else "linear"
+    st.plotly_chart(optimizer_figures.rule_figure(curves, scale=scale), key=f"lo.inside.rule.{run.id}",
+                    use_container_width=True)
+    size = curves.histories[1].gradient
+    st.caption(f"The step one weight takes for the gradient on the x-axis (tuned learning rates): SGD's is a slanted "
+               f"line (step proportional to the gradient) and Adam's first step is flat (about its learning rate "
+               f"whatever the gradient's size). The rules remember past gradients, so the middle and right panels "
+               f"first feed {curves.histories[1].steps} steps of a constant gradient of ±{size:.2g} (typical for "
+               f"this network) and then the probe: look for a rule that keeps moving in the remembered direction.")
+    st.plotly_chart(optimizer_figures.magnitudes_figure(magnitudes), key=f"lo.inside.sizes.{run.id}",
+                    use_container_width=True)
+    st.caption("How far each optimizer moves the weights at every step, all from the same held-out initialisation "
+               "and minibatches (the first one of the comparison above). Look for whether the learned optimizer "
+               "takes bigger steps early and smaller ones later, like a learning-rate schedule.")
 
 
 def checks_section(store: RunStore, run: Run) -> None:

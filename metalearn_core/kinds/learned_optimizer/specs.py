@@ -398,6 +398,26 @@ def _flatten(images: np.ndarray) -> np.ndarray:
     return (images.reshape(len(images), -1) / scale).astype(np.float32)  # (n, 784)
 
 
+def held_out_split(data: Any, held_out: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluation minibatches' pool of :meth:`LearnOptData.from_mnist` (its ``x_eval, y_eval``),
+    without flattening the rest of the training split: the last ``held_out`` training images.
+
+    Example:
+        >>> x_eval, y_eval = held_out_split(load_mnist("/work/shared/data/mnist.npz"))  # doctest: +SKIP
+        >>> x_eval.shape  # doctest: +SKIP
+        (10000, 784)
+    """
+    if isinstance(data, LearnOptData):
+        return data.x_eval, data.y_eval
+    if not 0 < held_out < len(data.x_train):
+        raise ValueError(f"held_out must be between 1 and {len(data.x_train) - 1}, got {held_out}")
+    x_train = np.asarray(data.x_train)
+    # The scale is decided on the whole split, as from_mnist decides it.
+    scale = 255.0 if x_train.dtype == np.uint8 or x_train.max() > 1.0 else 1.0
+    x_eval = (x_train[-held_out:].reshape(held_out, -1) / scale).astype(np.float32)  # (held_out, 784)
+    return x_eval, np.asarray(data.y_train[-held_out:], dtype=np.int32)
+
+
 def as_learnopt_data(data: Any) -> LearnOptData:
     """Pass :class:`LearnOptData` through; split anything MNIST-shaped (``MnistData``) with the default hold-out."""
     return data if isinstance(data, LearnOptData) else LearnOptData.from_mnist(data)

@@ -1,0 +1,124 @@
+"""Plotly figures of :mod:`metalearn_core.inside.optimizer`: the update rules drawn as functions,
+and the size of the updates along a training trajectory. No TensorFlow here.
+
+Example:
+    >>> curves, magnitudes = run_inside(folder, results, data)  # doctest: +SKIP
+    >>> rule_figure(curves).show()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from metalearn_core.figures import TEMPLATE, _colour, _rgba
+from metalearn_core.inside.optimizer import RuleCurves, UpdateMagnitudes
+from metalearn_core.kinds.learned_optimizer.report import LABELS
+
+
+def _colour_of(name: str) -> str:
+    """The colour the loss-curves figure gives this optimizer (same order: learned, SGD, ... Adam)."""
+    return _colour(list(LABELS).index(name) if name in LABELS else len(LABELS))
+
+
+def symlog(values: np.ndarray, threshold: float) -> np.ndarray:
+    """``sign(v) * log10(1 + |v| / threshold)``: logarithmic on each side of zero, linear near it.
+
+    Example:
+        >>> symlog(np.array([-9.0, 0.0, 99.0]), 1.0).round(6).tolist()
+        [-1.0, 0.0, 2.0]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    return np.sign(values) * np.log10(1.0 + np.abs(values) / threshold)
+
+
+def _symlog_ticks(threshold: float, largest: float) -> tuple[list[float], list[str]]:
+    """Tick positions and labels at 0 and ±10^k for 10^k from ``threshold`` up to ``largest``."""
+    low, high = int(np.ceil(np.log10(threshold))), int(np.floor(np.log10(max(largest, threshold))))
+    powers = [10.0**k for k in range(low, high + 1)]
+    if len(powers) > 5:  # keep the labels readable: every other decade
+        powers = powers[::-1][::2][::-1]
+    values = [-p for p in powers[::-1]] + [0.0] + powers
+    return [float(symlog(np.array(v), threshold)) for v in values], [f"{v:g}" for v in values]
+
+
+def _threshold(values: np.ndarray) -> float:
+    """The linear zone of a symlog axis: the smallest non-zero magnitude, at most 1e-6 of the largest."""
+    magnitudes = np.abs(values[np.isfinite(values)])
+    magnitudes = magnitudes[magnitudes > 0]
+    if not magnitudes.size:
+        return 1.0
+    return float(max(magnitudes.min(), magnitudes.max() * 1e-6))
+
+
+def rule_figure(curves: RuleCurves, names: tuple[str, ...] = ("learned", "sgd", "adam"),
+                scale: str = "symlog", title: str = "") -> go.Figure:
+    """The update against the gradient, one panel per history, one line per rule.
+
+    Args:
+        curves: from :func:`metalearn_core.inside.optimizer.rule_curves`.
+        names: the rules to draw (those missing from ``curves`` are skipped).
+        scale: ``"symlog"`` (both axes logarithmic on each side of zero) or ``"linear"``.
+
+    Example:
+        >>> figure = rule_figure(rule_curves(rules, gradient_sweep(), default_histories(0.01)))  # doctest: +SKIP
+    """
+    if scale not in ("symlog", "linear"):
+        raise ValueError(f"scale must be 'symlog' or 'linear', got {scale!r}")
+    names = tuple(name for name in names if name in curves.updates)
+    shown = np.concatenate([u for name in names for u in curves.updates[name]]) if names else np.zeros(1)
+    x_zone, y_zone = _threshold(curves.gradients), _threshold(shown)
+    transform_x = (lambda v: symlog(v, x_zone)) if scale == "symlog" else np.asarray
+    transform_y = (lambda v: symlog(v, y_zone)) if scale == "symlog" else np.asarray
+    figure = make_subplots(rows=1, cols=len(curves.histories), shared_yaxes=True, horizontal_spacing=0.03,
+                           subplot_titles=[history.name for history in curves.histories])
+    for column, _ in enumerate(curves.histories, start=1):
+        for name in names:
+            updates = curves.updates[name][column - 1]
+            figure.add_trace(go.Scatter(
+                x=transform_x(curves.gradients), y=transform_y(updates), mode="lines", name=LABELS.get(name, name),
+                legendgroup=name, showlegend=column == 1,
+                line={"color": _colour_of(name), "width": 3 if name == "learned" else 2},
+                customdata=np.stack([curves.gradients, updates], axis=1),
+                hovertemplate=f"{LABELS.get(name, name)}<br>gradient %{{customdata[0]:.3g}}<br>"
+                              "update %{customdata[1]:.3g}<extra></extra>"))
+    if scale == "symlog":
+        x_ticks = _symlog_ticks(x_zone, float(np.max(np.abs(curves.gradients))))
+        y_ticks = _symlog_ticks(y_zone, float(np.max(np.abs(shown))))
+        figure.update_xaxes(tickvals=x_ticks[0], ticktext=x_ticks[1], tickangle=-45)
+        figure.update_yaxes(tickvals=y_ticks[0], ticktext=y_ticks[1])
+    figure.update_xaxes(title_text="gradient of one weight", zeroline=True)
+    figure.update_yaxes(title_text="update of that weight", zeroline=True, col=1)
+    figure.update_layout(template=TEMPLATE, height=430, legend={"orientation": "h", "y": -0.32},
+                         title=title or "Each rule's update against the gradient"
+                                        + (" (both axes logarithmic on each side of zero)" if scale == "symlog" else ""))
+    return figure
+
+
+def magnitudes_figure(magnitudes: UpdateMagnitudes, title: str = "") -> go.Figure:
+    """Mean ``|update|`` per step for each rule, with a band from the 10th to the 90th percentile
+    over the weights that moved; log scale.
+
+    Example:
+        >>> magnitudes_figure(update_magnitudes(rules, spec, x_eval, y_eval, init_seed=0))  # doctest: +SKIP
+    """
+    figure = go.Figure()
+    for name, mean in magnitudes.mean.items():
+        steps = np.arange(1, len(mean) + 1)
+        colour, label = _colour_of(name), LABELS.get(name, name)
+        # A log axis cannot show 0 (a weight that did not move): the band's floor is the smallest positive size.
+        positive = np.concatenate([magnitudes.low[name], magnitudes.high[name], mean])
+        floor = positive[positive > 0].min() if np.any(positive > 0) else 1e-12
+        low, high = np.maximum(magnitudes.low[name], floor), np.maximum(magnitudes.high[name], floor)
+        figure.add_trace(go.Scatter(x=np.concatenate([steps, steps[::-1]]), y=np.concatenate([high, low[::-1]]),
+                                    fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
+                                    hoverinfo="skip", showlegend=False, legendgroup=name))
+        figure.add_trace(go.Scatter(x=steps, y=mean, mode="lines", name=label, legendgroup=name,
+                                    line={"color": colour, "width": 3 if name == "learned" else 2},
+                                    hovertemplate=f"{label}<br>step %{{x}}: mean |update| %{{y:.3g}}<extra></extra>"))
+    figure.update_layout(template=TEMPLATE, height=400, yaxis_type="log", legend={"orientation": "h", "y": -0.2},
+                         xaxis_title="training step of the base network", yaxis_title="|update| per weight (log scale)",
+                         title=title or "How far each optimizer moves the weights, step by step (mean; band "
+                                        "10th-90th percentile of the weights that moved)")
+    return figure
