@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard import editor
+import streamlit as st
+
+from dashboard import common, editor
 from dashboard.kinds import base
 from metalearn_core.runs.store import Run, RunStore
 
@@ -16,5 +18,37 @@ def training_settings(store: RunStore) -> tuple[dict, dict[str, dict]]:
 
 
 def results(store: RunStore, run: Run) -> None:
-    """A base run's panel; it adds each base learner's test accuracy beside the meta network's."""
+    """A base run's panel; it adds each base learner's test accuracy beside the meta network's, then
+    what the meta network's first layer listens to."""
     base.results(store, run)
+    if run.status == "completed":
+        inside_section(run)
+
+
+def inside_section(run: Run) -> None:
+    """Which learner the meta network trusts for which digit: its first layer's weights, two ways."""
+    from metalearn_core.inside import stacked, stacked_figures  # keras and plotly, on use
+    from metalearn_core.predictor import PredictorError
+
+    st.markdown("**Inside the meta network**")
+    labels = [learner.label(index) for index, learner in enumerate(run.config.stacking.learners)]
+    try:
+        weights = stacked.meta_weights(common.predictor(run.id), labels)
+    except (PredictorError, ValueError) as error:
+        st.info(f"The meta network's weights cannot be shown: {error}")
+        return
+    st.plotly_chart(stacked_figures.trust_figure(weights), key=f"stacked.inside.trust.{run.id}",
+                    use_container_width=True)
+    st.caption("Each cell is the average size of the weights the meta network's first layer gives one learner's score "
+               "for one digit (its inputs are standardised, so sizes compare fairly): a darker row is a learner it "
+               "listens to more; a darker cell shows a digit on which it relies on that learner.")
+    st.plotly_chart(stacked_figures.kernel_figure(weights), key=f"stacked.inside.kernel.{run.id}",
+                    use_container_width=True)
+    if weights.is_output:
+        st.caption("With no hidden layers each weight says how much one learner's score for a digit (row) pushes the "
+                   "final answer towards a class (column), red for, blue against: a red diagonal in each learner's "
+                   "block means the meta network follows that learner's own vote.")
+    else:
+        st.caption("Every weight of the first hidden layer, one row per unit and one column per input (lines separate "
+                   "the learners; red positive, blue negative): columns that stay pale are inputs the meta network "
+                   "hardly uses.")
