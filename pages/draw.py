@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import common, teach
+from dashboard import common, inside_draw, teach
 from metalearn_core import analysis, figures
 from metalearn_core.data.drawing import DrawingError, load_image_file, preprocess_canvas
 from metalearn_core.predictor import PredictorError
@@ -65,3 +65,13 @@ with right:
             digit = int(np.argmax(probabilities))
             st.markdown(f"**{labels[run_id]}** predicts **{digit}** ({100 * probabilities[digit]:.1f}%)")
             st.html(figures.probabilities_bars_html(probabilities))
+
+if image28 is not None:
+    try:
+        inside = common.predictor(first)
+    except PredictorError:  # already said above, under the prediction
+        inside = None
+    if inside is not None:
+        with classify_tab.expander("Inside the model", expanded=True):
+            st.markdown(f"**{labels[first]}**")
+            inside_draw.inside_panel(inside, image28)

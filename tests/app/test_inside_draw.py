@@ -1,0 +1,144 @@
+"""The Draw page's "Inside the model" view (dashboard/inside_draw.py) on finished base and stacked runs.
+
+AppTest cannot draw on the canvas component, so a tiny script calls ``inside_panel`` with an MNIST
+test image, as the Draw page does after the pen is lifted."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.inside_draw import DONE_TEXT, META_DONE_TEXT
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.kinds.base.run import train_base
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
+from metalearn_core.kinds.stacked.run import train_stacked
+from metalearn_core.predictor import load_predictor
+from metalearn_core.runs.reporting import Reporter
+from metalearn_core.runs.store import RunStore
+
+TRAINING = TrainingConfig(epochs=1, train_limit=1500, test_limit=300)
+DENSE = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=32)))
+CNN = NetworkConfig((LayerConfig("conv2d", filters=4, kernel_size=3), LayerConfig("max_pool"), LayerConfig("flatten")))
+IMAGE = 0  # the MNIST test image shown (a 7)
+
+
+def finish(store: RunStore, config: RunConfig, mnist) -> int:
+    """Train in this process and record the run as the worker would."""
+    run_id = store.create_run(config)
+    store.mark_running(run_id)
+    train = train_stacked if config.kind == "stacked" else train_base
+    result = train(config, mnist, Reporter(), store.run_folder(run_id))
+    if result.evaluation is not None:
+        (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
+    store.update_summary(run_id, **result.summary)
+    store.finish(run_id, result.status)
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, mnist):
+    """(data home, {name: run id}) with a dense and a CNN base run and a stacked run."""
+    home = tmp_path_factory.mktemp("inside-draw")
+    store = RunStore(home)
+    ids = {
+        "dense": finish(store, RunConfig(name="dense", base=DENSE, training=TRAINING), mnist),
+        "cnn": finish(store, RunConfig(name="cnn", base=CNN, training=TRAINING), mnist),
+        "stacked": finish(store, RunConfig(kind="stacked", name="stack", base=DENSE, training=TRAINING,
+                                           stacking=StackingConfig(learners=(LearnerConfig("network"),
+                                                                             LearnerConfig("random_forest")),
+                                                                   meta_epochs=2)), mnist),
+    }
+    return home, ids
+
+
+def inside_script(run_id: int, image_index: int) -> None:
+    import numpy as np
+
+    from dashboard import common, inside_draw
+
+    image = common.current_mnist().x_test[image_index].astype(np.float32) / 255.0
+    inside_draw.inside_panel(common.predictor(run_id), image)
+
+
+def rendered(home, run_id: int, monkeypatch) -> AppTest:
+    monkeypatch.setenv("METALEARN_HOME", str(home))
+    at = AppTest.from_function(inside_script, args=(run_id, IMAGE), default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(str(element.value) for element in [*at.markdown, *at.caption, *at.info])
+
+
+def images(at: AppTest) -> list:
+    return at.get("image")
+
+
+def predicted_digit(home, run_id: int, mnist) -> int:
+    store = RunStore(home)
+    predictor = load_predictor(store.run_folder(run_id), store.get(run_id).config)
+    return int(np.argmax(predictor.predict_proba(mnist.x_test[IMAGE:IMAGE + 1] / 255.0)[0]))
+
+
+def test_a_dense_base_run_shows_each_layer_its_weights_and_saliency(runs, mnist, monkeypatch):
+    home, ids = runs
+    at = rendered(home, ids["dense"], monkeypatch)
+    text = texts(at)
+    for layer in ("`flatten_1` · Flatten", "`dense_2` · Dense · 32 units", "`logits`", "`probabilities`"):
+        assert layer in text
+    assert "units your drawing excites most" in text
+    digit = predicted_digit(home, ids["dense"], mnist)
+    assert f"{DONE_TEXT} the {digit}:" in text  # the saliency of the digit the run predicts
+    # dense_2, logits and probabilities strips, the weight tiles, the two saliency pictures in one element
+    assert len(images(at)) == 5
+    assert at.radio(key="draw.inside.order").value == "sorted"
+    at.radio(key="draw.inside.order").set_value("in order").run()
+    assert not at.exception, at.exception
+    assert len(images(at)) == 5
+
+
+def test_a_cnn_base_run_shows_feature_maps_and_filters(runs, monkeypatch):
+    home, ids = runs
+    text = texts(rendered(home, ids["cnn"], monkeypatch))
+    assert "`conv2d_1` · Conv2D · 4 feature maps of 26 x 26" in text
+    assert "`max_pool_2` · MaxPooling2D · 4 feature maps of 13 x 13" in text
+    assert "3x3 filter of `conv2d_1`" in text
+    assert DONE_TEXT in text
+    assert "add_channel" not in text  # bookkeeping layers get no row
+
+
+def test_a_stacked_run_shows_its_network_learner_and_the_meta_network(runs, monkeypatch):
+    home, ids = runs
+    at = rendered(home, ids["stacked"], monkeypatch)
+    text = texts(at)
+    headers = [element.value for element in at.markdown if element.value.startswith("####")]
+    assert headers == ["#### Base 1 (network)", "#### Meta network"]
+    assert "base 2 (random forest) has no layers to show" in text
+    assert "`standardise` · Normalization" in text
+    assert "20 numbers, the base learners' outputs" in text  # 10 probabilities from each learner
+    assert "10 from base 1 (network), then 10 from base 2 (random forest)" in text
+    assert DONE_TEXT in text and META_DONE_TEXT in text
+    assert text.index(DONE_TEXT) < text.index("`standardise`")  # the learner first, then the meta network
+
+
+def no_logits_script() -> None:
+    import keras
+    import numpy as np
+
+    from dashboard import inside_draw
+    from metalearn_core.predictor import Predictor
+
+    inputs = keras.Input((28, 28))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inputs)))
+    inside_draw.inside_panel(Predictor(model, "odd"), np.zeros((28, 28), np.float32))
+
+
+def test_a_network_without_logits_gets_a_message_not_a_traceback():
+    at = AppTest.from_function(no_logits_script, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert any("has no layer named 'logits'" in info.value for info in at.info)
