@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import common
+from dashboard.kinds import fewshot as fewshot_views
 from metalearn_core import figures
 from metalearn_core.data.drawing import DrawingError, preprocess_canvas
 from metalearn_core.kinds.fewshot.setup import (
@@ -62,24 +63,44 @@ def teach_panel() -> None:
         for shown_digit in sorted(examples):
             st.image(examples[shown_digit], width=42, caption=[str(shown_digit)] * len(examples[shown_digit]))
     with test:
-        st.markdown("**2. Test**: draw a new digit")
-        query = _canvas("draw.teach.query")
-        try:
-            digits, support_x, support_y = teach_support(examples, max_ways)
-        except FewShotError as error:
-            st.info(f"To adapt the learner: {error}.")
-            return
-        if query is None:
-            st.caption(f"Taught digits: {', '.join(map(str, digits))}. The predictions appear when you lift the pen.")
-            return
-        try:
-            before, after = common.fewshot_model(run_id).adapt_predict(support_x, support_y, query[None])
-        except FewShotError as error:
-            st.error(str(error))
-            return
-        for title, probabilities in (("After adapting to your examples", after[0]),
-                                     ("Before adapting" + (" (nearest centroid on pixels)" if max_ways is None
-                                                           else " (the meta-learned initialisation)"), before[0])):
-            best = int(np.argmax(probabilities))
-            st.markdown(f"**{title}**: **{digits[best]}** ({100 * probabilities[best]:.0f}%)")
-            st.html(figures.probabilities_bars_html(probabilities, labels=digits))
+        taught = _test(run_id, examples, max_ways)
+    if taught is not None:
+        inside_view(run_id, *taught)
+
+
+def _test(run_id: int, examples: dict[int, list[np.ndarray]], max_ways: int | None):
+    """The test canvas and the answers before and after adapting; returns what :func:`inside_view` needs."""
+    st.markdown("**2. Test**: draw a new digit")
+    query = _canvas("draw.teach.query")
+    try:
+        digits, support_x, support_y = teach_support(examples, max_ways)
+    except FewShotError as error:
+        st.info(f"To adapt the learner: {error}.")
+        return None
+    if query is None:
+        st.caption(f"Taught digits: {', '.join(map(str, digits))}. The predictions appear when you lift the pen.")
+        return None
+    try:
+        before, after = common.fewshot_model(run_id).adapt_predict(support_x, support_y, query[None])
+    except FewShotError as error:
+        st.error(str(error))
+        return None
+    for title, probabilities in (("After adapting to your examples", after[0]),
+                                 ("Before adapting" + (" (nearest centroid on pixels)" if max_ways is None
+                                                       else " (the meta-learned initialisation)"), before[0])):
+        best = int(np.argmax(probabilities))
+        st.markdown(f"**{title}**: **{digits[best]}** ({100 * probabilities[best]:.0f}%)")
+        st.html(figures.probabilities_bars_html(probabilities, labels=digits))
+    return digits, support_x, support_y, query
+
+
+def inside_view(run_id: int, digits: list[int], support_x: np.ndarray, support_y: np.ndarray,
+                query: np.ndarray) -> None:
+    """Under the canvases: the taught learner's answer after each inner step, or a ProtoNet's embedding space.
+
+    ``support_x``/``support_y`` are the taught examples (labels 0..n-1 for ``digits``), ``query``
+    one (28, 28) drawing.
+    """
+    st.markdown("**3. Watch it adapt**: its answer on your drawing after each inner step")
+    fewshot_views.inner_loop_view(run_id, support_x, support_y, query[None], [str(d) for d in digits],
+                                  prefix="draw.teach.inside")

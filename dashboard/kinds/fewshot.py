@@ -7,16 +7,22 @@ learner's network uses the Train page's layer editor (its layers are kept under 
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import streamlit as st
 
 from dashboard import common, editor
 from dashboard import results as result_views
+from metalearn_core import figures
 from metalearn_core.config import RunConfig
 from metalearn_core.data.mnist import MnistData
+from metalearn_core.inside import fewshot_figures
 from metalearn_core.kinds.fewshot import report as fewshot_report
 from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS, FewShotConfig
 from metalearn_core.kinds.fewshot.setup import (
     ALGORITHM_LABELS,
+    FewShotError,
     fewshot_network,
     read_results,
     recommended_settings,
@@ -62,10 +68,13 @@ def _on_network() -> None:
     st.session_state[editor.key(NETWORK)] = editor._with_ids(fewshot_network(kind).layers)
 
 
+DEFAULT_ALGORITHM = "metasgd"  # the best measured in README.md's few-shot table (bench/bench_fewshot.py)
+
+
 def init_state() -> None:
-    """Defaults once per session: Prototypical Networks on the 4-block conv network."""
+    """Defaults once per session: Meta-SGD, with its recommended settings, on the 4-block conv network."""
     if key("algorithm") not in st.session_state:
-        st.session_state[key("algorithm")] = "protonet"
+        st.session_state[key("algorithm")] = DEFAULT_ALGORITHM
         st.session_state[key("network")] = "conv"
         _on_algorithm()
         _on_network()
@@ -148,16 +157,20 @@ def results_panel(run: Run, data: MnistData) -> None:
     columns[1].metric("5-shot accuracy", f"{100 * summary.get('fewshot_5shot', 0):.1f}%")
     columns[2].metric("Meta-iterations", f"{results['iterations']:,}")
     columns[3].metric("Meta-training time", format_seconds(results["meta_train_seconds"]))
-    st.dataframe(fewshot_report.results_table(results), hide_index=True, use_container_width=True)
+    st.dataframe(fewshot_report.results_table(results), hide_index=True, width="stretch")
     st.plotly_chart(fewshot_report.comparison_figure(results), key=f"fewshot.bars.{run.id}",
-                    use_container_width=True)
+                    width="stretch")
     if results.get("algorithm") != "protonet":
         st.plotly_chart(fewshot_report.per_step_figure(results), key=f"fewshot.steps.{run.id}",
-                        use_container_width=True)
+                        width="stretch")
+    if results.get("algorithm") == "metasgd":
+        rate_view(run)
     episode_viewer(run, results, data)
 
 
 def episode_viewer(run: Run, results: dict, data: MnistData) -> None:
+    """One stored evaluation episode; for a gradient learner its answers after each inner step, for a
+    ProtoNet the embedding space (both computed on demand from the saved learner)."""
     st.markdown("**Episode viewer**: the support digits the learner adapted to, and its answers on the queries")
     settings = sorted(results["settings"], key=int)
     left, right = st.columns(2)
@@ -168,14 +181,161 @@ def episode_viewer(run: Run, results: dict, data: MnistData) -> None:
         return
     index = right.selectbox("Episode", range(len(entries)), key=f"fewshot.viewer.episode.{run.id}",
                             format_func=lambda i: f"evaluation episode {i + 1}")
-    view = fewshot_report.episode_view(entries[index], data)
+    entry = entries[index]
+    view = fewshot_report.episode_view(entry, data)
     steps = ", ".join(f"{100 * a:.0f}%" for a in view.per_step)
     st.caption(f"Query accuracy {100 * view.accuracy:.0f}%" + (f" · before adapting, then after each inner step: "
                                                                  f"{steps}" if len(view.per_step) > 1 else ""))
     st.markdown("Support set")
     st.image(view.support, caption=view.support_captions, width=64)
+    from metalearn_core.inside.fewshot import episode_images
+
+    support_x, support_y, query_x, query_y = episode_images(entry, data)
+    if run.config.fewshot.algorithm == "protonet":
+        _stored_queries(view)
+        embedding_view(run.id, support_x, support_y, query_x, view.class_names, query_y)
+        return
+    try:
+        probabilities = _step_probabilities(run.id, str(run.folder), support_x, support_y, query_x, False)
+    except FewShotError as error:
+        st.info(f"The step-by-step view needs the saved learner: {error}")
+        _stored_queries(view)
+        return
+    _watch_queries(run.id, view, probabilities, query_y)
+
+
+def _stored_queries(view: Any) -> None:
     st.markdown("Queries (✓ right, ✗ wrong)")
     st.image(view.query, caption=view.query_captions, width=64)
+
+
+def _watch_queries(run_id: int, view: Any, probabilities: np.ndarray, query_y: np.ndarray) -> None:
+    """The queries' answers at the step the slider picks, one query's answers over the steps, the curve."""
+    from metalearn_core.inside.fewshot import step_accuracy
+
+    last = len(probabilities) - 1
+    step = st.slider("Inner steps taken on the support set", 0, last, last, key=f"fewshot.viewer.step.{run_id}")
+    names = view.class_names
+    captions = []
+    for position in view.query_positions:
+        answer = probabilities[step, position]  # (ways,)
+        guess, truth = int(answer.argmax()), int(query_y[position])
+        captions.append(f"{'✓' if guess == truth else '✗'} is {names[truth]}, says {names[guess]} "
+                        f"({100 * answer[guess]:.0f}%)")
+    st.markdown(f"Queries after {step} inner step{'s' if step != 1 else ''} (✓ right, ✗ wrong)")
+    st.image(view.query, caption=captions, width=64)
+    st.caption("Step 0 is the meta-learned starting point, before it has seen this episode's examples; each inner "
+               "step is one small gradient step on the support digits. Move the slider to watch the answers change.")
+    left, right = st.columns(2)
+    with left:
+        chosen = st.selectbox("Follow one query", range(len(view.query_positions)),
+                              key=f"fewshot.viewer.query.{run_id}",
+                              format_func=lambda i: f"query {i + 1} (a {names[int(query_y[view.query_positions[i]])]})")
+        position = view.query_positions[chosen]
+        st.plotly_chart(fewshot_figures.step_heatmap(probabilities[:, position], names, step, int(query_y[position])),
+                        key=f"fewshot.viewer.heatmap.{run_id}", width="stretch")
+        st.caption("Each row is how sure the learner is of each digit for this one query after that many steps; "
+                   "a learner that adapts well moves its belief onto the right digit (✓) within a few steps.")
+    with right:
+        correct, right_probability = step_accuracy(probabilities, query_y)
+        st.plotly_chart(fewshot_figures.adaptation_figure(correct, right_probability, step),
+                        key=f"fewshot.viewer.curve.{run_id}", width="stretch")
+        st.caption("The share of this episode's queries it answers right, and how much probability it gives the "
+                   "right digit on average, after each inner step.")
+
+
+def inner_loop_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray,
+                    class_names: list[str], prefix: str) -> None:
+    """One new image's answer after each inner step (a gradient learner) or the embedding space (ProtoNet).
+
+    Used by the Draw page's teach tab: the query is a drawing, so there is no right answer to mark.
+    """
+    if common.current_store().get(run_id).config.fewshot.algorithm == "protonet":
+        embedding_view(run_id, support_x, support_y, query_x, class_names)
+        return
+    try:
+        probabilities = _step_probabilities(run_id, str(common.current_store().run_folder(run_id)),
+                                            support_x, support_y, query_x, True)
+    except FewShotError as error:
+        st.info(f"The step-by-step view needs the saved learner: {error}")
+        return
+    last = len(probabilities) - 1
+    step = st.slider("Inner steps taken on your examples", 0, last, last, key=f"{prefix}.step")
+    answer = probabilities[step, 0]  # (n,)
+    best = int(answer.argmax())
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"After **{step}** inner step{'s' if step != 1 else ''}: **{class_names[best]}** "
+                    f"({100 * answer[best]:.0f}%)")
+        st.html(figures.probabilities_bars_html(answer, labels=class_names))
+        st.caption("Step 0 is the meta-learned starting point; each inner step is one small gradient step on your "
+                   "examples. Slide to watch the answer change as it adapts.")
+    with right:
+        st.plotly_chart(fewshot_figures.step_heatmap(probabilities[:, 0], class_names, step),
+                        key=f"{prefix}.heatmap", width="stretch")
+        st.caption("Each row is how sure it is of each digit after that many steps.")
+
+
+def embedding_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray,
+                   class_names: list[str], query_y: np.ndarray | None = None) -> None:
+    """ProtoNet: support digits, prototypes and queries in a 2-D PCA of the embedding space."""
+    st.info("Prototypical Networks take no inner steps: they turn every image into a point and label a query by "
+            "its nearest prototype (the mean point of a digit's examples), so there is no step-by-step adaptation "
+            "to watch. Here is the embedding space instead.")
+    try:
+        projection = _projection(run_id, str(common.current_store().run_folder(run_id)),
+                                 support_x, support_y, query_x)
+    except FewShotError as error:
+        st.info(f"The embedding view needs the saved learner: {error}")
+        return
+    st.plotly_chart(fewshot_figures.embedding_figure(projection, class_names, query_y),
+                    key=f"fewshot.embedding.{run_id}", width="stretch")
+    dimensions = projection.pca.n_features_in_
+    st.caption(f"Dots are the examples, stars each digit's prototype, crosses the queries coloured by the network's "
+               f"answer. The shaded regions belong to the nearest projected prototype, an approximation: the network "
+               f"decides by distance in all {dimensions} dimensions, and {100 * projection.agreement():.0f}% of the "
+               f"queries lie in the region of the answer it really gave.")
+
+
+def rate_view(run: Run) -> None:
+    """Meta-SGD: the inner learning rates it learned, summarised per layer."""
+    st.markdown("**Learned step sizes** (Meta-SGD)")
+    try:
+        summary = _rate_summary(run.id, str(run.folder))
+    except FewShotError as error:
+        st.info(f"The learned rates need the saved learner: {error}")
+        return
+    left, right = st.columns([3, 2])
+    left.plotly_chart(fewshot_figures.rate_figure(summary), key=f"fewshot.rates.{run.id}", width="stretch")
+    shown = summary.drop(columns=["q1", "q3"]).round(4)
+    shown["negative share"] = [f"{100 * share:.1f}%" for share in summary["negative share"]]
+    right.dataframe(shown, hide_index=True, width="stretch")
+    st.caption(f"Meta-SGD learned its own inner step size for every weight, instead of one fixed rate "
+               f"({run.config.fewshot.inner_lr:g} at the start). Wide boxes mean some weights move much faster than "
+               f"others; a negative rate moves a weight against its gradient, which meta-training found useful.")
+
+
+# Cached views of the saved learner; the folder tells apart runs of the same id in different data homes.
+@st.cache_data(max_entries=64, show_spinner="Running the inner loop…")
+def _step_probabilities(run_id: int, folder: str, support_x: np.ndarray, support_y: np.ndarray,
+                        query_x: np.ndarray, with_support: bool) -> np.ndarray:
+    from metalearn_core.inside.fewshot import step_probabilities
+
+    return step_probabilities(common.fewshot_model(run_id), support_x, support_y, query_x, with_support=with_support)
+
+
+@st.cache_data(max_entries=32, show_spinner="Projecting the embeddings…")
+def _projection(run_id: int, folder: str, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray):
+    from metalearn_core.inside.fewshot import protonet_projection
+
+    return protonet_projection(common.fewshot_model(run_id), support_x, support_y, query_x)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _rate_summary(run_id: int, folder: str):
+    from metalearn_core.inside.fewshot import rate_summary
+
+    return rate_summary(common.fewshot_model(run_id))
 
 
 def describe(config: RunConfig) -> str:

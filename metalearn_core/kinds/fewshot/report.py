@@ -110,11 +110,23 @@ class EpisodeView:
     query_captions: list[str]
     accuracy: float
     per_step: list[float]
+    query_positions: list[int]  # which of the episode's queries are shown, in order
+    class_names: list[str]  # class_names[label] names each label, e.g. "7"
 
 
 def _digit_name(class_id: str) -> str:
     digit, degrees = parse_class_id(class_id)
     return f"{digit} (rotated {degrees}°)" if degrees else str(digit)
+
+
+def class_names(entry: dict[str, Any]) -> list[str]:
+    """The digit of each label of a stored episode, e.g. ``["5", "9", "7"]``.
+
+    Example:
+        >>> class_names({"classes": ["5", "9r90"]})
+        ['5', '9 (rotated 90°)']
+    """
+    return [_digit_name(c) for c in entry["classes"]]
 
 
 def episode_view(entry: dict[str, Any], data: MnistData, max_queries: int = 25) -> EpisodeView:
@@ -123,7 +135,7 @@ def episode_view(entry: dict[str, Any], data: MnistData, max_queries: int = 25) 
     Each query caption says the true digit and the adapted learner's prediction, with a tick or a
     cross, so the viewer shows at a glance what the learner got wrong.
     """
-    names = [_digit_name(c) for c in entry["classes"]]
+    names = class_names(entry)
     support = [data.x_test[i] for i in entry["support_index"]]
     support_captions = [f"digit {names[label]}" for label in entry["support_y"]]
     chosen = _spread(len(entry["query_index"]), max_queries)
@@ -134,7 +146,8 @@ def episode_view(entry: dict[str, Any], data: MnistData, max_queries: int = 25) 
         mark = "✓" if truth == guess else "✗"
         captions.append(f"{mark} is {names[truth]}, said {names[guess]}")
     accuracy = float(np.mean(np.asarray(entry["predictions"]) == np.asarray(entry["query_y"])))
-    return EpisodeView(support, support_captions, query, captions, accuracy, list(entry.get("per_step", [])))
+    return EpisodeView(support, support_captions, query, captions, accuracy, list(entry.get("per_step", [])),
+                       chosen, names)
 
 
 def _spread(count: int, limit: int) -> list[int]:
