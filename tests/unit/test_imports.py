@@ -108,7 +108,7 @@ def test_light_modules_do_not_import_tensorflow():
     """The pages read these while drawing their widgets: TensorFlow must stay out of them."""
     light = ["metalearn_core.config", "metalearn_core.kinds", "metalearn_core.session", "metalearn_core.analysis",
              "metalearn_core.figures", "metalearn_core.presets", "metalearn_core.runs.store",
-             "metalearn_core.runs.runner", "metalearn_core.data.mnist",
+             "metalearn_core.runs.runner", "metalearn_core.data.mnist", "metalearn_core.inside.diagram",
              *(f"{path}" for path in kinds.REGISTRY.values()),
              *(f"{path}.cli" for path in kinds.REGISTRY.values()),
              *(f"{path}.config" for path in kinds.REGISTRY.values())]
