@@ -14,7 +14,8 @@ from metalearn_core.inside import layer_images as images
 from metalearn_core.inside import layers
 from metalearn_core.inside.layers import InsideError, LayerOutput, NetworkInput
 
-# The caption that ends the view (the benchmark and the browser test wait for it).
+# The saliency captions start with these, and nothing else on the page does: the view is complete
+# once the first is shown (bench/bench_app.py and the browser test wait for it).
 DONE_TEXT = "Which pixels decided"
 META_DONE_TEXT = "Which base outputs decided"
 WEIGHT_TILES = 16  # Dense units shown in the first-layer weights view
@@ -135,7 +136,7 @@ def _weights_view(network: NetworkInput, outputs: list[LayerOutput]) -> None:
 def _saliency_view(network: NetworkInput) -> None:
     result = layers.saliency(network.model, network.x, network.scale_pixels)
     with st.container(key="draw-inside-saliency"):
-        st.markdown("**Which pixels decided**")
+        st.markdown("**Saliency**")
         _image([images.saliency_overlay(network.x, result.gradient),
                   images.saliency_overlay(network.x, result.gradient_x_input)],
                  caption=["Gradient", "Gradient × input"])
@@ -157,7 +158,7 @@ def _meta_input_view(network: NetworkInput) -> None:
 def _meta_saliency_view(network: NetworkInput) -> None:
     result = layers.saliency(network.model, network.x)
     with st.container(key="draw-inside-meta-saliency"):
-        st.markdown("**Which base outputs decided**")
+        st.markdown("**Saliency of the base outputs**")
         _image(images.activation_strip(result.gradient_x_input, order="in order", columns=len(network.x),
                                          cell=24))
         st.caption(f"{META_DONE_TEXT} the meta network's {result.digit}: gradient × input of its score for "

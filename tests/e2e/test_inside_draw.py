@@ -1,0 +1,56 @@
+"""Draw a digit in the browser and see the "Inside the model" view under the prediction."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.runs.runner import launch
+from metalearn_core.runs.store import RunStore
+from tools.browser import draw_stroke
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.slow
+QUICK = RunConfig(name="inside-draw", base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=64))),
+                  training=TrainingConfig(epochs=1, batch_size=64, train_limit=3000, test_limit=1000))
+SALIENCY_IMAGES = ".st-key-draw-inside-saliency img"  # as bench/bench_app.py waits for them
+
+
+def test_draw_a_stroke_and_see_inside_the_model(server, page):
+    url, home = server
+    store = RunStore(home)
+    if not any(run.kind == "base" for run in store.list_runs(statuses=("completed",))):
+        run_id = launch(store, QUICK)
+        deadline = time.monotonic() + 180
+        while store.get(run_id).is_active and time.monotonic() < deadline:
+            time.sleep(0.5)
+    page.goto(f"{url}/draw")
+    canvas = page.locator("canvas").first
+    canvas.wait_for(state="visible", timeout=60_000)
+    draw_stroke(page, canvas)
+    page.get_by_text("Which pixels decided the ").wait_for(state="visible", timeout=60_000)
+    inside = page.locator("[data-testid='stExpander']").filter(has_text="Inside the model")
+    for text in ("Layer by layer", "· Dense · 64 units", "logits", "units your drawing excites most",
+                 "Gradient × input"):
+        expect(inside).to_contain_text(text)
+    saliency = page.locator(SALIENCY_IMAGES)
+    expect(saliency).to_have_count(2)
+    saliency_loaded(page)
+    # the dense strip, logits, probabilities, the weight tiles and the two saliency pictures
+    pictures = inside.locator("[data-testid='stImageContainer'] img")
+    expect(pictures).to_have_count(6)
+    sorted_strip = pictures.first.get_attribute("src")
+    page.get_by_text("in order", exact=True).click()  # each unit in its own place: a new picture
+    expect(pictures.first).not_to_have_attribute("src", sorted_strip, timeout=30_000)
+    expect(saliency).to_have_count(2)
+    saliency_loaded(page)
+    screenshot(page, "inside-draw")
+
+
+def saliency_loaded(page) -> None:
+    page.wait_for_function(f"""() => [...document.querySelectorAll("{SALIENCY_IMAGES}")].every(
+        (image) => image.complete && image.naturalWidth > 0)""", timeout=30_000)
