@@ -115,12 +115,19 @@ def rebin(edges: Sequence[float], counts: Sequence[int], new_edges: Sequence[flo
     return np.diff(np.interp(np.asarray(new_edges, dtype=float), edges, cumulative))
 
 
-def _layer_grid(titles: dict[int, str], vertical_spacing: float = 0.18, **options: Any) -> go.Figure:
+def _layer_grid(titles: dict[int, str]) -> go.Figure:
+    """One small chart per layer, ``LAYERS_PER_ROW`` to a row, with the legend below them all."""
     columns = min(LAYERS_PER_ROW, len(titles))
     rows = math.ceil(len(titles) / columns)
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=list(titles.values()),
-                           horizontal_spacing=0.07, vertical_spacing=vertical_spacing / rows, **options)
-    return figure.update_layout(template=TEMPLATE, height=120 + 260 * rows, margin={"t": 60})
+                           horizontal_spacing=0.08, vertical_spacing=0.25 / rows)
+    figure.update_annotations(font_size=13)
+    return figure.update_layout(template=TEMPLATE, height=150 + 250 * rows, margin={"t": 40, "b": 30},
+                                legend={"orientation": "h", "y": -0.2 / rows, "yanchor": "top"})
+
+
+def _short_titles(rows: Sequence[dict[str, Any]]) -> dict[int, str]:
+    return {row["position"]: f"{row['position'] + 1}. {row['layer']}" for row in rows}
 
 
 def _cell(index: int) -> dict[str, int]:
@@ -141,7 +148,7 @@ def norms_figure(rows: Sequence[dict[str, Any]], series: str | None = None) -> g
         return _message_figure("no layer statistics for this run")
     titles = layer_titles(_of_series(rows, series))
     figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        "Weight norm ‖W‖", "Gradient norm ‖∂loss/∂W‖ on the probe batch (log scale)"))
+        "Weight norm ‖W‖", "Gradient norm ‖∂loss/∂W‖ (log)"))
     for index, (position, title) in enumerate(titles.items()):
         layer = frame[frame["position"] == position].sort_values("epoch")
         for column, metric in ((1, "weight_norm"), (2, "gradient_norm")):
@@ -152,7 +159,8 @@ def norms_figure(rows: Sequence[dict[str, Any]], series: str | None = None) -> g
             ), row=1, col=column)
     figure.update_xaxes(title_text="epoch (0 = before training)", dtick=1 if frame["epoch"].max() <= 12 else None)
     figure.update_yaxes(type="log", row=1, col=2)
-    return figure.update_layout(template=TEMPLATE, height=380, legend={"orientation": "h", "y": -0.25})
+    return figure.update_layout(template=TEMPLATE, height=400, margin={"t": 40},
+                                legend={"orientation": "h", "y": -0.22, "yanchor": "top"})
 
 
 def distributions_figure(rows: Sequence[dict[str, Any]], series: str | None = None) -> go.Figure:
@@ -169,7 +177,7 @@ def distributions_figure(rows: Sequence[dict[str, Any]], series: str | None = No
     rows = _of_series(rows, series)
     if not rows:
         return _message_figure("no layer statistics for this run")
-    titles = layer_titles(rows)
+    titles = _short_titles(rows)
     figure = _layer_grid(titles)
     half = len(BAND_PERCENTILES) // 2
     for index, position in enumerate(titles):
@@ -182,16 +190,16 @@ def distributions_figure(rows: Sequence[dict[str, Any]], series: str | None = No
             figure.add_trace(go.Scatter(
                 x=[*epochs, *epochs[::-1]], y=[*low, *high[::-1]], fill="toself", mode="none",
                 fillcolor=f"rgba(99, 110, 250, {0.15 + 0.15 * band})", hoverinfo="skip",
-                name=f"middle {share:.0f}% of the weights", legendgroup=f"band{band}", showlegend=index == 0,
+                name="all the weights" if band == 0 else f"middle {share:.0f}%", legendgroup=f"band{band}",
+                showlegend=index == 0,
             ), **_cell(index))
         figure.add_trace(go.Scatter(
             x=epochs, y=values[:, half], mode="lines+markers", line={"color": BLUE}, name="median",
             legendgroup="median", showlegend=index == 0,
             hovertemplate="epoch %{x}<br>median weight %{y:.4f}<extra></extra>",
         ), **_cell(index))
-    figure.update_xaxes(title_text="epoch")
     figure.update_yaxes(title_text="weight value", col=1)
-    return figure.update_layout(legend={"orientation": "h", "y": -0.12})
+    return figure.update_xaxes(title_text="epoch")
 
 
 def histograms_figure(rows: Sequence[dict[str, Any]], series: str | None = None, bins: int = 30) -> go.Figure:
@@ -207,7 +215,7 @@ def histograms_figure(rows: Sequence[dict[str, Any]], series: str | None = None,
     rows = [row for row in _of_series(rows, series) if row["counts"]]
     if not rows:
         return _message_figure("no layer statistics for this run")
-    titles = layer_titles(rows)
+    titles = _short_titles(rows)
     figure = _layer_grid(titles)
     for index, position in enumerate(titles):
         layer = sorted((row for row in rows if row["position"] == position), key=lambda row: row["epoch"])
@@ -256,4 +264,4 @@ def compare_norms_figure(rows_by_run: dict[str, Sequence[dict[str, Any]]], metri
     figure.update_xaxes(title_text="epoch (0 = before training)")
     if metric == "gradient_norm":
         figure.update_yaxes(type="log")
-    return figure.update_layout(legend={"orientation": "h", "y": -0.12})
+    return figure

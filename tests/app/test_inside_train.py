@@ -3,7 +3,9 @@ Compare page (two runs overlaid), rendered with streamlit's AppTest."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,25 @@ def test_train_page_says_when_a_run_has_no_layer_statistics(stats_home, monkeypa
     at.run()
     assert not at.exception, at.exception
     assert "No layer statistics for this run" in texts(at)
+
+
+def test_the_live_panel_shows_the_statistics_so_far(stats_home, monkeypatch):
+    monkeypatch.setenv("METALEARN_HOME", str(stats_home))
+    store = RunStore(stats_home)
+    run_id = store.create_run(RunConfig(name="live"))
+    store.mark_running(run_id)
+    store.set_pid(run_id, os.getpid())
+    first_epoch = [row for row in store.layer_stats(1) if row["epoch"] == 0]
+    store.log_layer_stats(run_id, "train", 0, first_epoch)
+    with open(store.worker_lock_path(run_id), "a") as lock:  # this process plays the run's worker
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        at = page("pages/train.py")
+        at.query_params["run"] = str(run_id)
+        at.run()
+        assert not at.exception, at.exception
+        assert inside_train.TITLE in texts(at)
+        assert any(button.label == "Cancel" for button in at.button)  # the live panel, not the results
+    store.finish(run_id, "cancelled")
 
 
 def test_compare_overlays_the_chosen_runs_norms(stats_home, monkeypatch):
