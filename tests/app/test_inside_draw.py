@@ -123,7 +123,8 @@ def test_a_stacked_run_shows_its_network_learner_and_the_meta_network(runs, monk
     assert "20 numbers, the base learners' outputs" in text  # 10 probabilities from each learner
     assert "10 from base 1 (network), then 10 from base 2 (random forest)" in text
     assert DONE_TEXT in text and META_DONE_TEXT in text
-    assert text.index(DONE_TEXT) < text.index("`standardise`")  # the learner first, then the meta network
+    markdown = " ".join(element.value for element in at.markdown)
+    assert markdown.index("**Saliency**") < markdown.index("`standardise`")  # the learner, then the meta network
 
 
 def no_logits_script() -> None:
