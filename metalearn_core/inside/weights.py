@@ -32,13 +32,20 @@ PROBE_SIZE = 256
 
 
 def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The layers with a weight matrix (a ``kernel``: Dense, Conv2D), in model order.
+    """The layers with a weight matrix (a ``kernel``: Dense, Conv2D), in model order, looking
+    inside nested models (a stacked run's meta network wraps its layers in an inner model).
 
     Example:
         >>> [layer.name for layer in weighted_layers(build_network(seed_network()))]  # doctest: +SKIP
         ['dense_2', 'logits']
     """
-    return [layer for layer in model.layers if getattr(layer, "kernel", None) is not None]
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found.extend(weighted_layers(layer))
+        elif getattr(layer, "kernel", None) is not None:
+            found.append(layer)
+    return found
 
 
 def probe_batch(x: np.ndarray, y: np.ndarray, size: int = PROBE_SIZE,

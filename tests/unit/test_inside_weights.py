@@ -57,6 +57,19 @@ def test_stats_equal_norms_and_gradients_computed_from_the_variables(mnist):
         assert row["edges"][0] == pytest.approx(kernel.min()) and row["edges"][-1] == pytest.approx(kernel.max())
 
 
+def test_a_stacked_meta_network_is_looked_into():
+    from metalearn_core.kinds.stacked.run import build_meta_model
+
+    keras.utils.set_random_seed(0)
+    run = RunConfig(kind="stacked", meta=NetworkConfig((LayerConfig("dense", units=8),)))
+    model = build_meta_model(run, np.zeros(20, np.float32), np.ones(20, np.float32))
+    x = np.random.default_rng(1).normal(size=(32, 20)).astype(np.float32)
+    y = np.arange(32) % 10
+    rows = LayerStatistics(model, x, y)()
+    assert [row["layer"] for row in rows] == ["dense_1", "logits"]  # inside the "meta_inner" model
+    assert [row["gradient_norm"] for row in rows] == pytest.approx(reference_gradient_norms(model, x, y), rel=1e-4)
+
+
 def test_histogram_keeps_only_finite_values():
     edges, counts = histogram(np.array([np.nan, 1.0, 2.0, np.inf, 2.0]), bins=4)
     assert sum(counts) == 3 and edges[0] == 1.0 and edges[-1] == 2.0
