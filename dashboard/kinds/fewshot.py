@@ -205,7 +205,7 @@ def episode_viewer(run: Run, results: dict, data: MnistData) -> None:
 
 
 def _stored_queries(view: Any) -> None:
-    st.markdown("Queries (✓ right, ✗ wrong)")
+    st.markdown("Queries (✓ right; ✗ wrong: true digit → its answer)")
     st.image(view.query, caption=view.query_captions, width=64)
 
 
@@ -220,9 +220,10 @@ def _watch_queries(run_id: int, view: Any, probabilities: np.ndarray, query_y: n
     for position in view.query_positions:
         answer = probabilities[step, position]  # (ways,)
         guess, truth = int(answer.argmax()), int(query_y[position])
-        captions.append(f"{'✓' if guess == truth else '✗'} is {names[truth]}, says {names[guess]} "
-                        f"({100 * answer[guess]:.0f}%)")
-    st.markdown(f"Queries after {step} inner step{'s' if step != 1 else ''} (✓ right, ✗ wrong)")
+        verdict = f"✓ {names[guess]}" if guess == truth else f"✗ {names[truth]} → {names[guess]}"
+        captions.append(f"{verdict} ({100 * answer[guess]:.0f}%)")
+    st.markdown(f"Queries after {step} inner step{'s' if step != 1 else ''} (✓ right; ✗ wrong: true digit → "
+                f"its answer; its confidence in brackets)")
     st.image(view.query, caption=captions, width=64)
     st.caption("Step 0 is the meta-learned starting point, before it has seen this episode's examples; each inner "
                "step is one small gradient step on the support digits. Move the slider to watch the answers change.")
@@ -305,11 +306,10 @@ def rate_view(run: Run) -> None:
     except FewShotError as error:
         st.info(f"The learned rates need the saved learner: {error}")
         return
-    left, right = st.columns([3, 2])
-    left.plotly_chart(fewshot_figures.rate_figure(summary), key=f"fewshot.rates.{run.id}", width="stretch")
+    st.plotly_chart(fewshot_figures.rate_figure(summary), key=f"fewshot.rates.{run.id}", width="stretch")
     shown = summary.drop(columns=["q1", "q3"]).round(4)
     shown["negative share"] = [f"{100 * share:.1f}%" for share in summary["negative share"]]
-    right.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(f"Meta-SGD learned its own inner step size for every weight, instead of one fixed rate "
                f"({run.config.fewshot.inner_lr:g} at the start). Wide boxes mean some weights move much faster than "
                f"others; a negative rate moves a weight against its gradient, which meta-training found useful.")

@@ -40,9 +40,9 @@ def step_heatmap(probabilities: np.ndarray, class_names: Sequence[str], step: in
     if step is not None:
         figure.add_shape(type="rect", x0=-0.5, x1=len(names) - 0.5, y0=step - 0.5, y1=step + 0.5,
                          line={"color": HIGHLIGHT, "width": 3})
-    figure.update_layout(template=TEMPLATE, height=120 + 24 * len(values), margin={"t": 40, "b": 30},
-                         title="Its answer after each inner step", xaxis_title="digit",
-                         yaxis={"autorange": "reversed"})
+    figure.update_layout(template=TEMPLATE, height=140 + 24 * len(values), margin={"t": 70, "b": 20},
+                         title="Its answer after each inner step", yaxis={"autorange": "reversed"},
+                         xaxis={"side": "top", "type": "category"})
     return figure
 
 
@@ -70,7 +70,7 @@ def rate_figure(summary: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
     for index, row in enumerate(summary.itertuples(index=False)):
         figure.add_trace(go.Box(
-            name=row.variable, q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.min],
+            name=row.variable, x=[row.variable], q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.min],
             upperfence=[row.max], mean=[row.mean], marker_color=_colour(index), boxpoints=False))
     figure.add_hline(y=0, line_dash="dot", line_color="grey")
     figure.update_layout(template=TEMPLATE, height=340, showlegend=False, yaxis_title="inner learning rate",

@@ -132,8 +132,8 @@ def class_names(entry: dict[str, Any]) -> list[str]:
 def episode_view(entry: dict[str, Any], data: MnistData, max_queries: int = 25) -> EpisodeView:
     """Images and captions of one stored evaluation episode (test split), queries capped at ``max_queries``.
 
-    Each query caption says the true digit and the adapted learner's prediction, with a tick or a
-    cross, so the viewer shows at a glance what the learner got wrong.
+    Each query caption is a tick and the digit, or a cross with the true digit and the adapted
+    learner's answer (``"✗ 8 → 9"``), so the viewer shows at a glance what the learner got wrong.
     """
     names = class_names(entry)
     support = [data.x_test[i] for i in entry["support_index"]]
@@ -143,8 +143,7 @@ def episode_view(entry: dict[str, Any], data: MnistData, max_queries: int = 25) 
     for position in chosen:
         truth, guess = entry["query_y"][position], entry["predictions"][position]
         query.append(data.x_test[entry["query_index"][position]])
-        mark = "✓" if truth == guess else "✗"
-        captions.append(f"{mark} is {names[truth]}, said {names[guess]}")
+        captions.append(f"✓ {names[guess]}" if truth == guess else f"✗ {names[truth]} → {names[guess]}")
     accuracy = float(np.mean(np.asarray(entry["predictions"]) == np.asarray(entry["query_y"])))
     return EpisodeView(support, support_captions, query, captions, accuracy, list(entry.get("per_step", [])),
                        chosen, names)
