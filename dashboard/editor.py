@@ -77,65 +77,89 @@ def init_state(initial: RunConfig | None = None) -> None:
         load_config(initial or preset_config(DEFAULT_PRESET))
 
 
-# One row per layer: index, type, size, kernel, padding, activation, then move up/down and remove.
-ROW = [0.3, 1.45, 1.05, 0.85, 1.05, 1.3, 0.42, 0.42, 0.42]
-HEADER = ("#", "layer", "size", "kernel", "padding", "activation")
-SIZE_HELP = ("size: units of a dense or LSTM layer, filters of a convolution, window of a max-pool, fraction of inputs "
-             "a dropout layer zeroes while training.")
+# Widget names of each LayerConfig field, under key(network, layer id, name).
+WIDGETS = {"type": "type", "units": "units", "filters": "filters", "kernel_size": "kernel", "padding": "padding",
+           "pool_size": "pool", "rate": "rate", "activation": "activation"}
 
 
-def _number(column, label: str, low: float, high: float, value: float, widget_key: str, step: float = 1):
-    """A compact number box (its label hidden: the header row names the column)."""
+def _number(label: str, low: float, high: float, value: float, widget_key: str, step: float = 1):
     value = min(max(value, low), high)
-    return column.number_input(label, low, high, value, step, key=widget_key, label_visibility="collapsed",
-                               format="%.2f" if isinstance(step, float) else None)
+    return st.number_input(label, low, high, value, step, key=widget_key,
+                           format="%.2f" if isinstance(step, float) else None)
 
 
-def _layer_parameters(columns, network: str, uid: int, kind: str, layer: LayerConfig) -> dict:
-    """The size, kernel, padding and activation boxes that ``kind`` has (columns 2 to 5)."""
-    size, kernel, padding, activation = columns
+def _layer_parameters(network: str, uid: int, kind: str, layer: LayerConfig) -> dict:
+    """The number boxes and choices that a layer of ``kind`` has."""
     values: dict = {}
     if kind in ("dense", "lstm"):
-        values["units"] = _number(size, "units", 1, MAX_UNITS, layer.units, key(network, uid, "units"))
+        values["units"] = _number("units", 1, MAX_UNITS, layer.units, key(network, uid, "units"))
     elif kind == "conv2d":
-        values["filters"] = _number(size, "filters", 1, MAX_FILTERS, layer.filters, key(network, uid, "filters"))
-        values["kernel_size"] = _number(kernel, "kernel size", 1, IMAGE_SIZE, layer.kernel_size,
-                                        key(network, uid, "kernel"))
-        values["padding"] = padding.selectbox("padding", PADDINGS, index=PADDINGS.index(layer.padding),
-                                              key=key(network, uid, "padding"), label_visibility="collapsed")
+        values["filters"] = _number("filters", 1, MAX_FILTERS, layer.filters, key(network, uid, "filters"))
+        values["kernel_size"] = _number("kernel size", 1, IMAGE_SIZE, layer.kernel_size, key(network, uid, "kernel"))
+        values["padding"] = st.selectbox("padding", PADDINGS, index=PADDINGS.index(layer.padding),
+                                         key=key(network, uid, "padding"),
+                                         help="valid: the kernel stays inside the image, which shrinks by "
+                                              "kernel - 1; same: zeros around the border keep its size")
     elif kind == "max_pool":
-        values["pool_size"] = _number(size, "pool size", 1, IMAGE_SIZE, layer.pool_size, key(network, uid, "pool"))
+        values["pool_size"] = _number("pool size", 1, IMAGE_SIZE, layer.pool_size, key(network, uid, "pool"))
     elif kind == "dropout":
-        values["rate"] = _number(size, "dropout rate", 0.0, 0.9, float(layer.rate), key(network, uid, "rate"),
-                                 step=0.05)
+        values["rate"] = _number("dropout rate", 0.0, 0.9, float(layer.rate), key(network, uid, "rate"), step=0.05)
     if kind in ("dense", "conv2d"):
         current = ACTIVATIONS.index(layer.activation) if layer.activation in ACTIVATIONS else 0
-        values["activation"] = activation.selectbox("activation", ACTIVATIONS, index=current,
-                                                    key=key(network, uid, "activation"), label_visibility="collapsed")
+        values["activation"] = st.selectbox("activation", ACTIVATIONS, index=current,
+                                            key=key(network, uid, "activation"))
     return values
 
 
-def _layer_widgets(network: str, item: dict, index: int, count: int) -> LayerConfig:
-    """One layer as one row: its number, type, parameters, and move up/down and remove buttons."""
-    layer: LayerConfig = item["layer"]
-    uid = item["id"]
-    columns = st.columns(ROW, vertical_alignment="center", gap="small")
-    columns[0].markdown(f"**{index + 1}**")
-    kind = columns[1].selectbox(f"Layer {index + 1}", LAYER_TYPES, index=LAYER_TYPES.index(layer.type),
-                                key=key(network, uid, "type"), label_visibility="collapsed")
-    values = {"type": kind, **_layer_parameters(columns[2:6], network, uid, kind, layer)}
-    columns[6].button(":material/arrow_upward:", key=key(network, uid, "up"), help="move up", on_click=_move,
-                      args=(network, index, -1), disabled=index == 0, type="tertiary")
-    columns[7].button(":material/arrow_downward:", key=key(network, uid, "down"), help="move down", on_click=_move,
-                      args=(network, index, 1), disabled=index == count - 1, type="tertiary")
-    columns[8].button(":material/close:", key=key(network, uid, "remove"), help="remove", on_click=_remove,
-                      args=(network, index), type="tertiary")
+def _as_last_drawn(network: str, uid: int, layer: LayerConfig) -> LayerConfig:
+    """The layer with the values its widgets kept from the last run (read before they are drawn again,
+    so that the row's summary already shows an edit)."""
+    state = st.session_state
+    values = {field: state[key(network, uid, name)] for field, name in WIDGETS.items()
+              if key(network, uid, name) in state}
     return LayerConfig(**{**layer.__dict__, **values})
 
 
-def _header() -> None:
-    for column, title in zip(st.columns(ROW, gap="small"), HEADER):
-        column.caption(title)
+def summary(layer: LayerConfig) -> str:
+    """A layer in a few words, for its row: ``Conv2D 32 · 3×3 same · relu``.
+
+    Example:
+        >>> summary(LayerConfig("dense", units=64, activation="tanh"))
+        'Dense 64 · tanh'
+    """
+    if layer.type == "dense":
+        return f"Dense {layer.units} · {layer.activation}"
+    if layer.type == "conv2d":
+        side = layer.kernel_size
+        return f"Conv2D {layer.filters} · {side}×{side} {layer.padding} · {layer.activation}"
+    if layer.type == "max_pool":
+        return f"MaxPool {layer.pool_size}×{layer.pool_size}"
+    if layer.type == "dropout":
+        return f"Dropout {layer.rate:.2f}"
+    if layer.type == "lstm":
+        return f"LSTM {layer.units}"
+    return {"batch_norm": "BatchNorm", "flatten": "Flatten"}[layer.type]
+
+
+def _layer_widgets(network: str, item: dict, index: int, count: int) -> LayerConfig:
+    """One layer, one row: its number, its summary (click it to change the type and parameters), and
+    move up, move down and remove buttons."""
+    layer: LayerConfig = item["layer"]
+    uid = item["id"]
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    row.markdown(f"**{index + 1}**", width="content")
+    with row.popover(summary(_as_last_drawn(network, uid, layer)), key=key(network, uid, "edit"),
+                     width="stretch"):
+        kind = st.selectbox(f"Layer {index + 1}: type", LAYER_TYPES, index=LAYER_TYPES.index(layer.type),
+                            key=key(network, uid, "type"))
+        values = {"type": kind, **_layer_parameters(network, uid, kind, layer)}
+    row.button(":material/arrow_upward:", key=key(network, uid, "up"), help="move up", on_click=_move,
+               args=(network, index, -1), disabled=index == 0, type="tertiary")
+    row.button(":material/arrow_downward:", key=key(network, uid, "down"), help="move down", on_click=_move,
+               args=(network, index, 1), disabled=index == count - 1, type="tertiary")
+    row.button(":material/close:", key=key(network, uid, "remove"), help="remove", on_click=_remove,
+               args=(network, index), type="tertiary")
+    return LayerConfig(**{**layer.__dict__, **values})
 
 
 def _move(network: str, index: int, offset: int) -> None:
@@ -167,19 +191,18 @@ def network_editor(network: str, title: str, help_text: str) -> NetworkConfig:
     st.markdown(f"**{title}** · {help_text}")
     items = st.session_state[key(network)]
     layers = []
-    if items:
-        _header()
-    for index, item in enumerate(items):
-        layer = _layer_widgets(network, item, index, len(items))
-        item["layer"] = layer
-        layers.append(layer)
+    with st.container(gap="xsmall"):  # rows close together: a 13-layer network fits on one screen
+        for index, item in enumerate(items):
+            layer = _layer_widgets(network, item, index, len(items))
+            item["layer"] = layer
+            layers.append(layer)
     if not items:
         st.caption("No hidden layers: the output layer alone (a linear softmax classifier).")
     columns = st.columns([3, 2], vertical_alignment="center")
     columns[0].selectbox("new layer", LAYER_TYPES, key=key(network, "new_type"), label_visibility="collapsed")
     columns[1].button("Add layer", key=key(network, "add"), on_click=_add, args=(network,))
     st.caption("Output layer, added automatically: Dense(one unit per class, softmax). "
-               + (SIZE_HELP if items else ""))
+               + ("Click a layer to change its type and settings." if items else ""))
     st.session_state[key(network, "below")] = st.container()
     return NetworkConfig(tuple(layers))
 

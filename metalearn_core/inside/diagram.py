@@ -143,7 +143,8 @@ def _conv(layer: LayerConfig, name: str, shape: Shape) -> Box:
                                "padding 'valid': use padding 'same', a smaller kernel or fewer pooling layers")
         height, width = height - size + 1, width - size + 1
     weights = size * size * channels * layer.filters + layer.filters  # kernel and one bias per filter
-    return Box(name, layer.describe(), (height, width, layer.filters), trainable=weights,
+    label = f"Conv2D({layer.filters}, {size}×{size} {layer.padding})"
+    return Box(name, label, (height, width, layer.filters), trainable=weights,
                note=f"{size}×{size}×{channels} weights + 1 bias per filter")
 
 
@@ -286,9 +287,9 @@ def learner_width(learner: LearnerConfig, base: NetworkConfig, meta_input: str) 
     return NUM_CLASSES
 
 
-_LEARNER_LABELS = {"random_forest": ("Random forest (100 trees)", "decision trees, not weights: no parameters "
+_LEARNER_LABELS = {"random_forest": ("Random forest", "100 decision trees, not weights: no parameters "
                                      "counted"),
-                   "svm": ("RBF support vector machine", "support vectors, not weights: no parameters counted")}
+                   "svm": ("RBF SVM", "a support vector machine keeps support vectors, not weights: no parameters counted")}
 
 
 def _learner_chain(learner: LearnerConfig, index: int, base: NetworkConfig, meta_input: str) -> Chain:

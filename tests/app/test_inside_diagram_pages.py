@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
-from tests.app.test_pages import page
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def page(path: str) -> AppTest:
+    """The app started at Home and switched to ``path``, as tests/app/test_pages.py does."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if path != "app.py":
+        at.switch_page(path)
+    return at
 
 
 def diagram_text(at) -> str:
@@ -13,6 +24,21 @@ def diagram_text(at) -> str:
     bodies = [element.value for element in at.html if 'class="nd"' in element.value]
     assert len(bodies) == 1, "one diagram on the page"
     return html.unescape(re.sub(r"<[^>]+>", " ", bodies[0].split("</style>")[-1]))
+
+
+def row_labels(at) -> list[str]:
+    """The layer editor's rows as their summaries read (each row's popover button)."""
+    labels = []
+
+    def walk(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            proto = getattr(child, "proto", None)
+            if type(proto).__name__ == "Block" and proto.WhichOneof("type") == "popover":
+                labels.append(proto.popover.label)
+            walk(child)
+
+    walk(at._tree)
+    return labels
 
 
 def total(at) -> int:
@@ -27,8 +53,9 @@ def test_train_shows_the_total_and_follows_the_units_box(home):
     assert total(at) == (784 * first + first) + (first * second + second) + (second * 10 + 10)
     units[0].set_value(50).run()
     assert not at.exception, at.exception
+    assert row_labels(at) == ["Flatten", "Dense 50 · relu", f"Dense {second} · relu"]  # the rows show the edit
     assert total(at) == (784 * 50 + 50) + (50 * second + second) + (second * 10 + 10)
-    assert f"{784 * 50 + 50:,} params" in diagram_text(at)
+    assert f" {784 * 50 + 50:,} " in diagram_text(at)  # the first dense layer's row
 
 
 def test_the_editor_is_one_row_per_layer_with_every_control(home):
@@ -44,6 +71,11 @@ def test_the_editor_is_one_row_per_layer_with_every_control(home):
     for name in ("up", "down", "remove"):
         assert at.button(key=f"train.base.{uid}.{name}") is not None
     assert at.button(key=f"train.base.{uid}.up").disabled  # the first layer cannot move up
+    assert row_labels(at)[:2] == ["Conv2D 32 · 3×3 same · relu", "MaxPool 2×2"]
+    at.button(key=f"train.base.{uid}.down").click().run()
+    assert row_labels(at)[:2] == ["MaxPool 2×2", "Conv2D 32 · 3×3 same · relu"]
+    at.button(key=f"train.base.{uid}.remove").click().run()
+    assert "Conv2D 32 · 3×3 same · relu" not in row_labels(at)
 
 
 def test_an_impossible_network_says_why_in_the_diagram(home):
