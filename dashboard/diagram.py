@@ -11,10 +11,9 @@ import streamlit as st
 
 from metalearn_core.inside.diagram import Box, Chain, Diagram, format_shape
 
-CAPTION = ("Each row is a layer, top to bottom as an image flows through the network: its name, the shape of "
-           "what it passes on, and how many numbers (parameters) it learns; the bar is its share of all of them. "
-           "Dashed rows are added automatically. Look for the longest bars: that is where the parameters are, "
-           "usually the first dense layer after a flatten. Change a layer and the rows follow.")
+CAPTION = ("Each row is a layer, top to bottom as an image flows through: the shape it passes on and how many "
+           "numbers (parameters) it learns, the bar its share; dashed rows are added automatically. The longest "
+           "bars show where the parameters are, usually in the first dense layer after a flatten.")
 
 STYLE = """<style>
 .nd {font-size: 0.78rem; line-height: 1.3;}

@@ -21,8 +21,8 @@ with setup:
     network, fields = fewshot_views.settings_widgets()
     with editor.below(fewshot_views.NETWORK):  # under the learner network's layer editor, in its tab
         diagram.show(fewshot_diagram(network, fields["algorithm"], fields["ways"]),
-                     caption=diagram.CAPTION + " Gradient-based learners (MAML, Meta-SGD, Reptile) end in one "
-                     "output unit per class of the task; Prototypical Networks end in the features they compare.")
+                     caption=diagram.CAPTION + " MAML, Meta-SGD and Reptile end in one unit per class of the "
+                     "task; Prototypical Networks end in the features they compare.")
     name = st.text_input("Run name (optional)", key=fewshot_views.key("name"), max_chars=200)
     config, problem = None, ""
     try:
