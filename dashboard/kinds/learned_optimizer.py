@@ -75,16 +75,15 @@ def inside_section(run: Run) -> None:
     st.plotly_chart(optimizer_figures.rule_figure(curves, scale=scale), key=f"lo.inside.rule.{run.id}",
                     use_container_width=True)
     size = curves.histories[1].gradient
-    st.caption(f"The step one weight takes for the gradient on the x-axis (tuned learning rates): SGD's is a slanted "
-               f"line (step proportional to the gradient) and Adam's first step is flat (about its learning rate "
-               f"whatever the gradient's size). The rules remember past gradients, so the middle and right panels "
-               f"first feed {curves.histories[1].steps} steps of a constant gradient of ±{size:.2g} (typical for "
-               f"this network) and then the probe: look for a rule that keeps moving in the remembered direction.")
+    st.caption(f"The step one weight takes for each gradient, under each rule at its tuned learning rate: SGD's "
+               f"grows with the gradient, Adam's first step is about its learning rate whatever the gradient. The "
+               f"rules remember past gradients, so the lower panels first feed {curves.histories[1].steps} steps of "
+               f"a constant gradient ±{size:.2g} (typical here): look for a rule that keeps its remembered direction.")
     st.plotly_chart(optimizer_figures.magnitudes_figure(magnitudes), key=f"lo.inside.sizes.{run.id}",
                     use_container_width=True)
-    st.caption("How far each optimizer moves the weights at every step, all from the same held-out initialisation "
-               "and minibatches (the first one of the comparison above). Look for whether the learned optimizer "
-               "takes bigger steps early and smaller ones later, like a learning-rate schedule.")
+    st.caption("The average distance each optimizer moves a weight at every step, all from the same held-out start "
+               "and minibatches (bands: middle 80% of the weights that moved). Does the learned optimizer take big "
+               "steps early and smaller ones later, like a learning-rate schedule?")
 
 
 def checks_section(store: RunStore, run: Run) -> None:

@@ -71,34 +71,48 @@ def rule_figure(curves: RuleCurves, names: tuple[str, ...] = ("learned", "sgd", 
     x_zone, y_zone = _threshold(curves.gradients), _threshold(shown)
     transform_x = (lambda v: symlog(v, x_zone)) if scale == "symlog" else np.asarray
     transform_y = (lambda v: symlog(v, y_zone)) if scale == "symlog" else np.asarray
-    figure = make_subplots(rows=1, cols=len(curves.histories), shared_yaxes=True, horizontal_spacing=0.03,
+    # One panel per history, stacked: the Train page shows results in a narrow column.
+    figure = make_subplots(rows=len(curves.histories), cols=1, shared_xaxes=True, vertical_spacing=0.07,
                            subplot_titles=[history.name for history in curves.histories])
-    for column, _ in enumerate(curves.histories, start=1):
+    for row, _ in enumerate(curves.histories, start=1):
         for name in names:
-            updates = curves.updates[name][column - 1]
+            updates = curves.updates[name][row - 1]
             figure.add_trace(go.Scatter(
                 x=transform_x(curves.gradients), y=transform_y(updates), mode="lines", name=LABELS.get(name, name),
-                legendgroup=name, showlegend=column == 1,
+                legendgroup=name, showlegend=row == 1,
                 line={"color": _colour_of(name), "width": 3 if name == "learned" else 2},
                 customdata=np.stack([curves.gradients, updates], axis=1),
                 hovertemplate=f"{LABELS.get(name, name)}<br>gradient %{{customdata[0]:.3g}}<br>"
-                              "update %{customdata[1]:.3g}<extra></extra>"))
+                              "update %{customdata[1]:.3g}<extra></extra>"), row=row, col=1)
     if scale == "symlog":
         x_ticks = _symlog_ticks(x_zone, float(np.max(np.abs(curves.gradients))))
         y_ticks = _symlog_ticks(y_zone, float(np.max(np.abs(shown))))
         figure.update_xaxes(tickvals=x_ticks[0], ticktext=x_ticks[1], tickangle=-45)
         figure.update_yaxes(tickvals=y_ticks[0], ticktext=y_ticks[1])
-    figure.update_xaxes(title_text="gradient of one weight", zeroline=True)
-    figure.update_yaxes(title_text="update of that weight", zeroline=True, col=1)
-    figure.update_layout(template=TEMPLATE, height=430, legend={"orientation": "h", "y": -0.32},
-                         title=title or "Each rule's update against the gradient"
-                                        + (" (both axes logarithmic on each side of zero)" if scale == "symlog" else ""))
+    figure.update_xaxes(zeroline=True)
+    figure.update_xaxes(title_text="gradient of one weight", row=len(curves.histories), col=1)
+    figure.update_yaxes(title_text="update", zeroline=True)
+    figure.update_layout(template=TEMPLATE, height=260 * len(curves.histories) + 120,
+                         legend={"orientation": "h", "y": -0.12 if scale == "symlog" else -0.08},
+                         title=title or "Update against the gradient" + (" (symmetric log axes)" if scale == "symlog" else ""))
     return figure
 
 
-def magnitudes_figure(magnitudes: UpdateMagnitudes, title: str = "") -> go.Figure:
+def _band(steps: np.ndarray, low: np.ndarray, high: np.ndarray, colour: str, group: str) -> go.Scatter:
+    """A filled band from ``low`` to ``high``; a log axis cannot show 0 (a step where no weight moved),
+    so the floor is the smallest positive value."""
+    positive = np.concatenate([low, high])
+    floor = positive[positive > 0].min() if np.any(positive > 0) else 1e-12
+    low, high = np.maximum(low, floor), np.maximum(high, floor)
+    return go.Scatter(x=np.concatenate([steps, steps[::-1]]), y=np.concatenate([high, low[::-1]]), fill="toself",
+                      fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False,
+                      legendgroup=group)
+
+
+def magnitudes_figure(magnitudes: UpdateMagnitudes, bands: tuple[str, ...] = ("learned", "adam"),
+                      title: str = "") -> go.Figure:
     """Mean ``|update|`` per step for each rule, with a band from the 10th to the 90th percentile
-    over the weights that moved; log scale.
+    over the weights that moved for the rules in ``bands`` (more overlap into a blur); log scale.
 
     Example:
         >>> magnitudes_figure(update_magnitudes(rules, spec, x_eval, y_eval, init_seed=0))  # doctest: +SKIP
@@ -107,18 +121,12 @@ def magnitudes_figure(magnitudes: UpdateMagnitudes, title: str = "") -> go.Figur
     for name, mean in magnitudes.mean.items():
         steps = np.arange(1, len(mean) + 1)
         colour, label = _colour_of(name), LABELS.get(name, name)
-        # A log axis cannot show 0 (a weight that did not move): the band's floor is the smallest positive size.
-        positive = np.concatenate([magnitudes.low[name], magnitudes.high[name], mean])
-        floor = positive[positive > 0].min() if np.any(positive > 0) else 1e-12
-        low, high = np.maximum(magnitudes.low[name], floor), np.maximum(magnitudes.high[name], floor)
-        figure.add_trace(go.Scatter(x=np.concatenate([steps, steps[::-1]]), y=np.concatenate([high, low[::-1]]),
-                                    fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
-                                    hoverinfo="skip", showlegend=False, legendgroup=name))
+        if name in bands:
+            figure.add_trace(_band(steps, magnitudes.low[name], magnitudes.high[name], colour, name))
         figure.add_trace(go.Scatter(x=steps, y=mean, mode="lines", name=label, legendgroup=name,
                                     line={"color": colour, "width": 3 if name == "learned" else 2},
                                     hovertemplate=f"{label}<br>step %{{x}}: mean |update| %{{y:.3g}}<extra></extra>"))
     figure.update_layout(template=TEMPLATE, height=400, yaxis_type="log", legend={"orientation": "h", "y": -0.2},
                          xaxis_title="training step of the base network", yaxis_title="|update| per weight (log scale)",
-                         title=title or "How far each optimizer moves the weights, step by step (mean; band "
-                                        "10th-90th percentile of the weights that moved)")
+                         title=title or "Update size per step (mean over the weights)")
     return figure

@@ -27,9 +27,9 @@ def trust_figure(weights: MetaWeights, title: str = "") -> go.Figure:
         z=matrix, x=[f"digit {c}" if c.isdigit() else c for c in columns], y=list(weights.learners),
         colorscale="Blues", zmin=0, colorbar={"title": "mean |weight|"}, texttemplate="%{z:.2f}",
         hovertemplate="%{y}, %{x}: mean |weight| %{z:.3f}<extra></extra>"))
-    figure.update_layout(template=TEMPLATE, height=140 + 45 * len(weights.learners),
+    figure.update_layout(template=TEMPLATE, height=200 + 45 * len(weights.learners), margin={"t": 110, "b": 20},
                          yaxis={"autorange": "reversed"}, xaxis={"side": "top"},
-                         title=title or "How strongly the meta network listens to each learner's score for each digit")
+                         title=title or "Trust: mean |weight| per learner and digit")
     return figure
 
 
@@ -57,8 +57,8 @@ def kernel_figure(weights: MetaWeights, title: str = "") -> go.Figure:
         lines = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": e, "y1": e} for e in edges]
         figure.update_layout(xaxis={"title": "output class (the meta network's answer)", "side": "top"},
                              yaxis={"title": "input (learner · class score)", "autorange": "reversed"},
-                             height=min(1400, 160 + 16 * len(labels)))
-        default = "The meta network's weights from each learner's class scores to its own answer"
+                             height=min(1400, 180 + 16 * len(labels)), margin={"t": 120, "b": 30})
+        default = "Weights from each learner's scores to the answer"
     else:
         figure = go.Figure(go.Heatmap(z=weights.kernel.T, x=labels, y=list(range(weights.kernel.shape[1])),
                                       hovertemplate="unit %{y}<br>input %{x}: weight %{z:.3f}<extra></extra>",
@@ -66,8 +66,8 @@ def kernel_figure(weights: MetaWeights, title: str = "") -> go.Figure:
         lines = [{"type": "line", "yref": "paper", "y0": 0, "y1": 1, "x0": e, "x1": e} for e in edges]
         figure.update_layout(xaxis={"title": "input (learner · class score or feature)", "tickangle": -60},
                              yaxis={"title": f"unit of the first hidden layer ({weights.layer})"},
-                             height=min(900, 260 + 10 * weights.kernel.shape[1]))
-        default = "Every weight of the meta network's first hidden layer"
+                             height=min(900, 300 + 10 * weights.kernel.shape[1]), margin={"t": 70, "b": 170})
+        default = "Every weight of the first hidden layer"
     for line in lines:
         line["line"] = {"color": "black", "width": 1}
     figure.update_layout(template=TEMPLATE, shapes=lines, title=title or default)
