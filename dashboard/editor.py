@@ -1,7 +1,9 @@
 """Widgets for the Train page: the layer editors and the training settings.
 
 State is set up in one place (``init_state``); layer widgets are keyed by a stable id per layer,
-so a layer's values move with it when it is reordered.
+so a layer's values move with it when it is reordered. Each layer is one row (its summary, which
+opens a popover with its type and settings, and move and remove buttons), so a 13-layer network
+fits on one screen.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ WIDGETS = {"type": "type", "units": "units", "filters": "filters", "kernel_size"
            "pool_size": "pool", "rate": "rate", "activation": "activation"}
 
 
-def _number(label: str, low: float, high: float, value: float, widget_key: str, step: float = 1):
+def _number(label: str, low: float, high: float, value: float, widget_key: str, step: float = 1) -> float:
     value = min(max(value, low), high)
     return st.number_input(label, low, high, value, step, key=widget_key,
                            format="%.2f" if isinstance(step, float) else None)
