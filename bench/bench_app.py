@@ -56,7 +56,7 @@ PAGES = {
 CHART = "[data-testid='stPlotlyChart']"
 # The end of Draw's "Inside the model" view (dashboard/inside_draw.py): its saliency caption and pictures.
 INSIDE_DONE_TEXT = "Which pixels decided the "
-INSIDE_DONE_IMAGES = ".st-key-draw-inside-saliency img"
+INSIDE_DONE_IMAGES = ".inside-saliency img"
 
 # Timed inside the page: the user's action (mouse-up or click) and the moment the awaited content
 # is there, both on the page's own clock: the text is in the page and, for a selector, every element

@@ -12,6 +12,7 @@ from metalearn_core.predictor import PredictorError
 st.set_page_config(page_title="Draw · Meta-learning lab", page_icon="✏️", layout="wide")
 st.title("Draw a digit")
 common.sidebar()
+inside_draw.keep_collections_quick()  # TensorFlow is loaded (the predictor imports it): freeze it once
 store = common.current_store()
 
 classify_tab, teach_tab = st.tabs(["Classify a digit", "Teach it your handwriting (few-shot)"])
@@ -50,6 +51,12 @@ with left:
     if problem:
         st.error(problem)
 
+inside = None  # the first model's inside views, computed before anything on the right is shown
+if image28 is not None:
+    try:
+        inside = inside_draw.inside_views(common.predictor(first), image28, inside_draw.current_order())
+    except PredictorError:  # said under the prediction
+        pass
 with right:
     if image28 is None:
         st.info("The prediction appears here as soon as you lift the pen.")
@@ -66,12 +73,9 @@ with right:
             st.markdown(f"**{labels[run_id]}** predicts **{digit}** ({100 * probabilities[digit]:.1f}%)")
             st.html(figures.probabilities_bars_html(probabilities))
 
-if image28 is not None:
-    try:
-        inside = common.predictor(first)
-    except PredictorError:  # already said above, under the prediction
-        inside = None
-    if inside is not None:
-        with classify_tab.expander("Inside the model", expanded=True):
-            st.markdown(f"**{labels[first]}**")
-            inside_draw.inside_panel(inside, image28)
+with classify_tab.expander("Inside the model", expanded=True):
+    if inside is None:  # shown from the start, so the browser has what it needs to draw the view at pen-up
+        inside_draw.show_placeholder()
+    else:
+        st.markdown(f"**{labels[first]}**")
+        inside_draw.show_inside(inside)

@@ -2,13 +2,15 @@
 ``st.image``): activation strips for Dense layers, grids of feature maps, weight tiles and
 saliency overlays on the grey digit.
 
-Every function returns a (height, width, 3) uint8 array. Colours: activations go from black
+Every function returns a (height, width, 3) uint8 array, one pixel per value by default (the page
+enlarges it with crisp, unsmoothed pixels, which keeps it quick to encode and send); ``cell`` or
+``factor`` enlarge it here instead. Colours: activations go from black
 through purple and orange to pale yellow (brighter is more active); signed values (weights,
 gradients, logits) go from blue (negative) through white to red (positive).
 
 Example:
     >>> activation_strip(np.arange(5.0), order="sorted").shape
-    (10, 50, 3)
+    (1, 5, 3)
 """
 
 from __future__ import annotations
@@ -59,11 +61,11 @@ def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
-def grid(tiles: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
+def grid(tiles: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
     """(n, h, w, 3) tiles in rows of ``columns``, ``gap`` white pixels between them.
 
     Example:
-        >>> grid(np.zeros((5, 4, 4, 3), np.uint8), columns=3).shape
+        >>> grid(np.zeros((5, 4, 4, 3), np.uint8), columns=3, gap=2).shape
         (10, 16, 3)
     """
     n, height, width = tiles.shape[:3]
@@ -76,12 +78,13 @@ def grid(tiles: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
     return out
 
 
-def activation_strip(values: np.ndarray, order: str = "sorted", columns: int = 64, cell: int = 10) -> np.ndarray:
+def activation_strip(values: np.ndarray, order: str = "sorted", columns: int = 64, cell: int = 1) -> np.ndarray:
     """A Dense layer's units as squares, ``columns`` to a row: "sorted" puts the most active first,
     "in order" keeps the units' own order (the same unit stays in the same place for every drawing).
+    Each square is ``cell`` x ``cell`` pixels.
 
     Example:
-        >>> activation_strip(np.arange(384.0)).shape  # 6 rows of 64 squares
+        >>> activation_strip(np.arange(384.0), cell=10).shape  # 6 rows of 64 squares
         (60, 640, 3)
     """
     if order not in ("sorted", "in order"):
@@ -98,40 +101,39 @@ def activation_strip(values: np.ndarray, order: str = "sorted", columns: int = 6
     return enlarge(image, cell)
 
 
-def feature_map_grid(maps: np.ndarray, columns: int = 8, target: int = 56) -> np.ndarray:
+def feature_map_grid(maps: np.ndarray, columns: int = 8, factor: int = 1) -> np.ndarray:
     """A convolution or pooling layer's (h, w, channels) output as one small picture per channel,
-    all on one colour scale (so a bright map is truly more active than a dim one), each enlarged
-    to about ``target`` pixels.
+    all on one colour scale (so a bright map is truly more active than a dim one), in rows of
+    ``columns``, each pixel ``factor`` x ``factor``.
 
     Example:
-        >>> feature_map_grid(np.random.rand(13, 13, 32)).shape
-        (214, 430, 3)
+        >>> feature_map_grid(np.random.rand(13, 13, 32)).shape  # 4 rows of 8 maps, 1 px apart
+        (55, 111, 3)
     """
     maps = np.asarray(maps, np.float64)
     pictures = np.moveaxis(auto_colour(maps), 2, 0)  # (channels, h, w, 3)
-    factor = max(1, target // maps.shape[0])
     return grid(np.stack([enlarge(picture, factor) for picture in pictures]), columns)
 
 
-def weight_tiles(tiles: np.ndarray, columns: int = 8, target: int = 84) -> np.ndarray:
+def weight_tiles(tiles: np.ndarray, columns: int = 8, factor: int = 1) -> np.ndarray:
     """Weight pictures (n, h, w), each on its own symmetric blue-white-red scale (a unit's weights
-    are compared with each other, not with another unit's), enlarged to about ``target`` pixels.
+    are compared with each other, not with another unit's), in rows of ``columns``, each pixel
+    ``factor`` x ``factor``.
 
     Example:
-        >>> weight_tiles(np.random.randn(16, 28, 28)).shape
-        (170, 686, 3)
+        >>> weight_tiles(np.random.randn(16, 28, 28)).shape  # 2 rows of 8 tiles, 1 px apart
+        (57, 231, 3)
     """
     tiles = np.asarray(tiles, np.float64)
-    factor = max(1, target // tiles.shape[1])
     return grid(np.stack([enlarge(signed(tile), factor) for tile in tiles]), columns)
 
 
-def saliency_overlay(image28: np.ndarray, saliency: np.ndarray, factor: int = 8) -> np.ndarray:
+def saliency_overlay(image28: np.ndarray, saliency: np.ndarray, factor: int = 1) -> np.ndarray:
     """The drawing in grey with ``saliency`` on top: red where it is positive, blue where it is
     negative, more opaque the larger it is (relative to its largest magnitude).
 
     Example:
-        >>> saliency_overlay(np.zeros((28, 28)), np.ones((28, 28))).shape
+        >>> saliency_overlay(np.zeros((28, 28)), np.ones((28, 28)), factor=8).shape
         (224, 224, 3)
     """
     grey = 40.0 + 130.0 * np.clip(np.asarray(image28, np.float64), 0, 1)  # a dim digit

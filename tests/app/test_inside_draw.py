@@ -5,7 +5,9 @@ test image, as the Draw page does after the pen is lifted."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import numpy as np
 import pytest
@@ -72,11 +74,14 @@ def rendered(home, run_id: int, monkeypatch) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    return " ".join(str(element.value) for element in [*at.markdown, *at.caption, *at.info])
+    """What the page says, in order of kind: markdown, captions, messages, then the HTML views' text."""
+    shown = [str(element.value) for element in [*at.markdown, *at.caption, *at.info]]
+    return " ".join(shown + [html.unescape(re.sub(r"<[^>]+>", " ", element.proto.body)) for element in at.get("html")])
 
 
-def images(at: AppTest) -> list:
-    return at.get("image")
+def images(at: AppTest) -> list[str]:
+    """The pictures' data URIs, in order."""
+    return re.findall(r"src='(data:image/png;base64,[^']+)'", " ".join(element.proto.body for element in at.get("html")))
 
 
 def predicted_digit(home, run_id: int, mnist) -> int:
@@ -89,25 +94,28 @@ def test_a_dense_base_run_shows_each_layer_its_weights_and_saliency(runs, mnist,
     home, ids = runs
     at = rendered(home, ids["dense"], monkeypatch)
     text = texts(at)
-    for layer in ("`flatten_1` · Flatten", "`dense_2` · Dense · 32 units", "`logits`", "`probabilities`"):
+    for layer in ("flatten_1  · Flatten", "dense_2  · Dense · 32 units", "logits  · Dense", "probabilities  · Activation"):
         assert layer in text
     assert "units your drawing excites most" in text
     digit = predicted_digit(home, ids["dense"], mnist)
     assert f"{DONE_TEXT} the {digit}:" in text  # the saliency of the digit the run predicts
-    # dense_2, logits and probabilities strips, the weight tiles, the two saliency pictures in one element
-    assert len(images(at)) == 5
+    # dense_2, logits and probabilities strips, the weight tiles, the two saliency pictures
+    before = images(at)
+    assert len(before) == 6
     assert at.radio(key="draw.inside.order").value == "sorted"
     at.radio(key="draw.inside.order").set_value("in order").run()
     assert not at.exception, at.exception
-    assert len(images(at)) == 5
+    after = images(at)
+    assert len(after) == 6
+    assert after[0] != before[0] and after[1:] == before[1:]  # only the dense strip changes
 
 
 def test_a_cnn_base_run_shows_feature_maps_and_filters(runs, monkeypatch):
     home, ids = runs
     text = texts(rendered(home, ids["cnn"], monkeypatch))
-    assert "`conv2d_1` · Conv2D · 4 feature maps of 26 x 26" in text
-    assert "`max_pool_2` · MaxPooling2D · 4 feature maps of 13 x 13" in text
-    assert "3x3 filter of `conv2d_1`" in text
+    assert "conv2d_1  · Conv2D · 4 feature maps of 26 x 26" in text
+    assert "max_pool_2  · MaxPooling2D · 4 feature maps of 13 x 13" in text
+    assert "3x3 filter of  conv2d_1 " in text
     assert DONE_TEXT in text
     assert "add_channel" not in text  # bookkeeping layers get no row
 
@@ -119,12 +127,12 @@ def test_a_stacked_run_shows_its_network_learner_and_the_meta_network(runs, monk
     headers = [element.value for element in at.markdown if element.value.startswith("####")]
     assert headers == ["#### Base 1 (network)", "#### Meta network"]
     assert "base 2 (random forest) has no layers to show" in text
-    assert "`standardise` · Normalization" in text
+    assert "standardise  · Normalization" in text
     assert "20 numbers, the base learners' outputs" in text  # 10 probabilities from each learner
     assert "10 from base 1 (network), then 10 from base 2 (random forest)" in text
     assert DONE_TEXT in text and META_DONE_TEXT in text
-    markdown = " ".join(element.value for element in at.markdown)
-    assert markdown.index("**Saliency**") < markdown.index("`standardise`")  # the learner, then the meta network
+    bodies = [element.proto.body for element in at.get("html")]
+    assert len(bodies) == 2 and DONE_TEXT in bodies[0] and "standardise" in bodies[1]  # learner, then meta
 
 
 def no_logits_script() -> None:

@@ -17,7 +17,7 @@ from .conftest import screenshot
 pytestmark = pytest.mark.slow
 QUICK = RunConfig(name="inside-draw", base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=64))),
                   training=TrainingConfig(epochs=1, batch_size=64, train_limit=3000, test_limit=1000))
-SALIENCY_IMAGES = ".st-key-draw-inside-saliency img"  # as bench/bench_app.py waits for them
+SALIENCY_IMAGES = ".inside-saliency img"  # as bench/bench_app.py waits for them
 
 
 def test_draw_a_stroke_and_see_inside_the_model(server, page):
@@ -41,7 +41,7 @@ def test_draw_a_stroke_and_see_inside_the_model(server, page):
     expect(saliency).to_have_count(2)
     saliency_loaded(page)
     # the dense strip, logits, probabilities, the weight tiles and the two saliency pictures
-    pictures = inside.locator("[data-testid='stImageContainer'] img")
+    pictures = inside.locator("img")
     expect(pictures).to_have_count(6)
     sorted_strip = pictures.first.get_attribute("src")
     page.get_by_text("in order", exact=True).click()  # each unit in its own place: a new picture

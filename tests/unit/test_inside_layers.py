@@ -203,8 +203,8 @@ def test_weight_tiles_use_a_symmetric_scale_per_tile():
     tiles = np.zeros((2, 2, 2))
     tiles[0] = [[1, -1], [0, 0.5]]
     tiles[1] = [[100, 0], [0, 0]]
-    picture = images.weight_tiles(tiles, columns=2, target=2)  # no enlarging: 2x2 tiles, 2 px gap
+    picture = images.weight_tiles(tiles, columns=2)  # 2x2 tiles, a 1 px gap
     np.testing.assert_array_equal(picture[0, 0], images.SIGNED[-1].astype(np.uint8))  # +max: darkest red
     np.testing.assert_array_equal(picture[0, 1], images.SIGNED[0].astype(np.uint8))  # -max: darkest blue
-    np.testing.assert_array_equal(picture[0, 4], picture[0, 0])  # each tile's own maximum is as red
+    np.testing.assert_array_equal(picture[0, 3], picture[0, 0])  # each tile's own maximum is as red
     np.testing.assert_array_equal(picture[0, 2], [255, 255, 255])  # the gap
