@@ -36,6 +36,7 @@ ORDERS = ("sorted", "in order")
 WEIGHT_TILES = 16  # Dense units shown in the first-layer weights view
 PIXELATED = "image-rendering:pixelated;max-width:100%;height:auto"  # enlarged without smoothing
 CAPTION = "font-size:0.875rem;opacity:0.65;margin:0.25rem 0 0.75rem 0"  # like st.caption, in both themes
+CODE = "font-size:0.85em;padding:0.1em 0.3em;border-radius:0.25rem;background:rgba(128,128,128,0.15)"
 
 
 def _data_uri(picture: np.ndarray) -> str:
@@ -57,7 +58,7 @@ def _pictures(pictures: list[np.ndarray], scale: int, alt: str, captions: list[s
 
 
 def _text(text: str) -> str:
-    return f"<p style='margin:0.5rem 0 0.25rem 0'>{text}</p>"
+    return f"<p style='margin:0.75rem 0 0.25rem 0'>{text}</p>"
 
 
 def _caption(text: str) -> str:
@@ -65,7 +66,7 @@ def _caption(text: str) -> str:
 
 
 def _code(name: str) -> str:
-    return f"<code>{html.escape(name)}</code>"
+    return f"<code style='{CODE}'>{html.escape(name)}</code>"
 
 
 @dataclass
