@@ -55,8 +55,9 @@ inside = None  # the first model's inside views, computed before anything on the
 if image28 is not None:
     try:
         inside = inside_draw.inside_views(common.predictor(first), image28, inside_draw.current_order())
-    except PredictorError:  # said under the prediction
-        pass
+    except PredictorError:  # the reason is said under the prediction
+        inside = inside_draw.InsideViews(problem="The inside of this model cannot be shown: its saved model "
+                                                 "did not load (see above).")
 with right:
     if image28 is None:
         st.info("The prediction appears here as soon as you lift the pen.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from metalearn_core.predictor import load_predictor
 from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.store import RunStore
 
+ROOT = Path(__file__).resolve().parents[2]
 TRAINING = TrainingConfig(epochs=1, train_limit=1500, test_limit=300)
 DENSE = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=32)))
 CNN = NetworkConfig((LayerConfig("conv2d", filters=4, kernel_size=3), LayerConfig("max_pool"), LayerConfig("flatten")))
@@ -151,3 +153,15 @@ def test_a_network_without_logits_gets_a_message_not_a_traceback():
     at = AppTest.from_function(no_logits_script, default_timeout=60).run()
     assert not at.exception, at.exception
     assert any("has no layer named 'logits'" in info.value for info in at.info)
+
+
+def test_the_draw_page_shows_the_view_open_with_a_hint_before_any_drawing(runs, monkeypatch):
+    home, _ = runs
+    monkeypatch.setenv("METALEARN_HOME", str(home))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/draw.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert [expander.label for expander in at.expander] == ["Inside the model"]
+    assert any("to see inside the model" in element.proto.body for element in at.get("html"))
+
