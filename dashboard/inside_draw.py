@@ -76,7 +76,8 @@ class InsideViews:
     problem: str = ""
     note: str = ""  # on a stacked run's learners that have no layers to show
     titles: list[str] = field(default_factory=list)  # one per network, shown when there are several
-    bodies: list[str] = field(default_factory=list)  # each network's HTML, or an "info: ..." message
+    bodies: list[str] = field(default_factory=list)  # each network's HTML ("" when it has a problem)
+    problems: list[str] = field(default_factory=list)  # why a network cannot be shown ("" when it can)
 
 
 def inside_views(predictor, image28: np.ndarray, order: str = "sorted") -> InsideViews:
@@ -88,11 +89,14 @@ def inside_views(predictor, image28: np.ndarray, order: str = "sorted") -> Insid
         return InsideViews(problem=f"The inside of this model cannot be shown: {error}")
     views = InsideViews(note=_stacked_note(predictor, networks) if predictor.learners else "")
     for network in networks:
-        views.titles.append(network.title.capitalize())
+        body, problem = "", ""
         try:
-            views.bodies.append(_network_html(network, order))
+            body = _network_html(network, order)
         except InsideError as error:
-            views.bodies.append(f"info: The inside of the {network.title} cannot be shown: {error}")
+            problem = f"The inside of the {network.title} cannot be shown: {error}"
+        views.titles.append(network.title.capitalize())
+        views.bodies.append(body)
+        views.problems.append(problem)
     return views
 
 
@@ -108,11 +112,11 @@ def show_inside(views: InsideViews) -> None:
                   "so you can compare two drawings")
     if views.note:
         st.caption(views.note)
-    for title, body in zip(views.titles, views.bodies):
+    for title, body, problem in zip(views.titles, views.bodies, views.problems):
         if len(views.titles) > 1:
             st.markdown(f"#### {title}")
-        if body.startswith("info: "):
-            st.info(body.removeprefix("info: "))
+        if problem:
+            st.info(problem)
         else:
             st.html(body)
 
