@@ -1,6 +1,7 @@
 """A data home written by the flat layout (tests/fixtures/home-v1), served and used in the browser:
 its runs show on Train, Few-shot and Compare, and its model predicts a drawn digit on Draw. The
-server imports TensorFlow only when Draw needs a model, not for the other pages."""
+server imports TensorFlow only when a view needs a model (Draw, and the views inside a stacked
+meta network or a few-shot learner's inner loop), not for Compare or a base run's results."""
 
 from __future__ import annotations
 
@@ -38,20 +39,26 @@ def test_an_old_data_home_opens_compares_and_predicts(old_server, page):
     url, home, process = old_server
     runs = {run.name: run.id for run in RunStore(home).list_runs()}
 
-    page.goto(f"{url}/train?run={runs['old-stacked']}")
-    page.get_by_text("Confusion matrix (test set)").first.wait_for(state="visible")
-    expect(page.get_by_text("What stacking bought").first).to_be_visible()
-
-    page.goto(f"{url}/fewshot?run={runs['old-maml']}")
-    page.get_by_text("Episode viewer").first.wait_for(state="visible")
-
     page.goto(f"{url}/compare?runs={runs['old-base-renamed']},{runs['old-stacked']}")
     for metric in ("loss", "accuracy"):
         chart = page.locator(f".st-key-compare-curves-{metric}")
         expect(chart).to_contain_text("old-base-renamed", timeout=60_000)
         expect(chart).to_contain_text("old-stacked")
     screenshot(page, "old-home-compare")
-    assert not tensorflow_loaded(process.pid), "Train, Few-shot and Compare imported TensorFlow"
+
+    page.goto(f"{url}/train?run={runs['old-base-renamed']}")
+    page.get_by_text("Confusion matrix (test set)").first.wait_for(state="visible")
+    expect(page.get_by_text("No layer statistics for this run").first).to_be_visible()
+    assert not tensorflow_loaded(process.pid), "Compare or a base run's results imported TensorFlow"
+
+    page.goto(f"{url}/train?run={runs['old-stacked']}")
+    page.get_by_text("Confusion matrix (test set)").first.wait_for(state="visible")
+    expect(page.get_by_text("What stacking bought").first).to_be_visible()
+    expect(page.get_by_text("Inside the meta network").first).to_be_visible(timeout=60_000)
+
+    page.goto(f"{url}/fewshot?run={runs['old-maml']}")
+    page.get_by_text("Episode viewer").first.wait_for(state="visible")
+    expect(page.get_by_text("Inner steps taken on the support set").first).to_be_visible(timeout=60_000)
 
     page.goto(f"{url}/draw")
     canvas = page.locator("canvas").first
