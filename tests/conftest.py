@@ -42,3 +42,33 @@ def home(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv("METALEARN_HOME", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def record_run():
+    """A function ``record_run(store, config, data, layer_stats=True) -> run id`` that trains the
+    config in this process (fast: no worker start-up) and records it as the worker does, through
+    its StoreReporter; ``layer_stats=False`` records a run as trained before layer statistics
+    existed."""
+    import json
+    import time
+
+    from metalearn_core import kinds
+    from metalearn_core.runs.reporting import Reporter
+    from metalearn_core.runs.worker import StoreReporter
+
+    def record(store, config, data, layer_stats: bool = True) -> int:
+        run_id = store.create_run(config)
+        store.mark_running(run_id)
+        writer = StoreReporter(store, run_id, time.time())
+        reporter = Reporter(on_epoch=writer.on_epoch)
+        if layer_stats:
+            reporter.on_layer_stats = writer.on_layer_stats
+        result = kinds.get(config.kind).entry()(config, data, reporter, store.run_folder(run_id))
+        if result.evaluation is not None:
+            (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
+        store.update_summary(run_id, **result.summary)
+        store.finish(run_id, result.status, error=result.message)
+        return run_id
+
+    return record

@@ -6,7 +6,6 @@ test image, as the Draw page does after the pen is lifted."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 
@@ -16,11 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.inside_draw import DONE_TEXT, META_DONE_TEXT
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.kinds.base.run import train_base
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
-from metalearn_core.kinds.stacked.run import train_stacked
 from metalearn_core.predictor import load_predictor
-from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,28 +26,15 @@ CNN = NetworkConfig((LayerConfig("conv2d", filters=4, kernel_size=3), LayerConfi
 IMAGE = 0  # the MNIST test image shown (a 7)
 
 
-def finish(store: RunStore, config: RunConfig, mnist) -> int:
-    """Train in this process and record the run as the worker would."""
-    run_id = store.create_run(config)
-    store.mark_running(run_id)
-    train = train_stacked if config.kind == "stacked" else train_base
-    result = train(config, mnist, Reporter(), store.run_folder(run_id))
-    if result.evaluation is not None:
-        (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
-    store.update_summary(run_id, **result.summary)
-    store.finish(run_id, result.status)
-    return run_id
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, mnist):
+def runs(tmp_path_factory, mnist, record_run):
     """(data home, {name: run id}) with a dense and a CNN base run and a stacked run."""
     home = tmp_path_factory.mktemp("inside-draw")
     store = RunStore(home)
     ids = {
-        "dense": finish(store, RunConfig(name="dense", base=DENSE, training=TRAINING), mnist),
-        "cnn": finish(store, RunConfig(name="cnn", base=CNN, training=TRAINING), mnist),
-        "stacked": finish(store, RunConfig(kind="stacked", name="stack", base=DENSE, training=TRAINING,
+        "dense": record_run(store, RunConfig(name="dense", base=DENSE, training=TRAINING), mnist),
+        "cnn": record_run(store, RunConfig(name="cnn", base=CNN, training=TRAINING), mnist),
+        "stacked": record_run(store, RunConfig(kind="stacked", name="stack", base=DENSE, training=TRAINING,
                                            stacking=StackingConfig(learners=(LearnerConfig("network"),
                                                                              LearnerConfig("random_forest")),
                                                                    meta_epochs=2)), mnist),

@@ -11,35 +11,23 @@ from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import RunConfig
 from metalearn_core.kinds.fewshot.config import FewShotConfig
-from metalearn_core.kinds.fewshot.run import fewshot_network, train_fewshot
+from metalearn_core.kinds.fewshot.run import fewshot_network
 from metalearn_core.kinds.fewshot.setup import recommended_settings
-from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(iterations=20, validation_every=10, validation_episodes=3, evaluation_episodes=10, baseline_seconds=0.5)
 
 
-def finish(store: RunStore, config: RunConfig, mnist) -> int:
-    """Train in this process and record the run as the worker would."""
-    run_id = store.create_run(config)
-    store.mark_running(run_id)
-    result = train_fewshot(config, mnist, Reporter(on_epoch=lambda s, e, m: store.log_metrics(run_id, s, e, m)),
-                           store.run_folder(run_id))
-    store.update_summary(run_id, **result.summary)
-    store.finish(run_id, result.status)
-    return run_id
-
-
 @pytest.fixture(scope="module")
-def fewshot_home(tmp_path_factory, mnist):
+def fewshot_home(tmp_path_factory, mnist, record_run):
     home = tmp_path_factory.mktemp("inside-fewshot")
     store = RunStore(home)
     ids = {}
     for algorithm in ("protonet", "metasgd"):
         settings = {} if algorithm == "protonet" else {**recommended_settings("metasgd"), "eval_inner_steps": 4}
         settings.update(TINY)
-        ids[algorithm] = finish(store, RunConfig(kind="fewshot", name=algorithm,
+        ids[algorithm] = record_run(store, RunConfig(kind="fewshot", name=algorithm,
                                                  base=fewshot_network("dense", hidden=(32,)),
                                                  fewshot=FewShotConfig(algorithm=algorithm, **settings)), mnist)
     return home, ids

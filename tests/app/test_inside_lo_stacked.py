@@ -18,31 +18,15 @@ from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
 from metalearn_core.kinds.learned_optimizer.run import (
     OPTIMIZER_FILE,
     learned_optimizer_preset,
-    train_learned_optimizer,
 )
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
-from metalearn_core.kinds.stacked.run import train_stacked
-from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _record(store: RunStore, config: RunConfig, train, mnist) -> int:
-    """Train in this process and record the run as the worker would."""
-    run_id = store.create_run(config)
-    store.mark_running(run_id)
-    result = train(config, mnist, Reporter(on_epoch=lambda s, e, m: store.log_metrics(run_id, s, e, m)),
-                   store.run_folder(run_id))
-    if result.evaluation is not None:
-        (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
-    store.update_summary(run_id, **result.summary)
-    store.finish(run_id, result.status)
-    return run_id
-
-
 @pytest.fixture(scope="module")
-def inside_home(tmp_path_factory, mnist):
+def inside_home(tmp_path_factory, mnist, record_run):
     """A data home with a finished stacked run (meta network without hidden layers) and a finished
     learned-optimizer run (20 steps, 5 s of meta-training): (home, stacked id, learned-optimizer id)."""
     home = tmp_path_factory.mktemp("inside")
@@ -52,11 +36,11 @@ def inside_home(tmp_path_factory, mnist):
                         training=TrainingConfig(epochs=1, train_limit=1500, test_limit=300),
                         stacking=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
                                                 meta_input="logits", meta_epochs=3))
-    stacked_id = _record(store, stacked, train_stacked, mnist)
+    stacked_id = record_run(store, stacked, mnist)
     settings = LearnedOptimizerConfig(steps=20, unroll=10, budget_seconds=5, eval_inits=5, tune_trajectories=1,
                                       grid_points=2)
     learned = learned_optimizer_preset().replace(name="tiny learned optimizer", learned_optimizer=settings)
-    learned_id = _record(store, learned, train_learned_optimizer, mnist)
+    learned_id = record_run(store, learned, mnist)
     return home, stacked_id, learned_id
 
 

@@ -13,8 +13,6 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import inside_train
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.kinds.base.run import train_base
-from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,30 +24,15 @@ def page(path: str) -> AppTest:
     return at
 
 
-def finish(store: RunStore, config: RunConfig, mnist, layer_stats: bool = True) -> int:
-    """Train in this process and record the run as the worker would (``layer_stats=False``: as a
-    run trained before the statistics existed)."""
-    run_id = store.create_run(config)
-    store.mark_running(run_id)
-    reporter = Reporter(on_epoch=lambda s, e, m: store.log_metrics(run_id, s, e, m))
-    if layer_stats:
-        reporter.on_layer_stats = lambda s, e, stats: store.log_layer_stats(run_id, s, e, stats)
-    result = train_base(config, mnist, reporter, store.run_folder(run_id))
-    (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
-    store.update_summary(run_id, **result.summary)
-    store.finish(run_id, result.status)
-    return run_id
-
-
 @pytest.fixture(scope="module")
-def stats_home(tmp_path_factory, mnist):
+def stats_home(tmp_path_factory, mnist, record_run):
     home = tmp_path_factory.mktemp("inside-train")
     store = RunStore(home)
     tiny = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=32)))
     for seed, rate in ((0, 0.001), (1, 0.01)):
-        finish(store, RunConfig(name=f"rate-{rate}", base=tiny, training=TrainingConfig(
+        record_run(store, RunConfig(name=f"rate-{rate}", base=tiny, training=TrainingConfig(
             epochs=2, train_limit=1500, test_limit=300, seed=seed, learning_rate=rate)), mnist)
-    finish(store, RunConfig(name="no-stats", base=tiny, training=TrainingConfig(
+    record_run(store, RunConfig(name="no-stats", base=tiny, training=TrainingConfig(
         epochs=1, train_limit=1500, test_limit=300)), mnist, layer_stats=False)
     return home
 

@@ -10,12 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.kinds.base.run import train_base
 from metalearn_core.kinds.fewshot.config import FewShotConfig
-from metalearn_core.kinds.fewshot.run import fewshot_network, train_fewshot
+from metalearn_core.kinds.fewshot.run import fewshot_network
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
-from metalearn_core.kinds.stacked.run import train_stacked
-from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.store import RunStore
 from metalearn_core.session import config_to_token, token_to_config
 
@@ -31,32 +28,18 @@ def page(path: str) -> AppTest:
     return at
 
 
-def finish(store: RunStore, config: RunConfig, mnist) -> int:
-    """Train in this process (fast) and record the run as the worker would."""
-    run_id = store.create_run(config)
-    store.mark_running(run_id)
-    train = {"stacked": train_stacked, "fewshot": train_fewshot}.get(config.kind, train_base)
-    result = train(config, mnist, Reporter(on_epoch=lambda s, e, m: store.log_metrics(run_id, s, e, m)),
-                   store.run_folder(run_id))
-    if result.evaluation is not None:
-        (store.run_folder(run_id) / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
-    store.update_summary(run_id, **result.summary)
-    store.finish(run_id, result.status)
-    return run_id
-
-
 @pytest.fixture(scope="module")
-def filled_home(tmp_path_factory, mnist):
+def filled_home(tmp_path_factory, mnist, record_run):
     home = tmp_path_factory.mktemp("filled")
     store = RunStore(home)
     tiny = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=32)))
     for seed in (0, 1):
-        finish(store, RunConfig(name=f"small-{seed}", base=tiny, training=TrainingConfig(
+        record_run(store, RunConfig(name=f"small-{seed}", base=tiny, training=TrainingConfig(
             epochs=2, train_limit=1500, test_limit=300, seed=seed)), mnist)
-    finish(store, RunConfig(kind="stacked", name="stack", base=tiny, training=TrainingConfig(
+    record_run(store, RunConfig(kind="stacked", name="stack", base=tiny, training=TrainingConfig(
         epochs=1, train_limit=1500, test_limit=300), stacking=StackingConfig(
         learners=(LearnerConfig("network"), LearnerConfig("random_forest")), meta_epochs=3)), mnist)
-    finish(store, RunConfig(kind="fewshot", name="few", base=fewshot_network("dense", hidden=(32,)),
+    record_run(store, RunConfig(kind="fewshot", name="few", base=fewshot_network("dense", hidden=(32,)),
                             fewshot=FewShotConfig(algorithm="protonet", iterations=20, validation_every=10,
                                                   validation_episodes=3, evaluation_episodes=10,
                                                   baseline_seconds=0.5)), mnist)
