@@ -15,6 +15,8 @@ import streamlit as st
 
 from metalearn_core.config import (
     ACTIVATIONS,
+    DATASETS,
+    HYPERGRADIENT_OPTIMIZERS,
     IMAGE_SIZE,
     LAYER_TYPES,
     MAX_FILTERS,
@@ -33,6 +35,8 @@ PREFIX = "train"
 _ids = itertools.count(1)
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048]
 PADDINGS = ("valid", "same")
+HYPERGRADIENT_RATES = [0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
+DATASET_LABELS = {"mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST clothes"}
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 4e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
 
 
@@ -53,7 +57,8 @@ def load_config(config: RunConfig) -> None:
         "kind": config.kind, "name": config.name, "epochs": training.epochs,
         "batch_size": training.batch_size, "optimizer": training.optimizer,
         "learning_rate": training.learning_rate, "lr_schedule": training.lr_schedule,
-        "validation_split": training.validation_split, "seed": training.seed,
+        "validation_split": training.validation_split, "seed": training.seed, "dataset": training.dataset,
+        "hypergradient_rate": training.hypergradient_rate,
         "scale_pixels": training.scale_pixels, "train_limit": training.train_limit,
         "test_limit": training.test_limit, "learners": [learner.kind for learner in stacking.learners],
         "meta_input": stacking.meta_input, "folds": stacking.folds, "meta_epochs": stacking.meta_epochs,
@@ -67,6 +72,9 @@ def load_config(config: RunConfig) -> None:
     if training.batch_size not in BATCH_SIZES:
         BATCH_SIZES.append(training.batch_size)
         BATCH_SIZES.sort()
+    if training.hypergradient_rate not in HYPERGRADIENT_RATES:
+        HYPERGRADIENT_RATES.append(training.hypergradient_rate)
+        HYPERGRADIENT_RATES.sort()
     for rate in (training.learning_rate, config.learned_optimizer.meta_learning_rate):
         if rate not in LEARNING_RATES:
             LEARNING_RATES.append(rate)
@@ -226,6 +234,8 @@ def training_widgets(learned_runs: dict[int, str] | None = None) -> dict:
 
     ``learned_runs`` (run id -> label) are the finished learned-optimizer runs the "learned"
     optimizer can take its weights' update rule from."""
+    dataset = st.radio("Data", DATASETS, key=key("dataset"), horizontal=True, format_func=DATASET_LABELS.get,
+                       help="Fashion-MNIST: 28x28 pictures of 10 kinds of clothing, the same shapes as MNIST")
     left, right = st.columns(2)
     epochs = left.slider("Epochs", 1, 50, key=key("epochs"))
     batch_size = left.select_slider("Batch size", BATCH_SIZES, key=key("batch_size"))
@@ -241,8 +251,14 @@ def training_widgets(learned_runs: dict[int, str] | None = None) -> dict:
                 st.session_state.pop(key("learned_optimizer_run"), None)  # a deleted run, or none chosen yet
             learned_run = left.selectbox("Learned optimizer from run", list(runs), format_func=runs.get,
                                          key=key("learned_optimizer_run"))
-    learning_rate = left.select_slider("Learning rate", LEARNING_RATES, key=key("learning_rate"),
-                                       format_func=lambda value: f"{value:g}")
+    learning_rate = left.select_slider("Learning rate" + (" (initial)" if optimizer in HYPERGRADIENT_OPTIMIZERS else ""),
+                                       LEARNING_RATES, key=key("learning_rate"), format_func=lambda value: f"{value:g}")
+    hypergradient_rate = 0.0
+    if optimizer in HYPERGRADIENT_OPTIMIZERS:
+        hypergradient_rate = left.select_slider(
+            "Hypergradient rate β (0 = the paper's)", HYPERGRADIENT_RATES, key=key("hypergradient_rate"),
+            format_func=lambda value: f"{value:g}",
+            help="How fast the learning rate itself learns (Baydin et al. 2018: 1e-3 for SGD-HD, 1e-7 for Adam-HD)")
     lr_schedule = right.selectbox("Learning-rate schedule", ("constant", "cosine"), key=key("lr_schedule"))
     validation_split = right.slider("Validation split", 0.0, 0.5, step=0.05, key=key("validation_split"))
     seed = right.number_input("Seed", 0, 2**31 - 1, step=1, key=key("seed"))
@@ -255,6 +271,7 @@ def training_widgets(learned_runs: dict[int, str] | None = None) -> dict:
         epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer, learning_rate=float(learning_rate),
         lr_schedule=lr_schedule, validation_split=float(validation_split), seed=int(seed), scale_pixels=bool(scale),
         train_limit=int(train_limit), test_limit=int(test_limit), learned_optimizer_run=int(learned_run or 0),
+        dataset=dataset, hypergradient_rate=float(hypergradient_rate),
     )
 
 
@@ -262,7 +279,7 @@ def training_values() -> dict:
     """The training settings as they stand, without widgets (a learned-optimizer run does not use them)."""
     defaults = dataclasses.asdict(TrainingConfig())
     names = ("epochs", "batch_size", "optimizer", "learning_rate", "lr_schedule", "validation_split", "seed",
-             "scale_pixels", "train_limit", "test_limit", "learned_optimizer_run")
+             "scale_pixels", "train_limit", "test_limit", "learned_optimizer_run", "dataset", "hypergradient_rate")
     # Streamlit forgets the state of widgets a run did not draw, so fall back to the defaults.
     return {name: st.session_state.get(key(name), defaults[name]) for name in names}
 

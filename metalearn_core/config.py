@@ -21,7 +21,11 @@ from typing import Any
 
 LAYER_TYPES = ("dense", "conv2d", "max_pool", "dropout", "batch_norm", "flatten", "lstm")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
-OPTIMIZERS = ("adam", "adamw", "sgd", "momentum", "rmsprop", "learned")
+# sgd_hd / adam_hd: hypergradient descent (Baydin et al. 2018), the learning rate itself learned.
+OPTIMIZERS = ("adam", "adamw", "sgd", "momentum", "rmsprop", "sgd_hd", "adam_hd", "learned")
+HYPERGRADIENT_OPTIMIZERS = ("sgd_hd", "adam_hd")
+# The data a run learns from: MNIST digits, or Fashion-MNIST clothes (same shapes and splits).
+DATASETS = ("mnist", "fashion_mnist")
 LR_SCHEDULES = ("constant", "cosine")
 
 MAX_UNITS = 4096
@@ -208,9 +212,16 @@ class TrainingConfig:
     jit_compile: bool = False
     # With optimizer "learned": the run (kind learned_optimizer) whose trained optimizer updates the weights.
     learned_optimizer_run: int = 0
+    # The domain the network learns and is tested on (DATASETS).
+    dataset: str = "mnist"
+    # With a hypergradient optimizer: beta, the learning rate of the learning rate; 0 = the paper's
+    # default for that optimizer (1e-3 for SGD-HD, 1e-7 for Adam-HD).
+    hypergradient_rate: float = 0.0
 
     def __post_init__(self) -> None:
         where = "training"
+        _check_choice(where, "dataset", self.dataset, DATASETS)
+        _check_range(where, "hypergradient rate", self.hypergradient_rate, 0.0, 1.0)
         _check_int(where, "learned optimizer run", self.learned_optimizer_run, 0, 2**31 - 1)
         if self.optimizer == "learned" and not self.learned_optimizer_run:
             raise ConfigError(f"{where}: the learned optimizer needs a finished learned-optimizer run to take "

@@ -33,7 +33,12 @@ def test_every_stored_run_and_config_opens_unchanged(old_store):
     assert runs["old-base-renamed"].tags == ["legacy", "v1"]
     for run in runs.values():  # the stored JSON reads back into the same config, section by section
         stored = json.loads((run.folder / "config.json").read_text())
-        assert run.config.to_dict() == stored
+        config = run.config.to_dict()
+        assert set(config) == set(stored)
+        for section, values in stored.items():  # every stored value is kept ...
+            assert ({**config[section], **values} if isinstance(values, dict) else values) == config[section]
+        # ... and settings added since (the dataset, the hypergradient rate) take their defaults
+        assert run.config.training.dataset == "mnist" and run.config.training.hypergradient_rate == 0.0
         assert run.kind in kinds.names()
     assert runs["old-maml"].config.fewshot.algorithm == "maml"
     assert runs["old-stacked"].config.stacking.learners[1].kind == "random_forest"
