@@ -1,7 +1,8 @@
-"""Where things live: the data home (run store) and the MNIST file, from arguments or environment.
+"""Where things live: the data home (run store) and the data files, from arguments or environment.
 
 ``METALEARN_HOME`` overrides the data home (default ``~/.metalearn``), ``METALEARN_MNIST`` points
-the loader at an ``mnist.npz`` file, and ``METALEARN_MAX_RUNS`` sets how many runs train at once
+the loader at an ``mnist.npz`` file, ``METALEARN_FASHION_MNIST`` at Fashion-MNIST (a folder with
+its four IDX ``.gz`` files, or an ``.npz``), and ``METALEARN_MAX_RUNS`` sets how many runs train at once
 (default 1, so two cores are never oversubscribed).
 """
 
@@ -18,10 +19,12 @@ class Settings:
 
     home: Path
     mnist_path: Path | None
+    fashion_path: Path | None
     max_concurrent_runs: int
 
 
-def get_settings(home: str | os.PathLike | None = None, mnist: str | os.PathLike | None = None) -> Settings:
+def get_settings(home: str | os.PathLike | None = None, mnist: str | os.PathLike | None = None,
+                 fashion: str | os.PathLike | None = None) -> Settings:
     """Resolve settings: explicit arguments first, then environment variables, then defaults.
 
     Example:
@@ -30,6 +33,7 @@ def get_settings(home: str | os.PathLike | None = None, mnist: str | os.PathLike
     """
     home_value = home or os.environ.get("METALEARN_HOME") or Path.home() / ".metalearn"
     mnist_value = mnist or os.environ.get("METALEARN_MNIST") or None
+    fashion_value = fashion or os.environ.get("METALEARN_FASHION_MNIST") or None
     try:
         max_runs = int(os.environ.get("METALEARN_MAX_RUNS", "1"))
     except ValueError:
@@ -41,5 +45,6 @@ def get_settings(home: str | os.PathLike | None = None, mnist: str | os.PathLike
     return Settings(
         home=Path(home_value).expanduser(),
         mnist_path=Path(mnist_value).expanduser() if mnist_value else None,
+        fashion_path=Path(fashion_value).expanduser() if fashion_value else None,
         max_concurrent_runs=max_runs,
     )
