@@ -1,0 +1,50 @@
+"""Command-line flags of transfer runs (``--kind transfer --source-run ID``)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from metalearn_core.config import DATASETS, ConfigError
+from metalearn_core.kinds.transfer.config import TRANSFER_MODES
+
+# --shots belongs to few-shot runs, hence --transfer-shots.
+FLAGS = ("source_run", "target", "transfer_shots", "transfer_modes", "repeats")
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(0 if part.strip() == "all" else int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a comma-separated list of whole numbers or 'all', got {text!r}") from None
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(","))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("transfer runs (--kind transfer)")
+    group.add_argument("--source-run", type=int, metavar="RUN", help="the finished base run to transfer")
+    group.add_argument("--target", choices=DATASETS, help="the domain to transfer to (default: the other one)")
+    group.add_argument("--transfer-shots", type=_numbers, metavar="K,K,...",
+                       help="labelled examples per class, 0 or 'all' for the whole split (default 1,5,20,100,all)")
+    group.add_argument("--transfer-modes", type=_modes, metavar="MODE,...",
+                       help=f"beside scratch: {', '.join(TRANSFER_MODES)} (default both)")
+    group.add_argument("--repeats", type=int, help="trainings per point, each on its own sample (default 2)")
+
+
+def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
+    """The source run's network, the target domain, the flags; the training settings as given."""
+    from metalearn_core.kinds.transfer.source import transfer_config
+    from metalearn_core.runs.settings import get_settings
+    from metalearn_core.runs.store import RunStore
+
+    flags = {"source_run": args.source_run, "target": args.target, "shots": args.transfer_shots,
+             "modes": args.transfer_modes, "repeats": args.repeats}
+    settings = dataclasses.replace(config.transfer, **{k: v for k, v in flags.items() if v is not None})
+    if not settings.source_run:
+        raise ConfigError("transfer: give --source-run, the id of a finished base run")
+    store = RunStore(get_settings(home=args.home).home)
+    return transfer_config(store, settings, config.training, name=config.name)
