@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from metalearn_core.config import DATASETS
 from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS, FewShotConfig
 from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings
 
-FLAGS = ("algorithm", "network", "shots", "iterations", "budget", "episodes")
+FLAGS = ("algorithm", "network", "shots", "iterations", "budget", "episodes", "train_domain", "eval_domain")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--iterations", type=int, help="meta-iterations at most")
     group.add_argument("--budget", type=float, help="meta-training seconds at most (0 = no limit)")
     group.add_argument("--episodes", type=int, help="evaluation episodes per setting")
+    group.add_argument("--train-domain", choices=DATASETS, help="meta-train on classes 0-4 of this domain "
+                       "(default mnist)")
+    group.add_argument("--eval-domain", choices=DATASETS, help="evaluate on classes 5-9 of this domain (default "
+                       "mnist); another domain than --train-domain makes a cross-domain run")
 
 
 def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
@@ -28,7 +33,8 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
         algorithm = args.algorithm or settings.algorithm
         settings = FewShotConfig(**{**settings.to_dict(), "algorithm": algorithm, **recommended_settings(algorithm)})
     flags = {"shots": args.shots, "iterations": args.iterations, "time_budget": args.budget,
-             "evaluation_episodes": args.episodes, "seed": args.seed}
+             "evaluation_episodes": args.episodes, "seed": args.seed,
+             "train_domain": args.train_domain, "eval_domain": args.eval_domain}
     settings = FewShotConfig(**{**settings.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
     base = fewshot_network(args.network or "conv") if (args.network or not from_file) else config.base
     return config.replace(base=base, fewshot=settings)  # checked when the kind is set (KIND.check)

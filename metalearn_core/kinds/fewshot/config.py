@@ -6,9 +6,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from metalearn_core.config import ConfigError, _check_choice, _check_int, _check_range
+from metalearn_core.config import DATASETS, ConfigError, _check_choice, _check_int, _check_range
 
 FEWSHOT_ALGORITHMS = ("protonet", "maml", "fomaml", "metasgd", "reptile")
+DOMAIN_SHORT = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}  # DATASETS' short names, for labels
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,16 @@ class FewShotConfig:
     ``time_budget`` (seconds, 0 = none) stops meta-training early, whichever comes first with
     ``iterations``. ``baseline_seconds`` trains the pre-train-then-adapt baseline (0 skips it).
     Per-algorithm recommended values: :func:`metalearn_core.kinds.fewshot.setup.recommended_settings`.
+
+    Domains (:data:`metalearn_core.config.DATASETS`): meta-training draws ``train_digits`` of
+    ``train_domain``; validation and evaluation draw ``test_digits`` of ``eval_domain``. The classes
+    are the same whether or not the domains differ, so a cross-domain run (say MNIST digits 0-4 ->
+    Fashion-MNIST classes 5-9) is scored on exactly the stored episodes an in-domain run of its
+    evaluation domain is scored on, and only the domain of meta-training changes between the two.
+
+    Example:
+        >>> FewShotConfig(train_domain="mnist", eval_domain="fashion_mnist").cross_domain
+        True
     """
 
     # Defaults: the measured settings of metalearn_core/algorithms/defaults.py (see recommended_settings).
@@ -45,6 +56,8 @@ class FewShotConfig:
     evaluation_episodes: int = 200
     baseline_seconds: float = 60.0
     seed: int = 0
+    train_domain: str = "mnist"  # where meta-training (and the pre-train baseline) takes its classes
+    eval_domain: str = "mnist"  # where the validation and evaluation episodes come from
 
     def __post_init__(self) -> None:
         where = "few-shot"
@@ -65,11 +78,18 @@ class FewShotConfig:
         _check_int(where, "evaluation episodes", self.evaluation_episodes, 10, 5000)
         _check_range(where, "baseline seconds", self.baseline_seconds, 0.0, 86_400.0)
         _check_int(where, "seed", self.seed, 0, 2**31 - 1)
+        _check_choice(where, "meta-training domain", self.train_domain, DATASETS)
+        _check_choice(where, "evaluation domain", self.eval_domain, DATASETS)
         if not isinstance(self.rotations, bool):
             raise ConfigError(f"{where}: rotations must be true or false, got {self.rotations!r}")
         for name in ("train_digits", "test_digits"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         self.episodes()  # checks the digits, the split and that the ways fit it
+
+    @property
+    def cross_domain(self) -> bool:
+        """Whether the evaluation domain differs from the meta-training domain."""
+        return self.train_domain != self.eval_domain
 
     def episodes(self, shots: int | None = None):
         """The :class:`~metalearn_core.kinds.fewshot.episodes.EpisodeConfig` of this run (``shots`` overrides)."""
@@ -85,5 +105,19 @@ class FewShotConfig:
         return out
 
 
+def domains_label(settings: FewShotConfig) -> str:
+    """``"MNIST → Fashion-MNIST"`` for a cross-domain run, ``"MNIST"`` in-domain.
+
+    Example:
+        >>> domains_label(FewShotConfig(train_domain="fashion_mnist"))
+        'Fashion-MNIST → MNIST'
+    """
+    if settings.cross_domain:
+        return f"{DOMAIN_SHORT[settings.train_domain]} → {DOMAIN_SHORT[settings.eval_domain]}"
+    return DOMAIN_SHORT[settings.eval_domain]
+
+
 def describe(config: Any) -> str:
-    return f"{config.fewshot.algorithm} on " + " → ".join(layer.describe() for layer in config.base.layers)
+    settings = config.fewshot
+    return (f"{settings.algorithm} ({domains_label(settings)}) on "
+            + " → ".join(layer.describe() for layer in config.base.layers))

@@ -371,6 +371,25 @@ def data_fingerprint(data: MnistData) -> str:
     return digest.hexdigest()[:16]
 
 
+def episodes_digest(episodes: Sequence[Episode], data: MnistData | None = None) -> str:
+    """A short hash of the episodes' split, classes and source rows, and of ``data``'s labels when given.
+
+    Two evaluations with the same digest were scored on the very same images: the results of an
+    in-domain and of a cross-domain run of one evaluation domain carry it, so a table can show
+    they are comparable (the same row indices of another domain's data hash differently).
+
+    Example:
+        >>> episodes_digest(first) == episodes_digest(evaluation_episodes(data, config))  # doctest: +SKIP
+        True
+    """
+    digest = hashlib.sha256(data_fingerprint(data).encode() if data is not None else b"")
+    for episode in episodes:
+        digest.update(json.dumps([episode.split, list(episode.classes)]).encode())
+        for rows in (episode.support_index, episode.query_index):
+            digest.update(np.ascontiguousarray(rows, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def save_episodes(
     path: str | os.PathLike, episodes: Sequence[Episode], config: EpisodeConfig, data: MnistData | None = None
 ) -> Path:

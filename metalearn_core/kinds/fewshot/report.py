@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from metalearn_core.data import domains
 from metalearn_core.data.mnist import MnistData
 from metalearn_core.figures import TEMPLATE, _colour
+from metalearn_core.kinds.fewshot.config import DOMAIN_SHORT
 from metalearn_core.kinds.fewshot.episodes import parse_class_id
 from metalearn_core.kinds.fewshot.setup import ALGORITHM_LABELS
 
@@ -37,6 +39,30 @@ def _methods(results: dict[str, Any]) -> list[tuple[str, str]]:
     if all(setting.get("pretrain") for setting in results["settings"].values()):
         methods.append(("pretrain", BASELINE_LABELS["pretrain"]))
     return methods
+
+
+def result_domains(results: dict[str, Any]) -> tuple[str, str]:
+    """(meta-training domain, evaluation domain) of a results dict; runs from before domains: MNIST.
+
+    Example:
+        >>> result_domains({"train_domain": "mnist", "eval_domain": "fashion_mnist"})
+        ('mnist', 'fashion_mnist')
+    """
+    return results.get("train_domain", "mnist"), results.get("eval_domain", "mnist")
+
+
+def domains_caption(results: dict[str, Any]) -> str:
+    """A plain sentence on where the learner was meta-trained and where it was scored.
+
+    Example:
+        >>> domains_caption({"train_domain": "mnist", "eval_domain": "fashion_mnist"})
+        'cross-domain: meta-trained on MNIST digits, evaluated on Fashion-MNIST clothes'
+    """
+    train, evaluation = result_domains(results)
+    if train != evaluation:
+        return (f"cross-domain: meta-trained on {domains.DOMAIN_LABELS[train]}, "
+                f"evaluated on {domains.DOMAIN_LABELS[evaluation]}")
+    return f"in-domain: meta-trained and evaluated on {domains.DOMAIN_LABELS[evaluation]} (other classes)"
 
 
 def _ways(results: dict[str, Any]) -> int:
@@ -79,9 +105,12 @@ def comparison_figure(results: dict[str, Any]) -> go.Figure:
             marker_color=_colour(index),
             hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}%<extra></extra>"))
     figure.add_hline(y=100 / ways, line_dash="dot", annotation_text="chance", line_color="grey")
+    train, evaluation = result_domains(results)
+    where = (f"{DOMAIN_SHORT[evaluation]} classes 5-9, meta-trained on {DOMAIN_SHORT[train]}" if train != evaluation
+             else f"held-out {DOMAIN_SHORT[evaluation]} classes")
     figure.update_layout(template=TEMPLATE, barmode="group", height=360, yaxis_title="query accuracy (%)",
                          yaxis_range=[0, 100], legend={"orientation": "h", "y": -0.2},
-                         title="Accuracy on the evaluation episodes (held-out digits), 95% intervals")
+                         title=f"Accuracy on the evaluation episodes ({where}), 95% intervals")
     return figure
 
 
@@ -114,30 +143,34 @@ class EpisodeView:
     class_names: list[str]  # class_names[label] names each label, e.g. "7"
 
 
-def _digit_name(class_id: str) -> str:
-    digit, degrees = parse_class_id(class_id)
-    return f"{digit} (rotated {degrees}°)" if degrees else str(digit)
+def _class_name(class_id: str, domain: str) -> str:
+    label, degrees = parse_class_id(class_id)
+    name = domains.class_names(domain)[label]
+    return f"{name} (rotated {degrees}°)" if degrees else name
 
 
-def class_names(entry: dict[str, Any]) -> list[str]:
-    """The digit of each label of a stored episode, e.g. ``["5", "9", "7"]``.
+def class_names(entry: dict[str, Any], domain: str = "mnist") -> list[str]:
+    """What each label of a stored episode of ``domain`` stands for, e.g. ``["5", "9", "7"]``.
 
     Example:
         >>> class_names({"classes": ["5", "9r90"]})
         ['5', '9 (rotated 90°)']
+        >>> class_names({"classes": ["5", "9"]}, "fashion_mnist")
+        ['Sandal', 'Ankle boot']
     """
-    return [_digit_name(c) for c in entry["classes"]]
+    return [_class_name(c, domain) for c in entry["classes"]]
 
 
-def episode_view(entry: dict[str, Any], data: MnistData, max_queries: int = 25) -> EpisodeView:
-    """Images and captions of one stored evaluation episode (test split), queries capped at ``max_queries``.
+def episode_view(entry: dict[str, Any], data: MnistData, max_queries: int = 25, domain: str = "mnist") -> EpisodeView:
+    """Images and captions of one stored evaluation episode (test split of ``data``, the images of
+    ``domain``), queries capped at ``max_queries``.
 
-    Each query caption is a tick and the digit, or a cross with the true digit and the adapted
+    Each query caption is a tick and the class, or a cross with the true class and the adapted
     learner's answer (``"✗ 8 → 9"``), so the viewer shows at a glance what the learner got wrong.
     """
-    names = class_names(entry)
+    names = class_names(entry, domain)
     support = [data.x_test[i] for i in entry["support_index"]]
-    support_captions = [f"digit {names[label]}" for label in entry["support_y"]]
+    support_captions = [f"digit {names[label]}" if domain == "mnist" else names[label] for label in entry["support_y"]]
     chosen = _spread(len(entry["query_index"]), max_queries)
     query, captions = [], []
     for position in chosen:

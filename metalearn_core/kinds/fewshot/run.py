@@ -4,12 +4,14 @@ A few-shot run (``RunConfig(kind="fewshot")``) takes its learner from ``config.f
 (MAML, first-order MAML, Meta-SGD, Reptile or Prototypical Networks) and its network from the run's
 base network. :func:`train_fewshot` does what the worker calls for every run kind:
 
-1. meta-trains on episodes of the training digits (training split, rotations as extra classes),
-   streaming the meta-training loss and accuracy (series ``meta-train``) and, every
+1. meta-trains on episodes of the training digits (training split of the meta-training domain,
+   rotations as extra classes), streaming the meta-training loss and accuracy (series ``meta-train``) and, every
    ``validation_every`` iterations, the accuracy on fixed validation episodes (series
-   ``validation``): the test digits drawn from the TRAINING split, never trained on and never used
-   to choose anything, only shown, so the curve tracks generalisation to new classes;
-2. scores the learner on the fixed evaluation episodes (test digits, test split) for 1-shot and
+   ``validation``): the test digits of the evaluation domain drawn from its TRAINING split, never
+   trained on and never used to choose anything, only shown, so the curve tracks generalisation
+   to new classes;
+2. scores the learner on the fixed evaluation episodes (test digits, test split of the evaluation
+   domain: MNIST, or Fashion-MNIST for a cross-domain run from MNIST) for 1-shot and
    5-shot, beside two baselines on the very same episodes: nearest centroid on raw pixels and
    "pre-train then adapt" (Chen et al. 2019), with 95% intervals and the query accuracy after each
    inner step;
@@ -55,7 +57,13 @@ from metalearn_core.kinds.fewshot.algorithms import (
 from metalearn_core.kinds.fewshot.algorithms.functional import forward
 from metalearn_core.kinds.fewshot.algorithms.protonet import episode_logits
 from metalearn_core.kinds.fewshot.config import FewShotConfig
-from metalearn_core.kinds.fewshot.episodes import ClassPool, Episode, evaluation_episodes, sample_episode
+from metalearn_core.kinds.fewshot.episodes import (
+    ClassPool,
+    Episode,
+    episodes_digest,
+    evaluation_episodes,
+    sample_episode,
+)
 from metalearn_core.kinds.fewshot.setup import (  # noqa: F401 - re-exported: the light half of this module
     ALGORITHM_LABELS,
     MAX_EXAMPLES_PER_DIGIT,
@@ -383,9 +391,10 @@ def _viewer_entry(model: FewShotModel, episode: Episode, accuracies: list[float]
             "per_step": accuracies}
 
 
-def _pretrain_baseline(settings: FewShotConfig, network: NetworkConfig, pool: ClassPool,
-                       reporter: Reporter) -> tuple[keras.Model | None, float]:
-    """The pre-train-then-adapt baseline's embedding, trained for ``baseline_seconds``."""
+def pretrain_baseline(settings: FewShotConfig, network: NetworkConfig, pool: ClassPool,
+                      reporter: Reporter) -> tuple[keras.Model | None, float]:
+    """The pre-train-then-adapt baseline's embedding, trained on the meta-training pool for
+    ``baseline_seconds`` (None when that is 0); returns (embedding, seconds)."""
     if not settings.baseline_seconds:
         return None, 0.0
     started = time.perf_counter()
@@ -396,46 +405,93 @@ def _pretrain_baseline(settings: FewShotConfig, network: NetworkConfig, pool: Cl
     return embedding, time.perf_counter() - started
 
 
-def train_fewshot(config: RunConfig, data: MnistData, reporter: Reporter, folder: Path | None) -> RunResult:
-    """Meta-train, evaluate and save a few-shot run (see the module docstring).
+def domain_data(name: str, config: RunConfig, data: MnistData) -> MnistData:
+    """The images of domain ``name``: the run's own ``data`` when the run is of that domain, else loaded.
 
-    Returns a RunResult whose summary has ``test_accuracy`` (the learner's accuracy at the run's
-    shot count, or 1-shot), ``fewshot_1shot`` / ``fewshot_5shot``, iterations and timing; the full
-    results go to ``fewshot.json`` in ``folder``.
+    The worker hands a run the data of ``config.training.dataset``; a cross-domain few-shot run
+    needs the other domain too, loaded here (DataError, with how to get it, when it cannot be).
+
+    Example:
+        >>> domain_data("fashion_mnist", config, mnist).describe()  # doctest: +SKIP
+        'Fashion-MNIST from path (/usr/share/datasets/fashion-mnist): 60,000 training and 10,000 test images'
     """
-    settings = config.fewshot
-    check_fewshot(config)
-    keras.utils.set_random_seed(settings.seed)
-    episode_config = settings.episodes()
-    train_pool = ClassPool.meta_train(data, episode_config)
-    validation_pool = ClassPool.from_split(data, "train", settings.test_digits)
-    validation_rng = np.random.default_rng(settings.seed + 1)
-    validation = [sample_episode(validation_pool, episode_config, validation_rng)
-                  for _ in range(settings.validation_episodes)]
-    learner = _build(settings, config.base)
+    if name == config.training.dataset:
+        return data
+    from metalearn_core.data.domains import load_domain
+
+    return load_domain(name)
+
+
+def validation_episodes(eval_data: MnistData, settings: FewShotConfig) -> list[Episode]:
+    """The fixed validation episodes: the evaluation classes of the evaluation domain's TRAINING split.
+
+    They are only shown (the ``validation`` curve), never trained on and never used to choose
+    anything; the evaluation episodes come from the test split, so the two share no image.
+    """
+    pool = ClassPool.from_split(eval_data, "train", settings.test_digits)
+    rng = np.random.default_rng(settings.seed + 1)
+    return [sample_episode(pool, settings.episodes(), rng) for _ in range(settings.validation_episodes)]
+
+
+def meta_train_model(settings: FewShotConfig, network: NetworkConfig, train_pool: ClassPool,
+                     validation: Sequence[Episode], reporter: Reporter) -> tuple[FewShotModel, _MetaTrainingReporter]:
+    """A fresh learner meta-trained on episodes of ``train_pool`` until the iterations or the budget run out.
+
+    Returns the model and the callback that ran the loop (``iterations``, ``clock.seconds``,
+    ``diverged``). Only ``train_pool`` is trained on; ``validation`` is scored now and then.
+
+    Example:
+        >>> model, loop = meta_train_model(settings, network, pool, [], Reporter())  # doctest: +SKIP
+    """
+    learner = _build(settings, network)
     model = FewShotModel(settings, learner)
 
     def validate() -> float:
-        return float(np.mean([model.episode_accuracies(e)[-1] for e in validation]))
+        return float(np.mean([model.episode_accuracies(e)[-1] for e in validation])) if validation else math.nan
 
     callback = _MetaTrainingReporter(settings, reporter, validate)
     _meta_train(learner, settings, train_pool, callback)
+    return model, callback
+
+
+def train_fewshot(config: RunConfig, data: MnistData, reporter: Reporter, folder: Path | None) -> RunResult:
+    """Meta-train, evaluate and save a few-shot run (see the module docstring).
+
+    Meta-training (and the pre-train baseline) use ``train_digits`` of the training split of
+    ``fewshot.train_domain``; validation and evaluation use ``test_digits`` of
+    ``fewshot.eval_domain`` (training and test split). ``data`` is the run's data
+    (``config.training.dataset``); the other domain is loaded when the run needs it.
+
+    Returns a RunResult whose summary has ``test_accuracy`` (the learner's accuracy at the run's
+    shot count, or 1-shot), ``fewshot_1shot`` / ``fewshot_5shot``, the domains, iterations and
+    timing; the full results go to ``fewshot.json`` in ``folder``.
+    """
+    settings = config.fewshot
+    check_fewshot(config)
+    train_data = domain_data(settings.train_domain, config, data)
+    eval_data = domain_data(settings.eval_domain, config, data)
+    keras.utils.set_random_seed(settings.seed)
+    train_pool = ClassPool.meta_train(train_data, settings.episodes())
+    model, callback = meta_train_model(settings, config.base, train_pool,
+                                       validation_episodes(eval_data, settings), reporter)
+    domains = {"train_domain": settings.train_domain, "eval_domain": settings.eval_domain}
     summary: dict[str, Any] = {"iterations": callback.iterations, "train_seconds": callback.clock.seconds,
-                               "algorithm": settings.algorithm, "data_source": data.source}
+                               "algorithm": settings.algorithm, "data_source": train_data.source, **domains}
     if callback.diverged:
         return RunResult("diverged", summary, None, "the meta-training loss became NaN or infinite; "
                          "lower the inner or meta learning rate")
     if folder is not None:
         model.save(folder)
-    pretrained, baseline_seconds = _pretrain_baseline(settings, config.base, train_pool, reporter)
+    pretrained, baseline_seconds = pretrain_baseline(settings, config.base, train_pool, reporter)
     results: dict[str, Any] = {"algorithm": settings.algorithm, "iterations": callback.iterations,
                                "meta_train_seconds": callback.clock.seconds, "baseline_seconds": baseline_seconds,
-                               "settings": {}}
+                               **domains, "settings": {}}
     shots_list = sorted({*EVALUATION_SHOTS, settings.shots})
     for position, shots in enumerate(shots_list):
-        episodes = evaluation_episodes(data, settings.episodes(shots), settings.evaluation_episodes)
+        episodes = evaluation_episodes(eval_data, settings.episodes(shots), settings.evaluation_episodes)
         progress = _evaluation_progress(reporter, settings, shots, position, len(shots_list), len(episodes))
-        results["settings"][str(shots)] = evaluate_fewshot(model, episodes, pretrained, on_episode=progress)
+        scored = evaluate_fewshot(model, episodes, pretrained, on_episode=progress)
+        results["settings"][str(shots)] = {**scored, "episodes_digest": episodes_digest(episodes, eval_data)}
     main = results["settings"][str(settings.shots)]["learner"]["mean"]
     summary.update(test_accuracy=main, baseline_seconds=baseline_seconds,
                    **{f"fewshot_{k}shot": results["settings"][str(k)]["learner"]["mean"] for k in EVALUATION_SHOTS})
