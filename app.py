@@ -26,6 +26,8 @@ try:
         st.success(data.describe())
 except Exception as error:  # noqa: BLE001 - a bad data setting is shown, not raised
     st.error(f"MNIST could not be loaded: {error}")
+level, fashion_line = common.fashion_line()  # a second domain; the rest of the app works without it
+getattr(st, level)(fashion_line)
 
 st.subheader("Pages")
 CAPTIONS = {

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from metalearn_core.data.mnist import MnistData, load_mnist
+from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
+from metalearn_core.data.mnist import DataError, MnistData, load_mnist
 from metalearn_core.runs import runner
 from metalearn_core.runs.settings import Settings, get_settings
 from metalearn_core.runs.store import RunStore
@@ -29,6 +30,31 @@ def mnist(path: str | None = None) -> MnistData:
 def mnist_path() -> str | None:
     path = settings().mnist_path
     return str(path) if path else None
+
+
+@st.cache_resource(show_spinner="Loading the data…", max_entries=4)
+def domain(name: str, path: str | None = None) -> MnistData:
+    return load_domain(name, path)
+
+
+def fashion() -> MnistData:
+    """Fashion-MNIST from the configured source (raises DataError, with how to get it, when absent)."""
+    path = settings().fashion_path
+    return domain("fashion_mnist", str(path) if path else None)
+
+
+def run_data(dataset: str) -> MnistData:
+    """The data a run of ``dataset`` learned and was tested on (MNIST or Fashion-MNIST)."""
+    return fashion() if dataset == "fashion_mnist" else current_mnist()
+
+
+def fashion_line() -> tuple[str, str]:
+    """Fashion-MNIST's availability in one line: ("caption", where it comes from) or ("warning",
+    why it is missing and how to get it)."""
+    try:
+        return "caption", fashion().describe()
+    except DataError as error:
+        return "warning", f"{DOMAIN_LABELS['fashion_mnist']} runs are unavailable: {error}"
 
 
 def current_store() -> RunStore:
@@ -68,7 +94,8 @@ def sidebar(data: bool = True) -> None:
 
 
 def data_notice() -> None:
-    """One line in the sidebar on the data source; a warning when it is only the offline sample."""
+    """One line in the sidebar on each data source: MNIST (a warning when it is only the offline
+    sample), then Fashion-MNIST (a warning with how to get it when it is missing)."""
     try:
         data = current_mnist()
     except Exception as error:  # noqa: BLE001 - shown to the user, not raised
@@ -78,6 +105,8 @@ def data_notice() -> None:
         st.sidebar.warning(data.notice)
     else:
         st.sidebar.caption(data.describe())
+    level, line = fashion_line()
+    getattr(st.sidebar, level)(line)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -14,6 +15,9 @@ from metalearn_core.runs import runner
 from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
 from metalearn_core.session import format_seconds, progress_view
+
+if TYPE_CHECKING:
+    from plotly import graph_objects as go
 
 
 def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
@@ -127,25 +131,46 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
     evaluation = read_evaluation(run.folder)
     if evaluation is None:
         return
+    names = _class_names(run)
     left, right = st.columns([3, 2])
-    normalise = left.toggle("Normalise rows (recall per digit)", key=f"train.normalise.{run.id}")
-    left.plotly_chart(figures.confusion_figure(evaluation["confusion"], normalize=normalise,
-                                               title="Confusion matrix (test set)"),
-                      key=f"confusion.{run.id}", use_container_width=True)
+    normalise = left.toggle("Normalise rows (recall per class)", key=f"train.normalise.{run.id}")
+    confusion = figures.confusion_figure(evaluation["confusion"], normalize=normalise,
+                                         title="Confusion matrix (test set)")
+    left.plotly_chart(_name_classes(confusion, names), key=f"confusion.{run.id}", use_container_width=True)
     right.markdown("**Per class**")
-    right.dataframe(analysis.per_class_frame(evaluation["per_class"]), hide_index=True,
+    right.dataframe(analysis.per_class_frame(evaluation["per_class"], names), hide_index=True,
                     column_config={name: st.column_config.NumberColumn(format="%.3f")
                                    for name in ("precision", "recall", "f1")})
-    misclassified_gallery(evaluation, test_images, test_labels)
+    misclassified_gallery(evaluation, test_images, test_labels, class_names=names)
+
+
+def _class_names(run: Run) -> list[str] | None:
+    """The names of the run's classes when they are not the digits (a Fashion-MNIST run), else None."""
+    from metalearn_core.analysis import run_dataset
+    from metalearn_core.data.domains import class_names
+
+    dataset = run_dataset(run)
+    return None if dataset == "mnist" else class_names(dataset)
+
+
+def _name_classes(figure: go.Figure, names: list[str] | None) -> go.Figure:
+    """A confusion matrix's axes labelled with class names instead of 0-9 (when there are names)."""
+    if names is None:
+        return figure
+    ticks = {"tickvals": [str(label) for label in range(len(names))], "ticktext": names}
+    figure.update_xaxes(title_text="predicted class", **ticks)
+    return figure.update_yaxes(title_text="true class", **ticks)
 
 
 def misclassified_gallery(evaluation: dict, test_images: np.ndarray | None, test_labels: np.ndarray | None,
-                          count: int = 24) -> None:
+                          count: int = 24, class_names: list[str] | None = None) -> None:
     wrong = evaluation.get("misclassified", [])
-    st.markdown(f"**Misclassified test digits** ({len(wrong)} in all, the first {min(count, len(wrong))})")
+    what = "digits" if class_names is None else "images"
+    st.markdown(f"**Misclassified test {what}** ({len(wrong)} in all, the first {min(count, len(wrong))})")
     if test_images is None or not wrong:
         return
     predictions = evaluation.get("predictions", [])
+    name = (lambda label: str(label)) if class_names is None else (lambda label: class_names[int(label)])
     shown = [index for index in wrong[:count] if index < len(test_images)]
-    captions = [f"true {test_labels[index]}, predicted {predictions[index]}" for index in shown]
+    captions = [f"true {name(test_labels[index])}, predicted {name(predictions[index])}" for index in shown]
     st.image([test_images[index] for index in shown], caption=captions, width=84)

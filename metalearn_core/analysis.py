@@ -317,13 +317,19 @@ def confusion_difference(a: list[list[int]], b: list[list[int]]) -> np.ndarray:
     return first.astype(np.int64) - second.astype(np.int64)
 
 
-def per_class_frame(per_class: list[dict]) -> pd.DataFrame:
+def per_class_frame(per_class: list[dict], class_names: Sequence[str] | None = None) -> pd.DataFrame:
     """Per-class scores (from ``Evaluation.per_class``) as a table: digit, precision, recall,
     f1, support. The digit is the entry's ``class`` (or ``digit``), else its position.
+
+    With ``class_names`` (another domain's, e.g. Fashion-MNIST's) the first column is ``class``
+    instead, the name of each label.
 
     Example:
         >>> per_class_frame([{"class": 3, "precision": 1.0, "recall": 0.5, "f1": 0.6, "support": 2}])["digit"].tolist()
         [3]
+        >>> per_class_frame([{"class": 1, "precision": 1.0, "recall": 0.5, "f1": 0.6, "support": 2}],
+        ...                 ["T-shirt/top", "Trouser"])["class"].tolist()
+        ['Trouser']
     """
     records = [
         {"digit": int(item.get("class", item.get("digit", position))),
@@ -332,8 +338,12 @@ def per_class_frame(per_class: list[dict]) -> pd.DataFrame:
         for position, item in enumerate(per_class)
     ]
     frame = pd.DataFrame.from_records(records, columns=PER_CLASS_COLUMNS)
-    return frame.astype({"digit": "int64", "precision": float, "recall": float, "f1": float,
-                         "support": "int64"})
+    frame = frame.astype({"digit": "int64", "precision": float, "recall": float, "f1": float,
+                          "support": "int64"})
+    if class_names is None:
+        return frame
+    names = frame["digit"].map(lambda label: class_names[label] if 0 <= label < len(class_names) else str(label))
+    return frame.drop(columns="digit").assign(**{"class": names})[["class", *PER_CLASS_COLUMNS[1:]]]
 
 
 def learners_frame(summary: dict[str, Any]) -> pd.DataFrame:
@@ -360,6 +370,29 @@ def learners_frame(summary: dict[str, Any]) -> pd.DataFrame:
 def digit_classifier_kinds() -> tuple[str, ...]:
     """The kinds whose runs classify the ten digits, scored on the MNIST test set (base, stacked)."""
     return tuple(kind.name for kind in kinds.all_kinds() if kind.classifies_digits)
+
+
+def run_dataset(run: Run) -> str:
+    """The domain a run learned (``training.dataset``); "mnist" for a run without a readable config.
+
+    Example:
+        >>> run_dataset(store.get(run_id))  # doctest: +SKIP
+        'fashion_mnist'
+    """
+    try:
+        return run.config.training.dataset
+    except ConfigError:
+        return "mnist"
+
+
+def digit_runs(runs: list[Run]) -> list[Run]:
+    """The runs that classify digits: those trained on MNIST (Draw leaves out Fashion-MNIST runs).
+
+    Example:
+        >>> digit_runs([])
+        []
+    """
+    return [run for run in runs if run_dataset(run) == "mnist"]
 
 
 def parallel_frame(runs: list[Run]) -> pd.DataFrame:

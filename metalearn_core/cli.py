@@ -5,6 +5,7 @@
     python -m metalearn_core train --kind fewshot --algorithm maml --budget 300
     python -m metalearn_core train --config run.json --detach
     python -m metalearn_core runs list | runs show ID | runs delete ID | runs cancel ID
+    python -m metalearn_core train --dataset fashion_mnist --epochs 3
     python -m metalearn_core data info
 
 Errors print one line (``error: ...``) and exit with status 2.
@@ -15,14 +16,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
 from metalearn_core import kinds
-from metalearn_core.config import OPTIMIZERS, ConfigError, RunConfig
-from metalearn_core.data.mnist import DataError, load_mnist
+from metalearn_core.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig
+from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
+from metalearn_core.data.mnist import DataError
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.runs.runner import cancel, launch
 from metalearn_core.runs.settings import get_settings
@@ -30,13 +33,16 @@ from metalearn_core.runs.store import Run, RunNotFound, RunStore
 
 _TRAINING_FLAGS = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer",
                    "lr": "learning_rate", "validation_split": "validation_split", "seed": "seed",
-                   "train_limit": "train_limit", "test_limit": "test_limit"}
+                   "train_limit": "train_limit", "test_limit": "test_limit", "dataset": "dataset"}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m metalearn_core", description=__doc__.split("\n")[0])
     parser.add_argument("--home", help="data home with the run store (default: $METALEARN_HOME or ~/.metalearn)")
     parser.add_argument("--mnist", help="path to mnist.npz (default: $METALEARN_MNIST, then Keras)")
+    parser.add_argument("--fashion-mnist", metavar="PATH",
+                        help="Fashion-MNIST: a folder with its four IDX .gz files, or an .npz "
+                             "(default: $METALEARN_FASHION_MNIST, then Keras)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="launch a run in the background and follow it")
@@ -44,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=sorted(PRESETS), help=f"start from a preset (default {DEFAULT_PRESET})")
     train.add_argument("--kind", choices=kinds.names())
     train.add_argument("--name")
+    train.add_argument("--dataset", choices=DATASETS, help="the domain to learn (default mnist)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--optimizer", choices=OPTIMIZERS)
@@ -71,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     tag.add_argument("tags", nargs="*")
 
     data = commands.add_parser("data", help="data source")
-    data.add_subparsers(dest="data_command", required=True).add_parser("info", help="which MNIST is used")
+    data.add_subparsers(dest="data_command", required=True).add_parser(
+        "info", help="where each domain (MNIST, Fashion-MNIST) comes from")
     return parser
 
 
@@ -186,7 +194,7 @@ def _print_run(run: Run, store: RunStore) -> None:
     evaluation = run.folder / "evaluation.json"
     if evaluation.exists():
         confusion = json.loads(evaluation.read_text())["confusion"]
-        print("confusion matrix (rows: true digit, columns: predicted):")
+        print("confusion matrix (rows: true class, columns: predicted):")
         print("      " + "".join(f"{k:>6}" for k in range(len(confusion))))
         for k, row in enumerate(confusion):
             print(f"{k:>6}" + "".join(f"{v:>6}" for v in row))
@@ -235,15 +243,27 @@ def _train_command(args: argparse.Namespace, store: RunStore, mnist: str | None)
     return 0 if run.status == "completed" else 1
 
 
+def _data_info(paths: dict[str, str | os.PathLike | None]) -> int:
+    """One line per domain: where its data comes from, or why it is not available."""
+    for name, path in paths.items():
+        try:
+            line = load_domain(name, path).describe()
+        except DataError as error:
+            line = f"not available: {error}"
+        print(f"{DOMAIN_LABELS[name]}: {line}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        settings = get_settings(home=args.home, mnist=args.mnist)
+        settings = get_settings(home=args.home, mnist=args.mnist, fashion=args.fashion_mnist)
         mnist = str(settings.mnist_path) if settings.mnist_path else None
+        if settings.fashion_path:  # the run's worker, a child process, finds it there too
+            os.environ["METALEARN_FASHION_MNIST"] = str(settings.fashion_path)
         if args.command == "data":
-            print(load_mnist(mnist).describe())
-            return 0
+            return _data_info({"mnist": mnist, "fashion_mnist": settings.fashion_path})
         store = RunStore(settings.home)
         if args.command == "runs":
             return _runs_command(args, store)

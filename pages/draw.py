@@ -19,7 +19,7 @@ classify_tab, teach_tab = st.tabs(["Classify a digit", "Teach it your handwritin
 with teach_tab:
     teach.teach_panel()
 classifiers = analysis.digit_classifier_kinds()  # base and stacked runs
-runs = [run for run in store.list_runs(statuses=("completed",)) if not run.config_error and run.kind in classifiers]
+runs = analysis.digit_runs([run for run in store.list_runs(statuses=("completed",)) if not run.config_error and run.kind in classifiers])
 if not runs:
     classify_tab.info("No finished runs yet: train a model on the Train page, then come back to draw.")
     st.stop()

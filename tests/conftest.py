@@ -1,5 +1,6 @@
 """Shared fixtures: tests point the loader at ../shared/data/mnist.npz through METALEARN_MNIST when
-it is there (CI and this project's machines), and use tiny slices of it."""
+it is there (CI and this project's machines), and use tiny slices of it; likewise at Debian's
+Fashion-MNIST (package dataset-fashion-mnist) through METALEARN_FASHION_MNIST."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if "METALEARN_MNIST" not in os.environ and SHARED_MNIST.is_file():
     os.environ["METALEARN_MNIST"] = str(SHARED_MNIST)
+if "METALEARN_FASHION_MNIST" not in os.environ and DEBIAN_FASHION.is_dir():
+    os.environ["METALEARN_FASHION_MNIST"] = str(DEBIAN_FASHION)
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +38,19 @@ def mnist_path(mnist, tmp_path_factory) -> str:
     np.savez_compressed(path, x_train=mnist.x_train, y_train=mnist.y_train,
                         x_test=mnist.x_test, y_test=mnist.y_test)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    """The Fashion-MNIST the tests use (via METALEARN_FASHION_MNIST); skips the test when absent."""
+    from metalearn_core.data.fashion import load_fashion_mnist
+    from metalearn_core.data.mnist import DataError
+
+    try:
+        return load_fashion_mnist(allow_download=False)
+    except DataError as error:
+        pytest.skip(f"Fashion-MNIST is not available (install Debian's dataset-fashion-mnist or set "
+                    f"METALEARN_FASHION_MNIST): {error}")
 
 
 @pytest.fixture()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import streamlit as st
+
 from dashboard import common, editor
 from dashboard import results as result_views
 from dashboard.kinds import learned_optimizer
+from metalearn_core.config import ConfigError
+from metalearn_core.data.mnist import DataError
 from metalearn_core.runs.store import Run, RunStore
 
 
@@ -18,6 +22,12 @@ def training_settings(store: RunStore) -> tuple[dict, dict[str, dict]]:
 
 
 def results(store: RunStore, run: Run) -> None:
-    """Test metrics, the curves, the confusion matrix, the per-class table and misclassified digits."""
-    data = common.current_mnist()
+    """Test metrics, the curves, the confusion matrix, the per-class table and misclassified
+    examples, these from the test set of the run's own domain (MNIST or Fashion-MNIST)."""
+    try:
+        data = common.run_data(run.config.training.dataset)
+    except (ConfigError, DataError) as error:  # the metrics still show; only the gallery needs the images
+        st.info(f"The misclassified test images cannot be shown: {error}")
+        result_views.final_panel(store, run, None, None)
+        return
     result_views.final_panel(store, run, data.x_test, data.y_test)

@@ -77,12 +77,22 @@ class StoreReporter:
         self.store.set_progress(self.run_id, {**progress, "elapsed": time.time() - self.started})
 
 
+def _run_data(dataset: str, mnist_path: str | None, preloaded=None):
+    """The run's domain: a warm worker's preloaded MNIST for MNIST runs, else loaded now."""
+    from metalearn_core.data.domains import load_domain
+
+    if dataset == "mnist":
+        return preloaded if preloaded is not None else load_domain("mnist", mnist_path)
+    return load_domain(dataset)  # its path comes from the environment (METALEARN_FASHION_MNIST)
+
+
 def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> str:
     """Train run ``run_id`` in this process and record its outcome; returns the final status.
 
-    ``data`` is MNIST already loaded by a warm worker; otherwise it is loaded here."""
+    The run gets the data of ``config.training.dataset``. ``data`` is MNIST already loaded by a
+    warm worker, used only by MNIST runs; otherwise the domain is loaded here."""
     from metalearn_core.config import ConfigError
-    from metalearn_core.data.mnist import DataError, load_mnist
+    from metalearn_core.data.mnist import DataError
 
     run = store.get(run_id)
     try:
@@ -92,7 +102,7 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> 
         train = kinds.get(config.kind).entry()  # imports the kind's training code, and TensorFlow
 
         timing["tensorflow_imported"] = time.time() - run.created_at
-        data = data if data is not None else load_mnist(mnist_path)
+        data = _run_data(config.training.dataset, mnist_path, data)
         timing["data_loaded"] = time.time() - run.created_at
         store.update_summary(run_id, data=data.describe(), timing=timing)
         writer = StoreReporter(store, run_id, run.created_at)
