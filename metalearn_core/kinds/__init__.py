@@ -38,6 +38,7 @@ REGISTRY: dict[str, str] = {
     "stacked": "metalearn_core.kinds.stacked",
     "fewshot": "metalearn_core.kinds.fewshot",
     "learned_optimizer": "metalearn_core.kinds.learned_optimizer",
+    "online": "metalearn_core.kinds.online",
     "transfer": "metalearn_core.kinds.transfer",
 }
 
