@@ -44,7 +44,7 @@ class TransferConfig:
     shots: tuple[int, ...] = (1, 5, 20, 100, 0)
     repeats: int = 2
     epochs: int = 2
-    min_steps: int = 100  # Adam needs on the order of a hundred steps to fit even ten images
+    min_steps: int = 200  # a new head on frozen features needs a few hundred steps even for ten images
 
     def __post_init__(self) -> None:
         where = "transfer"
