@@ -10,7 +10,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from metalearn_core.config import IMAGE_SIZE, NetworkConfig, TrainingConfig
+from metalearn_core.config import HYPERGRADIENT_OPTIMIZERS, IMAGE_SIZE, NetworkConfig, TrainingConfig
+from metalearn_core.models.hypergradient import hypergradient_optimizer
 
 
 def _needs_image(network: NetworkConfig) -> bool:
@@ -78,7 +79,17 @@ def build_network(
 
 
 def make_optimizer(training: TrainingConfig, total_steps: int) -> keras.optimizers.Optimizer:
-    """The configured optimizer, with a cosine-decayed learning rate when asked for."""
+    """The configured optimizer, with a cosine-decayed learning rate when asked for.
+
+    A hypergradient optimizer ("sgd_hd", "adam_hd") starts at the configured learning rate and
+    adapts it itself, so it takes no schedule.
+
+    Example:
+        >>> make_optimizer(TrainingConfig(optimizer="sgd_hd"), 100).hypergradient_rate  # doctest: +SKIP
+        0.001
+    """
+    if training.optimizer in HYPERGRADIENT_OPTIMIZERS:
+        return hypergradient_optimizer(training.optimizer, training.learning_rate, training.hypergradient_rate)
     rate = training.learning_rate
     if training.lr_schedule == "cosine":
         rate = keras.optimizers.schedules.CosineDecay(training.learning_rate, max(total_steps, 1))

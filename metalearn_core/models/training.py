@@ -97,6 +97,7 @@ class StreamingCallback(keras.callbacks.Callback):
             # x on the epoch axis: 1.0 is the end of the first epoch, as for the per-epoch rows
             "x": self._epoch + (batch / steps if steps else 0.0),
             **{key: value if math.isfinite(value) else None for key, value in running.items()},
+            **_learning_rate_entry(self.model),
         })
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -135,10 +136,18 @@ class StreamingCallback(keras.callbacks.Callback):
 
 
 def _current_learning_rate(model: keras.Model) -> float:
+    """The rate the optimizer steps with now: a schedule's value at the current step, or the
+    learning-rate variable (which a hypergradient optimizer adapts as it trains); NaN without one."""
     try:
-        return float(np.asarray(model.optimizer.learning_rate))
+        return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     except (AttributeError, TypeError, ValueError):
         return float("nan")
+
+
+def _learning_rate_entry(model: keras.Model) -> dict[str, float]:
+    """``{"learning_rate": value}`` for the in-epoch progress, or nothing when there is no finite rate."""
+    rate = _current_learning_rate(model)
+    return {"learning_rate": rate} if math.isfinite(rate) else {}
 
 
 def steps_per_epoch(samples: int, training: TrainingConfig) -> int:
