@@ -125,7 +125,7 @@ def load_path(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if path.suffix == ".npz" or path.is_file():
         return load_npz(path)
     raise DataError(f"{path}: no such folder or file (expected a folder with the four Fashion-MNIST "
-                    f"IDX .gz files or an .npz)")
+                    f"IDX .gz files or an .npz). {FASHION_HINT}")
 
 
 def keras_fashion_cache() -> Path:
