@@ -15,11 +15,12 @@ import streamlit as st
 from dashboard import common, editor
 from dashboard import results as result_views
 from metalearn_core import figures
-from metalearn_core.config import RunConfig
-from metalearn_core.data.mnist import MnistData
+from metalearn_core.config import DATASETS, RunConfig
+from metalearn_core.data.domains import DOMAIN_LABELS
+from metalearn_core.data.mnist import DataError, MnistData
 from metalearn_core.inside import fewshot_figures
 from metalearn_core.kinds.fewshot import report as fewshot_report
-from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS, FewShotConfig
+from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS, FewShotConfig, domains_label
 from metalearn_core.kinds.fewshot.setup import (
     ALGORITHM_LABELS,
     FewShotError,
@@ -50,7 +51,7 @@ def key(name: str) -> str:
 
 def _load(settings: FewShotConfig) -> None:
     for name, value in settings.to_dict().items():
-        if name not in ("train_digits", "test_digits", "algorithm"):
+        if name not in ("train_digits", "test_digits", "algorithm", "train_domain", "eval_domain"):
             st.session_state[key(name)] = value
     for rate in (settings.inner_lr, settings.meta_learning_rate):
         if rate not in LEARNING_RATES:
@@ -78,6 +79,9 @@ def init_state() -> None:
         st.session_state[key("network")] = "conv"
         _on_algorithm()
         _on_network()
+    for name in ("train_domain", "eval_domain"):
+        if key(name) not in st.session_state:
+            st.session_state[key(name)] = "mnist"
 
 
 def settings_widgets() -> tuple[str, dict]:
@@ -96,8 +100,10 @@ def settings_widgets() -> tuple[str, dict]:
                                   help="Snell et al. train with more classes per episode than they test with")
         rotations = right.checkbox("Rotations of the training digits as extra classes", key=key("rotations"),
                                    help="0-4 plus their 90/180/270° rotations: 20 training classes")
-        st.caption("Meta-training uses digits 0-4 from the training split; evaluation uses digits 5-9 from the "
-                   "test split, 1-shot and 5-shot, so no test digit or image is seen in meta-training.")
+        left, right = st.columns(2)
+        train_domain = left.selectbox("Meta-train on", DATASETS, key=key("train_domain"), format_func=DOMAIN_LABELS.get)
+        eval_domain = right.selectbox("Evaluate on", DATASETS, key=key("eval_domain"), format_func=DOMAIN_LABELS.get)
+        st.caption(domains_caption(train_domain, eval_domain))
     with meta_tab:
         left, right = st.columns(2)
         inner_lr = left.select_slider("Inner learning rate", LEARNING_RATES, key=key("inner_lr"), disabled=not gradient)
@@ -122,8 +128,20 @@ def settings_widgets() -> tuple[str, dict]:
                   inner_steps=int(inner_steps), eval_inner_steps=int(eval_steps), meta_learning_rate=float(meta_lr),
                   meta_batch_size=int(meta_batch), iterations=int(iterations), time_budget=float(budget),
                   baseline_seconds=float(baseline), validation_every=int(st.session_state[key("validation_every")]),
-                  evaluation_episodes=int(st.session_state[key("evaluation_episodes")]), seed=int(seed))
+                  evaluation_episodes=int(st.session_state[key("evaluation_episodes")]), seed=int(seed),
+                  train_domain=train_domain, eval_domain=eval_domain)
     return network, fields
+
+
+def domains_caption(train_domain: str, eval_domain: str) -> str:
+    """What the two domain choices mean for the run, in plain words."""
+    if train_domain == eval_domain:
+        return (f"Meta-training uses classes 0-4 of {DOMAIN_LABELS[train_domain]} from the training split; evaluation "
+                f"uses classes 5-9 from the test split, 1-shot and 5-shot, so no test class or image is seen in "
+                f"meta-training.")
+    return (f"Cross-domain: meta-training uses classes 0-4 of {DOMAIN_LABELS[train_domain]}; evaluation uses classes "
+            f"5-9 of {DOMAIN_LABELS[eval_domain]} (test split), the very episodes an in-domain run is scored on. It "
+            f"asks whether what was learned about learning carries over to a different kind of image.")
 
 
 def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
@@ -157,6 +175,12 @@ def results_panel(run: Run, data: MnistData) -> None:
     columns[1].metric("5-shot accuracy", f"{100 * summary.get('fewshot_5shot', 0):.1f}%")
     columns[2].metric("Meta-iterations", f"{results['iterations']:,}")
     columns[3].metric("Meta-training time", format_seconds(results["meta_train_seconds"]))
+    train_domain, eval_domain = fewshot_report.result_domains(results)
+    st.markdown(f"**{fewshot_report.domains_caption(results)}**")
+    if train_domain != eval_domain:
+        st.caption("Across domains the learner meets images unlike any it meta-trained on: compare it with the "
+                   "pixel baseline, which needs no training, to see whether meta-learning still helps. An in-domain "
+                   f"run evaluated on {DOMAIN_LABELS[eval_domain]} is scored on exactly the same episodes.")
     st.dataframe(fewshot_report.results_table(results), hide_index=True, width="stretch")
     st.plotly_chart(fewshot_report.comparison_figure(results), key=f"fewshot.bars.{run.id}",
                     width="stretch")
@@ -165,13 +189,21 @@ def results_panel(run: Run, data: MnistData) -> None:
                         width="stretch")
     if results.get("algorithm") == "metasgd":
         rate_view(run)
-    episode_viewer(run, results, data)
+    if eval_domain != "mnist":
+        try:
+            data = common.run_data(eval_domain)
+        except DataError as error:
+            st.info(f"The episode viewer needs {DOMAIN_LABELS[eval_domain]}, which could not be loaded: {error}")
+            return
+    episode_viewer(run, results, data, eval_domain)
 
 
-def episode_viewer(run: Run, results: dict, data: MnistData) -> None:
-    """One stored evaluation episode; for a gradient learner its answers after each inner step, for a
-    ProtoNet the embedding space (both computed on demand from the saved learner)."""
-    st.markdown("**Episode viewer**: the support digits the learner adapted to, and its answers on the queries")
+def episode_viewer(run: Run, results: dict, data: MnistData, domain: str = "mnist") -> None:
+    """One stored evaluation episode of ``domain`` (``data`` holds its images); for a gradient learner its
+    answers after each inner step, for a ProtoNet the embedding space (both computed on demand from the
+    saved learner)."""
+    st.markdown(f"**Episode viewer**: the support images ({DOMAIN_LABELS[domain]}) the learner adapted to, and its "
+                f"answers on the queries")
     settings = sorted(results["settings"], key=int)
     left, right = st.columns(2)
     shots = left.selectbox("Setting", settings, key=f"fewshot.viewer.shots.{run.id}",
@@ -182,7 +214,7 @@ def episode_viewer(run: Run, results: dict, data: MnistData) -> None:
     index = right.selectbox("Episode", range(len(entries)), key=f"fewshot.viewer.episode.{run.id}",
                             format_func=lambda i: f"evaluation episode {i + 1}")
     entry = entries[index]
-    view = fewshot_report.episode_view(entry, data)
+    view = fewshot_report.episode_view(entry, data, domain=domain)
     steps = ", ".join(f"{100 * a:.0f}%" for a in view.per_step)
     st.caption(f"Query accuracy {100 * view.accuracy:.0f}%" + (f" · before adapting, then after each inner step: "
                                                                  f"{steps}" if len(view.per_step) > 1 else ""))
@@ -341,7 +373,7 @@ def _rate_summary(run_id: int, folder: str):
 def describe(config: RunConfig) -> str:
     settings = config.fewshot
     return (f"{ALGORITHM_LABELS[settings.algorithm]}, {settings.ways}-way {settings.shots}-shot training, "
-            f"{config.base.describe()}")
+            f"{domains_label(settings)}, {config.base.describe()}")
 
 
 def results(store: RunStore, run: Run) -> None:
