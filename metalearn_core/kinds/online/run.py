@@ -4,7 +4,8 @@
 learners (:mod:`~metalearn_core.kinds.online.learners`), then feeds the stream to each learner in
 turn, in the same order, a batch at a time: predict, record, learn
 (:func:`~metalearn_core.kinds.online.prequential.prequential`). Every ``report_every`` examples
-it reports a point per learner (series = the learner, epoch = examples seen / ``report_every``,
+it reports a point per learner (series = the learner, epoch = the point's number, about examples seen /
+``report_every`` (a batch may end past the mark),
 metrics ``prequential_accuracy``, ``window_accuracy`` and ``examples``), and at the end it writes
 ``online.json``: the stream (with its drift point), and per learner its curve, its per-example
 correctness, its final and area-under-curve prequential accuracy and its accuracy before and after
@@ -19,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def _run_learner(learner: OnlineLearner, position: int, count: int, stream: Stre
     def on_point(seen: int, running: float, recent: float) -> None:
         metrics = {"prequential_accuracy": running, "window_accuracy": recent, "examples": float(seen)}
         points.append(metrics)
-        reporter.on_epoch(learner.name, math.ceil(seen / settings.report_every), metrics)
+        reporter.on_epoch(learner.name, len(points), metrics)  # point k: about k * report_every examples
         done = (position + seen / len(stream)) / count
         reporter.on_progress({"series": learner.name, "phase": "streaming", "batch": seen,
                               "fraction": BUILD_SHARE + (1 - BUILD_SHARE) * done,

@@ -1,0 +1,224 @@
+"""Widgets of the Online page: the stream and the learners, a run's live chart and its results.
+
+State lives under ``online.*``, set up once per session in :func:`init_state`. The live chart and
+the finished one are the same figure (:func:`metalearn_core.kinds.online.report.prequential_figure`):
+while the run streams its points come from the run store, once it has finished from ``online.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard import common
+from dashboard import results as result_views
+from metalearn_core.data.mnist import DataError
+from metalearn_core.kinds.online import report
+from metalearn_core.kinds.online.config import LEARNER_LABELS, LEARNERS, STREAM_LABELS, STREAMS, OnlineConfig
+from metalearn_core.runs.runner import cancel
+from metalearn_core.runs.store import Run, RunStore
+from metalearn_core.session import format_seconds, progress_view
+
+PREFIX = "online"
+CHART_CAPTION = ("Each learner first guesses every example, then learns from it. The thick line is its running "
+                 "(prequential) accuracy over all examples so far; the dotted line its accuracy over the recent "
+                 "ones, which shows a drift sooner. A higher line that rises sooner learns faster from the stream.")
+LEARNER_CAPTIONS = {
+    "sgd": "a small dense network, random weights, plain SGD",
+    "adam": "the same network and starting weights, Adam",
+    "pretrained": "a network already trained on MNIST training images, fine-tuned with SGD as the stream comes",
+    "metalearned": "a few-shot run's meta-learned starting weights, adapted after every example with its own "
+                   "inner step size. It was meta-trained on 5-way tasks, so it gets a 10-way head whose ten "
+                   "columns all start as the mean of its 5 meta-learned ones: the same start for every class.",
+}
+
+
+def key(name: str) -> str:
+    return f"{PREFIX}.{name}"
+
+
+def init_state() -> None:
+    """The defaults of :class:`OnlineConfig`, once per session."""
+    defaults = OnlineConfig()
+    for name, value in (("stream", defaults.stream), ("length", defaults.length), ("batch_size", defaults.batch_size),
+                        ("max_angle", defaults.max_angle), ("learners", list(defaults.learners)),
+                        ("pretrained_run", 0), ("fewshot_run", 0), ("seed", defaults.seed)):
+        if key(name) not in st.session_state:
+            st.session_state[key(name)] = value
+
+
+def _finished(store: RunStore, kind: str) -> list[Run]:
+    return [run for run in store.list_runs(statuses=("completed",)) if run.kind == kind]
+
+
+def _gradient_fewshot_runs(store: RunStore) -> list[Run]:
+    runs = []
+    for run in _finished(store, "fewshot"):
+        if not run.config_error and run.config.fewshot.algorithm != "protonet":
+            runs.append(run)
+    return runs
+
+
+def _run_picker(label: str, runs: list[Run], none: str, state: str, help_text: str) -> int:
+    options = [0, *(run.id for run in runs)]
+    names = {run.id: f"run {run.id} · {run.name}" for run in runs}
+    if st.session_state[key(state)] not in options:
+        st.session_state[key(state)] = 0
+    return int(st.selectbox(label, options, key=key(state), format_func=lambda i: names.get(i, none),
+                            help=help_text))
+
+
+def settings_widgets(store: RunStore) -> dict[str, Any]:
+    """The stream, its length and batch, the learners and where they start; returns OnlineConfig fields."""
+    stream = st.selectbox("Stream", STREAMS, key=key("stream"), format_func=STREAM_LABELS.get)
+    left, right = st.columns(2)
+    length = left.slider("Examples in the stream", 200, 10_000, step=100, key=key("length"))
+    batch = right.slider("Examples per step", 1, 10, key=key("batch_size"),
+                         help="1 = learn after every example; more = a small batch at a time")
+    angle = st.slider("Rotation at the end of the stream (degrees)", 0, 180, step=15, key=key("max_angle"),
+                      disabled=stream != "rotate")
+    fewshot_runs = _gradient_fewshot_runs(store)
+    available = [name for name in LEARNERS if name != "metalearned" or fewshot_runs]
+    st.session_state[key("learners")] = [n for n in st.session_state[key("learners")] if n in available]
+    learners = st.multiselect("Learners", available, key=key("learners"), format_func=LEARNER_LABELS.get)
+    if not fewshot_runs:
+        st.caption("The meta-learned learner needs a finished MAML, Meta-SGD or Reptile run: train one on the "
+                   "Few-shot page first.")
+    pretrained = _run_picker("Pre-trained network", _finished(store, "base"), "pre-train one in the run "
+                             "(2,000 MNIST training images, 3 epochs)", "pretrained_run",
+                             "a finished base run from the Train page, or a quick one trained in this run")
+    fewshot = _run_picker("Meta-learned start", fewshot_runs, "none", "fewshot_run",
+                          "the few-shot run whose meta-learned initialisation learns online") if fewshot_runs else 0
+    for name in learners:
+        st.caption(f"**{LEARNER_LABELS[name]}**: {LEARNER_CAPTIONS[name]}")
+    seed = st.number_input("Seed (the stream's order and the starting weights)", 0, 2**31 - 1, key=key("seed"))
+    return dict(stream=stream, length=int(length), batch_size=int(batch), max_angle=float(angle),
+                learners=tuple(learners), pretrained_run=pretrained, fewshot_run=fewshot, seed=int(seed),
+                report_every=max(int(length) // 60, 1), window=min(200, int(length)))
+
+
+def stream_preview(settings: OnlineConfig) -> None:
+    """Six images of the stream, from its start to its end, with their position (and angle or domain)."""
+    from metalearn_core.kinds.online.streams import make_stream
+
+    try:
+        fashion = common.fashion() if settings.stream == "switch" else None
+    except DataError as error:
+        st.warning(f"The switch stream needs Fashion-MNIST: {error}")
+        return
+    stream = make_stream(settings, common.current_mnist(), fashion)
+    positions = np.linspace(0, len(stream) - 1, 6).astype(int)
+    captions = []
+    for position in positions:
+        if settings.stream == "rotate":
+            captions.append(f"#{position + 1:,} · {stream.angle[position]:.0f}°")
+        elif settings.stream == "switch":
+            captions.append(f"#{position + 1:,} · {'Fashion' if stream.domain[position] else 'MNIST'}")
+        else:
+            captions.append(f"#{position + 1:,}")
+    st.image([stream.x[p] for p in positions], caption=captions, width=72)
+    st.caption("Examples from the start to the end of the stream, as the learners will meet them. "
+               "They come from the test split, which no pre-training has seen.")
+
+
+def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
+    """This session's online run, else the URL's, else one still going, else the newest one."""
+    runs = [run for run in store.list_runs() if run.kind == "online"]  # newest first
+    ids = [run.id for run in runs]
+    for candidate in (chosen, from_url):
+        if candidate is not None and str(candidate).isdigit() and int(candidate) in ids:
+            return int(candidate)
+    active = [run.id for run in runs if run.is_active]
+    return (active or ids or [None])[0]
+
+
+def _figure(run: Run, curves: dict, title: str = ""):
+    settings = run.config.online
+    return report.prequential_figure(curves, settings.length, settings.drift_at,
+                                     settings.max_angle if settings.stream == "rotate" else 0.0, title)
+
+
+def live(store: RunStore, run: Run) -> None:
+    """Progress, Cancel, and the prequential curves of every learner so far."""
+    view = progress_view(run)
+    st.progress(view.fraction, text=f"Run {run.id} · {run.name}: {view.label}")
+    left, middle, right = st.columns([2, 2, 1])
+    left.metric("Elapsed", format_seconds(view.elapsed))
+    middle.metric("Time left", format_seconds(view.remaining))
+    if right.button("Cancel", key=key(f"cancel.{run.id}"), type="secondary"):
+        cancel(store, run.id)
+        st.toast(f"Cancelling run {run.id}…")
+    curves = report.curves_from_metrics(store.metrics(run.id))
+    st.plotly_chart(_figure(run, curves), key=key(f"live.{run.id}"), use_container_width=True)
+    st.caption(CHART_CAPTION)
+
+
+def watch(store: RunStore, run_id: int) -> None:
+    """The live chart, redrawn every second while the run is active, then :func:`results`."""
+
+    @st.fragment(run_every=1.0)
+    def watch_run() -> None:
+        run = store.get(run_id)
+        if run.is_active:
+            live(store, run)
+            st.session_state[key("was_active")] = True
+        elif st.session_state.pop(key("was_active"), False):
+            st.rerun()  # once, to stop the one-second refresh
+        else:
+            results(store, run)
+
+    if store.get(run_id).is_active:
+        watch_run()
+    else:
+        results(store, store.get(run_id))
+
+
+def _drift_caption(results_data: dict) -> str:
+    stream = results_data["stream"]
+    if results_data.get("drift_at") is not None:
+        return (f"The dashed line is the drift: from example {results_data['drift_at']:,} on the images are "
+                "Fashion-MNIST clothes with the same labels 0-9, a new task. 'after drift' is the accuracy on "
+                "that second half alone: how quickly each learner re-learns.")
+    if stream.get("max_angle"):
+        return (f"The digits turn slowly, from 0° to {stream['max_angle']:.0f}° at the end (marked along the "
+                "top): a gradual drift. A fixed network would lose accuracy as they turn; an online one follows.")
+    return "No drift: the stream is MNIST test digits in a random order."
+
+
+def results(store: RunStore, run: Run) -> None:
+    """A finished online run: its outcome, the prequential chart with the drift marked, and the table."""
+    result_views.status_line(run)
+    if run.config_error:
+        st.error(run.config_error)
+        return
+    results_data = report.read_results(run.folder)
+    if results_data is None:
+        if run.status == "completed":
+            st.error(f"{report.RESULTS_FILE} is missing or unreadable in run {run.id}'s folder.")
+        else:
+            curves = report.curves_from_metrics(store.metrics(run.id))
+            if curves:
+                st.plotly_chart(_figure(run, curves), key=key(f"partial.{run.id}"), use_container_width=True)
+                st.caption("The curves as far as the run got.")
+        return
+    curves = report.curves_from_results(results_data)
+    st.plotly_chart(_figure(run, curves), key=key(f"final.{run.id}"), use_container_width=True)
+    st.caption(CHART_CAPTION + " " + _drift_caption(results_data))
+    st.dataframe(_table(results_data), hide_index=True, use_container_width=True)
+    st.caption("final: accuracy of the first guesses over the whole stream. AUC: the mean of the running accuracy, "
+               "i.e. the area under its curve (1.0 = right from the first example). The others: the last "
+               f"{results_data['window']} examples, each half of a switching stream, and examples learned per second.")
+
+
+def _table(results_data: dict):
+    import pandas as pd
+
+    frame = pd.DataFrame(report.results_rows(results_data))
+    for column in frame.columns:
+        if column not in ("learner", "examples_per_second"):
+            frame[column] = frame[column].map(lambda v: None if v is None else f"{v:.1%}")
+    if "examples_per_second" in frame:
+        frame["examples_per_second"] = frame["examples_per_second"].map(lambda v: f"{v:,.0f}")
+    return frame
