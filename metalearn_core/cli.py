@@ -243,14 +243,18 @@ def _train_command(args: argparse.Namespace, store: RunStore, mnist: str | None)
     return 0 if run.status == "completed" else 1
 
 
-def _data_info(paths: dict[str, str | os.PathLike | None]) -> int:
-    """One line per domain: where its data comes from, or why it is not available."""
-    for name, path in paths.items():
-        try:
-            line = load_domain(name, path).describe()
-        except DataError as error:
-            line = f"not available: {error}"
-        print(f"{DOMAIN_LABELS[name]}: {line}")
+def _data_info(mnist: str | None, fashion: str | os.PathLike | None) -> int:
+    """One line per domain: where its data comes from, or why Fashion-MNIST is not available.
+
+    A broken MNIST file is an error (MNIST falls back on a sample, never on nothing), and so is a
+    broken Fashion-MNIST path the user gave; a Fashion-MNIST that is simply absent is not."""
+    print(f"{DOMAIN_LABELS['mnist']}: {load_domain('mnist', mnist).describe()}")
+    try:
+        line = load_domain("fashion_mnist", fashion).describe()
+    except DataError as error:
+        print(f"{DOMAIN_LABELS['fashion_mnist']}: not available: {error}")
+        return 2 if fashion else 0
+    print(f"{DOMAIN_LABELS['fashion_mnist']}: {line}")
     return 0
 
 
@@ -263,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         if settings.fashion_path:  # the run's worker, a child process, finds it there too
             os.environ["METALEARN_FASHION_MNIST"] = str(settings.fashion_path)
         if args.command == "data":
-            return _data_info({"mnist": mnist, "fashion_mnist": settings.fashion_path})
+            return _data_info(mnist, settings.fashion_path)
         store = RunStore(settings.home)
         if args.command == "runs":
             return _runs_command(args, store)

@@ -225,15 +225,24 @@ def test_draw_lists_only_runs_trained_on_digits(home):
     assert [run.id for run in kept] == [digits] and clothes not in [run.id for run in kept]
 
 
-def test_data_info_shows_both_domains(fashion, capsys):
-    assert cli.main(["data", "info"]) == 0
+def test_data_info_shows_both_domains(fashion, capsys, no_sources):
+    assert cli.main(["--fashion-mnist", str(DEBIAN), "data", "info"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("MNIST digits: MNIST from")
-    assert lines[1].startswith("Fashion-MNIST clothes: Fashion-MNIST from path")
-    assert cli.main(["--fashion-mnist", "/nowhere/fashion", "data", "info"]) == 0
+    assert lines[1] == f"Fashion-MNIST clothes: Fashion-MNIST from path ({DEBIAN}): 60,000 training and 10,000 test images"
+    assert cli.main(["--fashion-mnist", "/nowhere/fashion", "data", "info"]) == 2  # a broken path given
     out = capsys.readouterr().out
     assert "MNIST digits: MNIST from" in out
     assert "Fashion-MNIST clothes: not available: /nowhere/fashion: no such folder or file" in out
+
+
+def test_data_info_without_fashion_mnist_says_how_to_get_it(capsys, no_sources, monkeypatch):
+    monkeypatch.setattr(fashion_module, "_download_with_keras", lambda timeout: (_ for _ in ()).throw(
+        OSError("Network is unreachable")))
+    assert cli.main(["data", "info"]) == 0  # absent is not an error: the rest of the lab works
+    out = capsys.readouterr().out
+    assert "MNIST digits: MNIST from" in out
+    assert "Fashion-MNIST clothes: not available" in out and "METALEARN_FASHION_MNIST" in out
 
 
 def test_train_takes_a_dataset_flag(tmp_path, home):
