@@ -134,7 +134,10 @@ def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> i
     return (active or ids or [None])[0]
 
 
-def _figure(run: Run, curves: dict, title: str = ""):
+CHART_TITLE = "Prequential accuracy along the stream"
+
+
+def _figure(run: Run, curves: dict, title: str = CHART_TITLE):
     settings = run.config.online
     return report.prequential_figure(curves, settings.length, settings.drift_at,
                                      settings.max_angle if settings.stream == "rotate" else 0.0, title)
