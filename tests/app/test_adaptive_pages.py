@@ -87,3 +87,19 @@ def test_compare_overlays_the_learning_rates_of_the_chosen_runs(rates_home, monk
     assert [trace["name"] for trace in _traces(at)] == ["#1 hd", "#2 cosine", "#3 fixed"]
     only_fixed = _render(_compare, [3])
     assert not only_fixed.get("plotly_chart")
+
+
+def test_while_a_hypergradient_run_trains_its_current_rate_extends_the_curve(rates_home, monkeypatch):
+    monkeypatch.setenv("METALEARN_HOME", str(rates_home))
+    store = RunStore(rates_home)
+    run_id = store.create_run(RunConfig(name="live", training=TrainingConfig(
+        optimizer="adam_hd", learning_rate=0.002, epochs=3)))
+    store.mark_running(run_id)
+    store.log_metrics(run_id, "train", 1, {"loss": 0.5, "learning_rate": 0.0025})
+    store.set_progress(run_id, {"series": "train", "epoch": 2, "batch": 10, "x": 1.5, "loss": 0.4,
+                                "learning_rate": 0.003})
+    at = _render(_panel, run_id)
+    line, now = _traces(at)
+    assert line["x"] == [0.0, 1.0, 1.5] and line["y"] == pytest.approx([0.002, 0.0025, 0.003])
+    assert now["x"] == [1.5] and now["y"] == pytest.approx([0.003])  # the "now" marker
+    assert [metric.label for metric in at.metric] == ["Start", "Now", "Change"]
