@@ -233,3 +233,33 @@ def test_a_learner_that_cannot_be_built_fails_the_run_with_its_reason(home, mnis
     run_id = store.create_run(RunConfig(kind="online", online=settings))
     assert execute(store, run_id, None, data=mnist) == "failed"
     assert "few-shot run 4242 was not found" in store.get(run_id).error
+
+
+def test_a_drawing_learner_guesses_first_then_learns_the_users_digit(mnist):
+    from metalearn_core.kinds.online.drawings import DrawingLearner
+
+    learner = DrawingLearner.start(None, None, rate=0.5)
+    with pytest.raises(OnlineError, match="guess a drawing before"):
+        learner.teach(3)
+    image = mnist.x_test[0].astype(np.float32) / 255
+    wrong = (int(np.argmax(learner.guess(image))) + 1) % 10  # a label the fresh network did not guess
+    assert learner.waiting and learner.teach(wrong) is False and not learner.waiting
+    for _ in range(5):
+        learner.guess(image)
+        learner.teach(wrong)
+    assert int(np.argmax(learner.guess(image))) == wrong  # it has learned this drawing's digit
+    assert learner.teach(wrong) is True
+    assert learner.correct[-1] and learner.running_accuracy == pytest.approx(np.mean(learner.correct))
+    assert learner.curve()[-1] == pytest.approx(learner.running_accuracy) and len(learner.curve()) == 7
+    with pytest.raises(OnlineError, match="28x28"):
+        learner.guess(np.zeros((10, 10)))
+
+
+def test_a_drawing_learner_starts_from_a_base_run(fewshot_home, mnist):
+    from metalearn_core.kinds.online.drawings import DrawingLearner
+
+    store, fewshot, base = fewshot_home
+    learner = DrawingLearner.start(store.run_folder(base), store.get(base).config)
+    assert learner.source.startswith(f"run {base}")
+    assert learner.guess(mnist.x_test[1] / 255).shape == (10,)
+    assert DrawingLearner.start(store.run_folder(fewshot), store.get(fewshot).config).learner.name == "metalearned"
