@@ -82,3 +82,19 @@ def test_a_run_without_its_results_file_says_so(online_home, monkeypatch):
         assert "online.json is missing" in texts(at)
     finally:
         path.write_text(saved)
+
+
+def _draw_tab() -> None:
+    from dashboard import online_draw
+
+    online_draw.online_panel()
+
+
+def test_the_draw_tab_panel_offers_the_runs_and_starts_a_learner(online_home, monkeypatch):
+    home, _ = online_home
+    monkeypatch.setenv("METALEARN_HOME", str(home))
+    at = AppTest.from_function(_draw_tab, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="draw.online.start").options == ["a fresh network (random weights)"]  # no base run here
+    assert "Draw a digit to see the model's guess." in texts(at)
+    assert "Right first guesses" in [metric.label for metric in at.metric]
