@@ -236,6 +236,11 @@ def training_widgets(learned_runs: dict[int, str] | None = None) -> dict:
     optimizer can take its weights' update rule from."""
     dataset = st.radio("Data", DATASETS, key=key("dataset"), horizontal=True, format_func=DATASET_LABELS.get,
                        help="Fashion-MNIST: 28x28 pictures of 10 kinds of clothing, the same shapes as MNIST")
+    if dataset == "fashion_mnist":
+        from dashboard.common import fashion_line  # loads Fashion-MNIST only when it is chosen
+
+        level, line = fashion_line()
+        (st.warning if level == "warning" else st.caption)(line)
     left, right = st.columns(2)
     epochs = left.slider("Epochs", 1, 50, key=key("epochs"))
     batch_size = left.select_slider("Batch size", BATCH_SIZES, key=key("batch_size"))
@@ -259,7 +264,9 @@ def training_widgets(learned_runs: dict[int, str] | None = None) -> dict:
             "Hypergradient rate β (0 = the paper's)", HYPERGRADIENT_RATES, key=key("hypergradient_rate"),
             format_func=lambda value: f"{value:g}",
             help="How fast the learning rate itself learns (Baydin et al. 2018: 1e-3 for SGD-HD, 1e-7 for Adam-HD)")
-    lr_schedule = right.selectbox("Learning-rate schedule", ("constant", "cosine"), key=key("lr_schedule"))
+    lr_schedule = right.selectbox("Learning-rate schedule", ("constant", "cosine"), key=key("lr_schedule"),
+                                  disabled=optimizer in HYPERGRADIENT_OPTIMIZERS,
+                                  help="A hypergradient optimizer sets its own rate, so it takes no schedule")
     validation_split = right.slider("Validation split", 0.0, 0.5, step=0.05, key=key("validation_split"))
     seed = right.number_input("Seed", 0, 2**31 - 1, step=1, key=key("seed"))
     scale = right.checkbox("Scale pixels to [0, 1]", key=key("scale_pixels"),

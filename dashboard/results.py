@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from dashboard import common, inside_train
+from dashboard import adaptive, common, inside_train
 from metalearn_core import kinds
 from metalearn_core.kinds.base.report import read_evaluation
 from metalearn_core.runs import runner
@@ -83,6 +83,7 @@ def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:
         cancel(store, run.id)
         st.toast(f"Cancelling run {run.id}…")
     curves(store, run)
+    adaptive.learning_rate_panel(store, run)
     inside_train.panel(store, run, prefix, live=True)
 
 
@@ -127,6 +128,7 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
         st.markdown("**What stacking bought**: each base learner beside the meta network (test set)")
         st.dataframe(analysis.learners_frame(summary), hide_index=True)
     curves(store, run)
+    adaptive.learning_rate_panel(store, run)
     inside_train.panel(store, run)
     evaluation = read_evaluation(run.folder)
     if evaluation is None:

@@ -33,7 +33,8 @@ from metalearn_core.runs.store import Run, RunNotFound, RunStore
 
 _TRAINING_FLAGS = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer",
                    "lr": "learning_rate", "validation_split": "validation_split", "seed": "seed",
-                   "train_limit": "train_limit", "test_limit": "test_limit", "dataset": "dataset"}
+                   "train_limit": "train_limit", "test_limit": "test_limit", "dataset": "dataset",
+                   "hypergradient_rate": "hypergradient_rate"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--optimizer", choices=OPTIMIZERS)
+    train.add_argument("--hypergradient-rate", type=float, metavar="BETA",
+                       help="with --optimizer sgd_hd/adam_hd: the learning rate of the learning rate "
+                            "(0: the paper's 1e-3 / 1e-7)")
     train.add_argument("--lr", type=float, help="learning rate")
     train.add_argument("--validation-split", type=float)
     train.add_argument("--seed", type=int)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import common, inside_train, manage
+from dashboard import adaptive, common, inside_train, manage
 from metalearn_core import analysis, figures
 
 st.set_page_config(page_title="Compare · Meta-learning lab", page_icon="📊", layout="wide")
@@ -50,6 +50,7 @@ for column, metric in zip(st.columns(2), ("loss", "accuracy")):
 right.download_button("Export metrics (CSV)", analysis.metrics_csv(frame), "metrics.csv", "text/csv",
                       key="compare.csv")
 
+adaptive.compare_learning_rates(store, chosen, names)
 inside_train.compare_section(store, chosen, names)
 
 st.subheader("Settings and results")
