@@ -68,10 +68,11 @@ def test_a_sample_larger_than_a_class_is_refused(mnist):
 
 
 def test_a_tiny_sample_still_gets_the_minimum_number_of_steps():
-    from metalearn_core.kinds.transfer.run import point_steps
+    from metalearn_core.kinds.transfer.run import copies_needed, point_batch, point_steps
 
     settings = TransferConfig(epochs=2, min_steps=200)
-    assert point_steps(10, settings, batch_size=384) >= 200
+    assert point_batch(10, 384) == 10  # a batch is the whole sample when the sample is smaller
+    assert point_steps(10, settings, batch_size=384) == 200 and copies_needed(10, settings, 384) == 100
     assert point_steps(60000, settings, batch_size=384) == 2 * 157  # enough data: the epochs decide
 
 
@@ -219,8 +220,12 @@ def test_a_transfer_run_uses_the_target_domain_s_images_only(source_home, mnist,
     monkeypatch.setattr(transfer_run, "train_point", lambda model, x, y, *rest: (seen.append(x), original(model, x, y, *rest)))
     store = RunStore(source_home)
     config = small_config(store, shots=(3,), modes=("frozen",), repeats=1)
-    result = transfer_run.train_transfer(config, fashion, Reporter(), store.run_folder(store.create_run(config)))
+    progress = []
+    result = transfer_run.train_transfer(config, fashion, Reporter(on_progress=progress.append),
+                                         store.run_folder(store.create_run(config)))
     assert result.status == "completed" and len(seen) == 2
+    fractions = [item["fraction"] for item in progress]
+    assert fractions[0] == 0 and fractions == sorted(fractions) and fractions[-1] <= 1
     train_images = {image.tobytes() for image in fashion.x_train[:1000]}
     test_images = {image.tobytes() for image in fashion.x_test}
     for x in seen:

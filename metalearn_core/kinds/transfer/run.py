@@ -55,15 +55,23 @@ def balanced_sample(labels: np.ndarray, shots: int, seed: int) -> np.ndarray:
     return rng.permutation(np.concatenate(chosen))
 
 
+def point_batch(count: int, batch_size: int) -> int:
+    """The batch of a point: the run's batch size, or the whole sample when it is smaller (a batch
+    of 384 drawn from ten images would only repeat them)."""
+    return min(batch_size, count)
+
+
 def copies_needed(count: int, settings: TransferConfig, batch_size: int) -> int:
     """How many times a sample of ``count`` images is repeated so that ``settings.epochs`` passes
     over the repeated sample make at least ``settings.min_steps`` optimizer steps."""
-    return max(1, math.ceil(settings.min_steps * batch_size / (count * settings.epochs)))
+    batch = point_batch(count, batch_size)
+    return max(1, math.ceil(settings.min_steps * batch / (count * settings.epochs)))
 
 
 def point_steps(count: int, settings: TransferConfig, batch_size: int) -> int:
     """The optimizer steps of one point trained on ``count`` images."""
-    return settings.epochs * math.ceil(copies_needed(count, settings, batch_size) * count / batch_size)
+    copies = copies_needed(count, settings, batch_size)
+    return settings.epochs * math.ceil(copies * count / point_batch(count, batch_size))
 
 
 def new_head(features: Any) -> Any:
@@ -95,30 +103,35 @@ def point_model(config: RunConfig, source: keras.Model, mode: str, seed: int) ->
 
 
 class _Progress(keras.callbacks.Callback):
-    """Reports the run's overall fraction at most four times a second while a point trains."""
+    """Reports the steps done in this point at most four times a second while it trains."""
 
-    def __init__(self, report: Callable[[int], None]) -> None:
+    def __init__(self, report: Callable[[int], None], steps_per_epoch: int) -> None:
         super().__init__()
-        self.report, self.last, self.batches = report, 0.0, 0
+        self.report, self.steps_per_epoch, self.last, self.epoch = report, steps_per_epoch, 0.0, 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.batches += 1
+        # With several steps per execution Keras calls this once per execution, ``batch`` its last step.
         if time.perf_counter() - self.last > 0.25:
             self.last = time.perf_counter()
-            self.report(self.batches)
+            self.report(self.epoch * self.steps_per_epoch + batch + 1)
 
 
 def train_point(model: keras.Model, x: np.ndarray, y: np.ndarray, training: TrainingConfig,
                 settings: TransferConfig, seed: int, on_batches: Callable[[int], None]) -> None:
     """Fit ``model`` on the sample (repeated, see :func:`copies_needed`) with the run's optimizer."""
-    copies = copies_needed(len(y), settings, training.batch_size)
+    count = len(y)
+    copies = copies_needed(count, settings, training.batch_size)
     if copies > 1:
-        order = np.concatenate([np.random.default_rng(seed + copy).permutation(len(y)) for copy in range(copies)])
+        order = np.concatenate([np.random.default_rng(seed + copy).permutation(count) for copy in range(copies)])
         x, y = x[order], y[order]  # (copies * count, 28, 28)
-    steps = math.ceil(len(y) / training.batch_size)
+    batch = point_batch(count, training.batch_size)
+    steps = math.ceil(len(y) / batch)
     compile_network(model, training, steps * settings.epochs, steps_per_execution=execution_chunk(steps))
-    model.fit(x, y, batch_size=training.batch_size, epochs=settings.epochs, shuffle=True, verbose=0,
-              callbacks=[_Progress(on_batches)])
+    model.fit(x, y, batch_size=batch, epochs=settings.epochs, shuffle=True, verbose=0,
+              callbacks=[_Progress(on_batches, steps)])
 
 
 def score(model: keras.Model, x_test: np.ndarray, y_test: np.ndarray) -> dict[str, float]:
