@@ -99,3 +99,13 @@ def test_the_launcher_under_a_base_run_launches_a_transfer(transfer_home, monkey
     assert (config.kind, config.transfer.source_run, config.transfer.target) == ("transfer", 1, "fashion_mnist")
     assert config.transfer.modes == ("frozen",) and config.transfer.shots == (1, 5, 20, 100, 0)
     assert at.session_state["train.run_id"] == 99
+
+
+def test_compare_lists_a_transfer_run_beside_its_source(transfer_home, monkeypatch):
+    monkeypatch.setenv("METALEARN_HOME", str(transfer_home))
+    at = page("pages/compare.py")
+    at.query_params["runs"] = "1,2"
+    at.run()
+    assert not at.exception, at.exception
+    kinds_shown = {value for frame in at.dataframe for value in frame.value.get("kind", [])}
+    assert {"base", "transfer"} <= kinds_shown
