@@ -16,12 +16,20 @@ from dashboard import common
 from dashboard import results as result_views
 from metalearn_core.data.mnist import DataError
 from metalearn_core.kinds.online import report
-from metalearn_core.kinds.online.config import LEARNER_LABELS, LEARNERS, STREAM_LABELS, STREAMS, OnlineConfig
+from metalearn_core.kinds.online.config import (
+    LEARNER_LABELS,
+    LEARNERS,
+    META_STEPS,
+    STREAM_LABELS,
+    STREAMS,
+    OnlineConfig,
+)
 from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds, progress_view
 
 PREFIX = "online"
+META_STEP_LABELS = {"sgd": "like the scratch SGD network", "meta-learned": "at its own meta-learned step size"}
 CHART_CAPTION = ("Each learner first guesses every example, then learns from it. The thick line is its running "
                  "(prequential) accuracy over all examples so far; the dotted line its accuracy over the recent "
                  "ones, which shows a drift sooner. A higher line that rises sooner learns faster from the stream.")
@@ -29,9 +37,9 @@ LEARNER_CAPTIONS = {
     "sgd": "a small dense network, random weights, plain SGD",
     "adam": "the same network and starting weights, Adam",
     "pretrained": "a network already trained on MNIST training images, fine-tuned with SGD as the stream comes",
-    "metalearned": "a few-shot run's meta-learned starting weights, adapted after every example with its own "
-                   "inner step size. It was meta-trained on 5-way tasks, so it gets a 10-way head whose ten "
-                   "columns all start as the mean of its 5 meta-learned ones: the same start for every class.",
+    "metalearned": "a few-shot run's meta-learned starting weights, adapted after every example. It was "
+                   "meta-trained on 5-way tasks, so it gets a 10-way head whose ten columns all start as the mean "
+                   "of its 5 meta-learned ones: the same start for every class.",
 }
 
 
@@ -44,7 +52,8 @@ def init_state() -> None:
     defaults = OnlineConfig()
     for name, value in (("stream", defaults.stream), ("length", defaults.length), ("batch_size", defaults.batch_size),
                         ("max_angle", defaults.max_angle), ("learners", list(defaults.learners)),
-                        ("pretrained_run", 0), ("fewshot_run", 0), ("seed", defaults.seed)):
+                        ("pretrained_run", 0), ("fewshot_run", 0), ("meta_step", defaults.meta_step),
+                        ("seed", defaults.seed)):
         if key(name) not in st.session_state:
             st.session_state[key(name)] = value
 
@@ -91,11 +100,16 @@ def settings_widgets(store: RunStore) -> dict[str, Any]:
                              "a finished base run from the Train page, or a quick one trained in this run")
     fewshot = _run_picker("Meta-learned start", fewshot_runs, "none", "fewshot_run",
                           "the few-shot run whose meta-learned initialisation learns online") if fewshot_runs else 0
+    meta_step = st.radio("The meta-learned start steps", META_STEPS, key=key("meta_step"), horizontal=True,
+                         format_func=META_STEP_LABELS.get, disabled=not fewshot_runs,
+                         help="its own step sizes were meta-learned for a few large steps on 5-25 examples; "
+                              "thousands of them in a row can overshoot")
     for name in learners:
         st.caption(f"**{LEARNER_LABELS[name]}**: {LEARNER_CAPTIONS[name]}")
     seed = st.number_input("Seed (the stream's order and the starting weights)", 0, 2**31 - 1, key=key("seed"))
     return dict(stream=stream, length=int(length), batch_size=int(batch), max_angle=float(angle),
-                learners=tuple(learners), pretrained_run=pretrained, fewshot_run=fewshot, seed=int(seed),
+                learners=tuple(learners), pretrained_run=pretrained, fewshot_run=fewshot, meta_step=meta_step,
+                seed=int(seed),
                 report_every=max(int(length) // 60, 1), window=min(200, int(length)))
 
 

@@ -131,7 +131,8 @@ def test_config_validation_and_round_trip():
            (dict(learners=()), "at least one learner"), (dict(learners=("sgd", "sgd")), "once"),
            (dict(learners=("metalearned",)), "finished few-shot run"), (dict(learners=("magic",)), "learner"),
            (dict(length=100, window=200), "window"), (dict(hidden=()), "1 to 4 hidden layers"),
-           (dict(length=20_000), "stream length")]
+           (dict(length=20_000), "stream length"),
+           (dict(meta_step="adam"), "meta-learned step")]
     for fields, message in bad:
         with pytest.raises(ConfigError, match=message):
             OnlineConfig(**fields)
@@ -141,10 +142,12 @@ def test_config_validation_and_round_trip():
 
 def test_cli_flags_build_an_online_config():
     args = _parser().parse_args(["train", "--kind", "online", "--stream", "rotate", "--stream-length", "500",
-                                 "--stream-batch", "4", "--max-angle", "45", "--fewshot-run", "7"])
+                                 "--stream-batch", "4", "--max-angle", "45", "--fewshot-run", "7",
+                                 "--meta-step", "meta-learned"])
     settings = build_config(args).online
     assert (settings.stream, settings.length, settings.batch_size, settings.max_angle) == ("rotate", 500, 4, 45.0)
     assert settings.fewshot_run == 7 and settings.learners[-1] == "metalearned"
+    assert settings.meta_step == "meta-learned"
     with pytest.raises(ConfigError, match="flag of online runs"):
         build_config(_parser().parse_args(["train", "--stream", "rotate"]))
 
@@ -165,7 +168,7 @@ def test_the_metalearned_learner_starts_from_the_fewshot_runs_weights(fewshot_ho
     store, fewshot, _ = fewshot_home
     config = store.get(fewshot).config
     saved = FewShotModel.load(store.run_folder(fewshot), config).learner
-    learner = metalearned_learner(store.run_folder(fewshot), config)
+    learner = metalearned_learner(store.run_folder(fewshot), config, rate=None)
     params = [np.asarray(p) for p in saved.params]
     mine = learner.weights()
     for a, b in zip(params[:-2], mine[:-2]):
@@ -175,6 +178,11 @@ def test_the_metalearned_learner_starts_from_the_fewshot_runs_weights(fewshot_ho
         np.testing.assert_allclose(mine[-2][:, column], params[-2].mean(axis=1), rtol=1e-6)
     rates = [np.asarray(r) for r in saved.learning_rates]
     np.testing.assert_allclose(learner.rule.rate[0].numpy(), rates[0])  # Meta-SGD: its learned rates
+    np.testing.assert_allclose(learner.rule.rate[-1].numpy(), np.full(10, rates[-1].mean()), rtol=1e-6)
+    settings = OnlineConfig(learners=("metalearned",), fewshot_run=fewshot, length=100, window=50)
+    default = build_learners(settings, None, store.run_folder(fewshot))[0]
+    assert default.rule.rate == settings.sgd_learning_rate  # by default: the scratch SGD learner's rule
+    np.testing.assert_array_equal(default.weights()[0], mine[0])
 
 
 def test_learners_refuse_runs_they_cannot_start_from(fewshot_home, mnist):

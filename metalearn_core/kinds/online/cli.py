@@ -6,10 +6,10 @@ import argparse
 import dataclasses
 from typing import Any
 
-from metalearn_core.kinds.online.config import LEARNERS, STREAMS
+from metalearn_core.kinds.online.config import LEARNERS, META_STEPS, STREAMS
 
 FLAGS = ("stream", "stream_length", "stream_batch", "max_angle", "online_learners", "pretrained_run",
-         "fewshot_run")
+         "fewshot_run", "meta_step")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,13 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="a finished base run to fine-tune online (default: pre-train one in the run)")
     group.add_argument("--fewshot-run", type=int, metavar="RUN",
                        help="a finished MAML / Meta-SGD / Reptile run whose meta-learned start learns online")
+    group.add_argument("--meta-step", choices=META_STEPS,
+                       help="the meta-learned start steps like the scratch SGD learner (default) or at its own "
+                            "meta-learned step size")
 
 
 def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
     """The flags on top of the config's online section (checked when the section is built)."""
     changes = {"stream": args.stream, "length": args.stream_length, "batch_size": args.stream_batch,
                "max_angle": args.max_angle, "pretrained_run": args.pretrained_run,
-               "fewshot_run": args.fewshot_run, "seed": args.seed}
+               "fewshot_run": args.fewshot_run, "meta_step": args.meta_step, "seed": args.seed}
     changes = {key: value for key, value in changes.items() if value is not None}
     if args.online_learners:
         changes["learners"] = tuple(name.strip() for name in args.online_learners.split(",") if name.strip())

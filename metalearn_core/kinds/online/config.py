@@ -21,6 +21,9 @@ LEARNER_LABELS = {
     "pretrained": "pre-trained, fine-tuned",
     "metalearned": "meta-learned start",
 }
+# How the meta-learned learner steps: with the scratch SGD learner's rule (so the comparison isolates the
+# starting point), or with the few-shot run's own inner step size (Meta-SGD: its learned rate per weight).
+META_STEPS = ("sgd", "meta-learned")
 MAX_LENGTH = 10_000  # the stream is drawn from the test split (10,000 images per domain)
 
 
@@ -34,7 +37,10 @@ class OnlineConfig:
     ``rotate`` stream. ``pretrained_run`` is a finished base run fine-tuned online (0 = pre-train a
     network like the scratch ones, inside the run, on ``pretrain_examples`` training images for
     ``pretrain_epochs``). ``fewshot_run`` is a finished MAML / Meta-SGD / Reptile run whose
-    meta-learned start is adapted after every batch (the "metalearned" learner needs one).
+    meta-learned start is adapted after every batch (the "metalearned" learner needs one), by plain
+    SGD at ``sgd_learning_rate`` when ``meta_step`` is "sgd" (the default: those step sizes were
+    meta-learned for a few large steps on one small support set, and thousands of them in a row
+    diverge here: measured in bench/bench_online.py), or by the run's own inner step size(s).
     A point of every learner's curve is reported every ``report_every`` examples; ``window`` is the
     span of the recent-accuracy curve.
     """
@@ -52,6 +58,7 @@ class OnlineConfig:
     pretrain_examples: int = 2000
     pretrain_epochs: int = 3
     fewshot_run: int = 0
+    meta_step: str = "sgd"
     report_every: int = 50
     window: int = 200
     seed: int = 0
@@ -75,6 +82,7 @@ class OnlineConfig:
         _check_int(where, "pre-training examples", self.pretrain_examples, 100, 50_000)
         _check_int(where, "pre-training epochs", self.pretrain_epochs, 1, 50)
         _check_int(where, "few-shot run", self.fewshot_run, 0, 2**31 - 1)
+        _check_choice(where, "meta-learned step", self.meta_step, META_STEPS)
         _check_int(where, "report interval", self.report_every, 1, self.length)
         _check_int(where, "window", self.window, 1, self.length)
         _check_int(where, "seed", self.seed, 0, 2**31 - 1)

@@ -48,15 +48,15 @@ class DrawingLearner:
 
     @classmethod
     def start(cls, folder: Path | None, config: RunConfig | None, rate: float = DRAWING_RATE) -> DrawingLearner:
-        """From a finished base run (fine-tuned with SGD at ``rate``), a MAML / Meta-SGD / Reptile
-        run (its meta-learned start, at its own inner step size), or, with no run, a fresh network."""
+        """From a finished base run, a MAML / Meta-SGD / Reptile run (its meta-learned start) or,
+        with no run, a fresh network; each learns by SGD at ``rate``."""
         if folder is None or config is None:
             return cls(scratch_learner("sgd", OnlineConfig(sgd_learning_rate=rate)), "a fresh network")
         name = f"run {Path(folder).name} · {config.name or config.kind}"
         if config.kind == "base":
             return cls(pretrained_from_run(Path(folder), config, rate), name)
         if config.kind == "fewshot":
-            return cls(metalearned_learner(Path(folder), config), name)
+            return cls(metalearned_learner(Path(folder), config, rate), name)
         raise OnlineError(f"drawings are learned by a base or few-shot run's network, not a {config.kind} run")
 
     @property

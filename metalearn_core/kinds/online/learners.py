@@ -13,12 +13,13 @@ The learners of an online run (:func:`build_learners`):
 * ``pretrained``: a finished base run's network (or one like the scratch network, pre-trained in
   the run on training images), fine-tuned online with SGD;
 * ``metalearned``: a few-shot run's meta-learned initialisation (MAML, Meta-SGD or Reptile),
-  adapted after every batch with its own inner step size (Meta-SGD: its learned per-parameter
-  rates). Those learners were meta-trained ``ways``-way (5) on digits 0-4 with labels that change
-  from episode to episode, so their head holds no fixed class meaning: the online learner keeps the
+  adapted after every batch by the scratch SGD learner's rule, or with the run's own inner step
+  size (Meta-SGD: its learned per-parameter rates), as ``OnlineConfig.meta_step`` says. Those
+  learners were meta-trained ``ways``-way (5) on digits 0-4 with labels that change from episode to
+  episode, so their head holds no fixed class meaning: the online learner keeps the
   meta-learned body and gives it a 10-way head whose ten columns all start as the mean of the
-  meta-learned head's columns (Ye & Chao 2022, "UNICORN-MAML", do the same for 5 ways), so no
-  class is favoured at the start and the meta-learned features are kept.
+  meta-learned head's columns (Ye & Chao 2022's UNICORN-MAML meta-learns one such head vector shared
+  by every class), so no class is favoured at the start and the meta-learned features are kept.
 
 Example:
     >>> learner = scratch_learner("adam", OnlineConfig())  # doctest: +SKIP
@@ -214,9 +215,10 @@ def _widened(head: np.ndarray) -> np.ndarray:
     return np.repeat(mean, CLASSES, axis=-1)
 
 
-def metalearned_learner(folder: Path, config: RunConfig) -> OnlineLearner:
+def metalearned_learner(folder: Path, config: RunConfig, rate: float | None = None) -> OnlineLearner:
     """A few-shot run's meta-learned start with a 10-way head (see the module docstring), adapted
-    online by SGD with the run's inner step size (Meta-SGD: its learned rate per weight)."""
+    online by SGD at ``rate``, or (``rate`` None) at the run's inner step size (Meta-SGD: its learned
+    rate per weight, the head's widened as the head is)."""
     from metalearn_core.kinds.fewshot.run import FewShotModel
 
     if config.kind != "fewshot" or config.fewshot.algorithm == "protonet":
@@ -230,7 +232,9 @@ def metalearned_learner(folder: Path, config: RunConfig) -> OnlineLearner:
     arrays = [np.asarray(p) for p in learner.params]
     arrays[-2:] = [_widened(arrays[-2]), _widened(arrays[-1])]
     params = [tf.Variable(array, dtype=tf.float32) for array in arrays]
-    if config.fewshot.algorithm == "metasgd":
+    if rate is not None:
+        rule = SGD(rate)
+    elif config.fewshot.algorithm == "metasgd":
         rates = [np.asarray(r) for r in learner.learning_rates]
         rates[-2:] = [_widened(rates[-2]), _widened(rates[-1])]
         rule = SGD([tf.constant(r, tf.float32) for r in rates])
@@ -253,5 +257,6 @@ def build_learners(settings: OnlineConfig, data: MnistData, folder: Path | None,
             learners.append(pretrained_in_run(settings, data, on_pretrain_epoch))
         else:
             other, config = _sibling(folder, settings.fewshot_run, "few-shot")
-            learners.append(metalearned_learner(other, config))
+            rate = settings.sgd_learning_rate if settings.meta_step == "sgd" else None
+            learners.append(metalearned_learner(other, config, rate))
     return learners
