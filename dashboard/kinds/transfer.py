@@ -33,7 +33,7 @@ def _headline(results: dict) -> None:
     columns = st.columns(len(fewest))
     for column, mode in zip(columns, results["modes"]):
         delta = None if mode == "scratch" else f"{100 * (fewest[mode] - fewest['scratch']):+.1f} points vs scratch"
-        column.metric(f"{report.MODE_LABELS[mode]} · {shots_label(results['shots'][0])} per class",
+        column.metric(f"{shots_label(results['shots'][0])} per class: {report.MODE_SHORT[mode]}",
                       f"{100 * fewest[mode]:.1f}%", delta)
 
 
@@ -52,7 +52,8 @@ def results(store: RunStore, run: Run) -> None:
     st.plotly_chart(report.learning_curve_figure(results), key=f"transfer.curve.{run.id}", use_container_width=True)
     st.caption("Each line is one way of learning the new domain from the same few labelled examples; the band "
                "is the spread over repeats. Where a transfer line sits above 'from scratch', what the network "
-               "learned on the first domain helps; the gap usually closes as labels become plentiful.")
+               "learned on the first domain helps; below it, the old features get in the way. The gap usually "
+               "narrows as labels become plentiful.")
     st.dataframe(report.results_table(results), hide_index=True)
     st.caption("Test accuracy in %, mean ± standard deviation over repeats. The gain is the best transfer "
                "mode minus training from scratch.")

@@ -61,7 +61,8 @@ def test_train_page_shows_a_finished_transfer_runs_learning_curve(transfer_home,
     table = at.dataframe[0].value
     assert table["examples per class"].tolist() == ["1", "5", "all"]
     assert "what the network learned on the first domain helps" in texts(at)
-    assert [metric.label for metric in at.metric][0] == "from scratch · 1 per class"
+    assert [metric.label for metric in at.metric] == ["1 per class: scratch", "1 per class: frozen + new head",
+                                                      "1 per class: all layers"]
 
 
 def test_a_transfer_run_without_results_says_so(transfer_home, monkeypatch):

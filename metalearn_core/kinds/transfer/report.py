@@ -18,6 +18,7 @@ from metalearn_core.kinds.transfer.config import shots_label
 
 RESULTS_FILE = "transfer.json"  # written by metalearn_core.kinds.transfer.run
 MODE_LABELS = {"scratch": "from scratch", "frozen": "frozen features + new head", "all": "all layers fine-tuned"}
+MODE_SHORT = {"scratch": "scratch", "frozen": "frozen + new head", "all": "all layers"}
 
 
 def read_results(folder: Path) -> dict[str, Any] | None:
@@ -53,11 +54,11 @@ def results_table(results: dict[str, Any]) -> pd.DataFrame:
     table = pd.DataFrame({"examples per class": [shots_label(k) for k in results["shots"]]})
     for mode in results["modes"]:
         rows = frame[frame["mode"] == mode].set_index("shots").loc[results["shots"]]
-        table[MODE_LABELS.get(mode, mode)] = [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(rows["mean"], rows["std"])]
+        table[MODE_SHORT.get(mode, mode)] = [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(rows["mean"], rows["std"])]
     transfer = [mode for mode in results["modes"] if mode != "scratch"]
     if transfer:
         by = frame.pivot(index="shots", columns="mode", values="mean").loc[results["shots"]]
-        table["transfer gain (points)"] = [f"{100 * gain:+.1f}" for gain in by[transfer].max(axis=1) - by["scratch"]]
+        table["gain (points)"] = [f"{100 * gain:+.1f}" for gain in by[transfer].max(axis=1) - by["scratch"]]
     return table
 
 
@@ -79,7 +80,7 @@ def learning_curve_figure(results: dict[str, Any]) -> go.Figure:
         colour = _colour(index)
         figure.add_trace(go.Scatter(x=x + x[::-1], y=[m + s for m, s in zip(mean, std)]
                                     + [m - s for m, s in zip(mean[::-1], std[::-1])],
-                                    fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
+                                    mode="lines", fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
                                     hoverinfo="skip", showlegend=False))
         figure.add_trace(go.Scatter(x=x, y=mean, mode="lines+markers", name=MODE_LABELS.get(mode, mode),
                                     line={"color": colour},

@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any
 
 from metalearn_core.config import DATASETS, ConfigError, RunConfig, TrainingConfig
+from metalearn_core.data.domains import DOMAIN_LABELS
 from metalearn_core.kinds.transfer.config import TransferConfig
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
 
@@ -68,5 +69,5 @@ def transfer_config(store: RunStore, settings: TransferConfig, training: Trainin
         changes.update(optimizer="adam", learned_optimizer_run=0)
     training = dataclasses.replace(training, **changes)
     settings = dataclasses.replace(settings, target=target)
-    name = name or f"transfer of run {source.id} to {target}"
+    name = name or f"run {source.id} → {DOMAIN_LABELS[target]}"
     return RunConfig(kind="transfer", name=name, base=source_config.base, training=training, transfer=settings)
