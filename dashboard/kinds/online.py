@@ -238,4 +238,5 @@ def _table(results_data: dict):
             frame[column] = frame[column].map(lambda v: None if v is None else f"{v:.1%}")
     if "examples_per_second" in frame:
         frame["examples_per_second"] = frame["examples_per_second"].map(lambda v: f"{v:,.0f}")
-    return frame
+    return frame.rename(columns={"auc": "AUC", "before_drift": "before drift",
+                                 "after_drift": "after drift", "examples_per_second": "examples/s"})

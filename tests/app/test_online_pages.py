@@ -67,7 +67,8 @@ def test_a_finished_run_shows_every_learner_the_drift_and_the_table(online_home,
     assert "Fashion-MNIST clothes" in texts(at)
     table = at.dataframe[0].value
     assert list(table["learner"]) == ["from scratch, SGD", "from scratch, Adam"]
-    assert {"final", "auc", "after_drift"} <= set(table.columns)
+    assert {"final", "AUC", "after drift"} <= set(table.columns)
+    assert table["final"].str.endswith("%").all()
 
 
 def test_a_run_without_its_results_file_says_so(online_home, monkeypatch):
@@ -98,3 +99,23 @@ def test_the_draw_tab_panel_offers_the_runs_and_starts_a_learner(online_home, mo
     assert at.selectbox(key="draw.online.start").options == ["a fresh network (random weights)"]  # no base run here
     assert "Draw a digit to see the model's guess." in texts(at)
     assert "Right first guesses" in [metric.label for metric in at.metric]
+
+
+def test_a_running_run_shows_its_live_curves_so_far(tmp_path, monkeypatch):
+    monkeypatch.setenv("METALEARN_HOME", str(tmp_path / "live"))
+    store = RunStore(tmp_path / "live")
+    run_id = store.create_run(RunConfig(kind="online", online=OnlineConfig(stream="switch", length=400,
+                                                                          report_every=50, window=100)))
+    store.mark_running(run_id)
+    for point, seen in enumerate((50, 100, 150), start=1):
+        store.log_metrics(run_id, "sgd", point, {"prequential_accuracy": 0.2 * point, "window_accuracy": 0.3,
+                                                 "examples": float(seen)})
+    store.set_progress(run_id, {"series": "sgd", "fraction": 0.2, "label": "from scratch, SGD: 150/400 examples"})
+    at = online_page(run_id)
+    assert not at.exception, at.exception
+    spec = charts(at)[0]
+    sgd = next(trace for trace in spec["data"] if trace["name"] == "from scratch, SGD")
+    assert sgd["x"] == [50.0, 100.0, 150.0] and sgd["y"] == pytest.approx([0.2, 0.4, 0.6])
+    assert spec["layout"]["xaxis"]["range"] == [0, 400]  # the whole stream, so the chart does not jump
+    assert any(shape.get("x0") == 200 for shape in spec["layout"]["shapes"])  # the switch, known from the config
+    assert "Cancel" in [button.label for button in at.button]
