@@ -110,3 +110,25 @@ def test_compare_lists_a_transfer_run_beside_its_source(transfer_home, monkeypat
     assert not at.exception, at.exception
     kinds_shown = {value for frame in at.dataframe for value in frame.value.get("kind", [])}
     assert {"base", "transfer"} <= kinds_shown
+
+
+def test_a_running_transfer_shows_its_progress_and_points_so_far(transfer_home, monkeypatch):
+    import fcntl
+    import os
+
+    monkeypatch.setenv("METALEARN_HOME", str(transfer_home))
+    store = RunStore(transfer_home)
+    run_id = store.create_run(store.get(2).config)
+    store.mark_running(run_id)
+    store.set_pid(run_id, os.getpid())
+    store.log_metrics(run_id, "scratch", 1, {"accuracy": 0.4, "accuracy_std": 0.01, "loss": 1.5})
+    store.set_progress(run_id, {"fraction": 0.25, "label": "frozen: 1 per class, repeat 1/2"})
+    with open(store.worker_lock_path(run_id), "a") as lock:  # this process plays the run's worker
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        at = page("pages/train.py")
+        at.query_params["run"] = str(run_id)
+        at.run()
+        assert not at.exception, at.exception
+        assert "frozen: 1 per class, repeat 1/2" in " ".join(bar.proto.text for bar in at.get("progress"))
+        assert any(chart.proto.id.endswith(f"live.{run_id}") for chart in at.get("plotly_chart"))
+    store.finish(run_id, "cancelled")
