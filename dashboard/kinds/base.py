@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import common, editor
 from dashboard import results as result_views
-from dashboard.kinds import learned_optimizer
+from dashboard.kinds import learned_optimizer, transfer
 from metalearn_core.config import ConfigError
 from metalearn_core.data.mnist import DataError
 from metalearn_core.runs.store import Run, RunStore
@@ -29,5 +29,7 @@ def results(store: RunStore, run: Run) -> None:
     except (ConfigError, DataError) as error:  # the metrics still show; only the gallery needs the images
         st.info(f"The misclassified test images cannot be shown: {error}")
         result_views.final_panel(store, run, None, None)
-        return
-    result_views.final_panel(store, run, data.x_test, data.y_test)
+    else:
+        result_views.final_panel(store, run, data.x_test, data.y_test)
+    if run.kind == "base" and run.status == "completed":  # a stacked run's panel is this one too
+        transfer.launcher(store, run)

@@ -12,7 +12,6 @@ from dashboard import common
 from dashboard import results as result_views
 from metalearn_core.config import DATASETS, ConfigError
 from metalearn_core.data.domains import DOMAIN_LABELS
-from metalearn_core.kinds.transfer import report
 from metalearn_core.kinds.transfer.config import TRANSFER_MODES, TransferConfig, shots_label
 from metalearn_core.kinds.transfer.source import target_domain, transfer_config
 from metalearn_core.runs import runner
@@ -28,6 +27,8 @@ def key(name: str, run_id: int) -> str:
 
 def _headline(results: dict) -> None:
     """The fewest examples per class: scratch beside the best transfer mode."""
+    from metalearn_core.kinds.transfer import report  # pandas and plotly: loaded with the first chart
+
     frame = report.curve_frame(results)
     fewest = frame[frame["shots"] == results["shots"][0]].set_index("mode")["mean"]
     columns = st.columns(len(fewest))
@@ -40,6 +41,8 @@ def _headline(results: dict) -> None:
 def results(store: RunStore, run: Run) -> None:
     """The learning curve (test accuracy against labelled examples per class, one line per mode)
     and its table."""
+    from metalearn_core.kinds.transfer import report  # pandas and plotly: loaded with the first chart
+
     result_views.status_line(run)
     results = report.read_results(run.folder)
     if results is None:
@@ -61,6 +64,8 @@ def results(store: RunStore, run: Run) -> None:
 
 def launcher(store: RunStore, run: Run) -> None:
     """Under a finished base run: carry its network to another domain (a transfer run)."""
+    from metalearn_core.kinds.transfer import report  # pandas and plotly: loaded with the first chart
+
     if run.kind != "base" or run.status != "completed" or run.config_error:
         return
     source = run.config.training.dataset
