@@ -67,7 +67,10 @@ def _score(learner) -> None:
     left.metric("Right first guesses", "–" if accuracy is None else f"{accuracy:.0%}")
     right.metric("Drawings learned", len(learner.correct))
     if len(learner.correct) >= 2:
-        st.line_chart({"running accuracy": learner.curve()}, height=160, x_label="drawings", y_label="accuracy")
+        import pandas as pd
+
+        curve = pd.DataFrame({"running accuracy": learner.curve()}, index=range(1, len(learner.correct) + 1))
+        st.line_chart(curve, height=160, x_label="drawings taught", y_label="accuracy")
     st.caption("The share of drawings the model got right **before** it was told the digit. It should rise as "
                "it learns your handwriting; one wrong guess early on weighs a lot.")
 
