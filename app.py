@@ -35,6 +35,7 @@ CAPTIONS = {
                       "curves.",
     "pages/compare.py": "Overlay curves, diff settings and confusion matrices, group seeds, export.",
     "pages/fewshot.py": "Meta-train a learner on digits 0-4, then watch it learn 5-9 from one or five examples.",
+    "pages/online.py": "Learn from a stream, one example at a time, scored before each is learned; with drift.",
     "pages/draw.py": "Draw a digit and see what each trained model predicts, or teach a few-shot learner your "
                      "handwriting.",
 }

@@ -192,7 +192,8 @@ def _print_run(run: Run, store: RunStore) -> None:
             last.setdefault(row["series"], {})[row["name"]] = (row["epoch"], row["value"])
         for series, values in last.items():
             shown = "  ".join(f"{name} {value:.4g}" for name, (_, value) in sorted(values.items())
-                              if value is not None and name in ("loss", "accuracy", "val_loss", "val_accuracy"))
+                              if value is not None and name in ("loss", "accuracy", "val_loss", "val_accuracy",
+                                                                 "prequential_accuracy", "window_accuracy"))
             epoch = max(epoch for epoch, _ in values.values())
             print(f"  {series} (epoch {epoch}): {shown}")
     evaluation = run.folder / "evaluation.json"

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import common, inside_draw, teach
+from dashboard import common, inside_draw, online_draw, teach
 from metalearn_core import analysis, figures
 from metalearn_core.data.drawing import DrawingError, load_image_file, preprocess_canvas
 from metalearn_core.predictor import PredictorError
@@ -15,7 +15,10 @@ common.sidebar()
 inside_draw.keep_collections_quick()  # TensorFlow is loaded (the predictor imports it): freeze it once
 store = common.current_store()
 
-classify_tab, teach_tab = st.tabs(["Classify a digit", "Teach it your handwriting (few-shot)"])
+classify_tab, teach_tab, online_tab = st.tabs(["Classify a digit", "Teach it your handwriting (few-shot)",
+                                               "Learn as you draw (online)"])
+with online_tab:
+    online_draw.online_panel()
 with teach_tab:
     teach.teach_panel()
 classifiers = analysis.digit_classifier_kinds()  # base and stacked runs
