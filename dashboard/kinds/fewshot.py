@@ -223,25 +223,26 @@ def episode_viewer(run: Run, results: dict, data: MnistData, domain: str = "mnis
     from metalearn_core.inside.fewshot import episode_images
 
     support_x, support_y, query_x, query_y = episode_images(entry, data)
+    noun = "digit" if domain == "mnist" else "class"
     if run.config.fewshot.algorithm == "protonet":
-        _stored_queries(view)
+        _stored_queries(view, noun)
         embedding_view(run.id, support_x, support_y, query_x, view.class_names, query_y)
         return
     try:
         probabilities = _step_probabilities(run.id, str(run.folder), support_x, support_y, query_x, False)
     except FewShotError as error:
         st.info(f"The step-by-step view needs the saved learner: {error}")
-        _stored_queries(view)
+        _stored_queries(view, noun)
         return
-    _watch_queries(run.id, view, probabilities, query_y)
+    _watch_queries(run.id, view, probabilities, query_y, noun)
 
 
-def _stored_queries(view: Any) -> None:
-    st.markdown("Queries (✓ right; ✗ wrong: true digit → its answer)")
+def _stored_queries(view: Any, noun: str = "digit") -> None:
+    st.markdown(f"Queries (✓ right; ✗ wrong: true {noun} → its answer)")
     st.image(view.query, caption=view.query_captions, width=64)
 
 
-def _watch_queries(run_id: int, view: Any, probabilities: np.ndarray, query_y: np.ndarray) -> None:
+def _watch_queries(run_id: int, view: Any, probabilities: np.ndarray, query_y: np.ndarray, noun: str = "digit") -> None:
     """The queries' answers at the step the slider picks, one query's answers over the steps, the curve."""
     from metalearn_core.inside.fewshot import step_accuracy
 
@@ -254,27 +255,28 @@ def _watch_queries(run_id: int, view: Any, probabilities: np.ndarray, query_y: n
         guess, truth = int(answer.argmax()), int(query_y[position])
         verdict = f"✓ {names[guess]}" if guess == truth else f"✗ {names[truth]} → {names[guess]}"
         captions.append(f"{verdict} ({100 * answer[guess]:.0f}%)")
-    st.markdown(f"Queries after {step} inner step{'s' if step != 1 else ''} (✓ right; ✗ wrong: true digit → "
+    st.markdown(f"Queries after {step} inner step{'s' if step != 1 else ''} (✓ right; ✗ wrong: true {noun} → "
                 f"its answer; its confidence in brackets)")
     st.image(view.query, caption=captions, width=64)
     st.caption("Step 0 is the meta-learned starting point, before it has seen this episode's examples; each inner "
-               "step is one small gradient step on the support digits. Move the slider to watch the answers change.")
+               "step is one small gradient step on the support images. Move the slider to watch the answers change.")
     left, right = st.columns(2)
+    article = "a " if noun == "digit" else ""
     with left:
         chosen = st.selectbox("Follow one query", range(len(view.query_positions)),
                               key=f"fewshot.viewer.query.{run_id}",
-                              format_func=lambda i: f"query {i + 1} (a {names[int(query_y[view.query_positions[i]])]})")
+                              format_func=lambda i: f"query {i + 1} ({article}{names[int(query_y[view.query_positions[i]])]})")
         position = view.query_positions[chosen]
         st.plotly_chart(fewshot_figures.step_heatmap(probabilities[:, position], names, step, int(query_y[position])),
                         key=f"fewshot.viewer.heatmap.{run_id}", width="stretch")
-        st.caption("Each row is how sure the learner is of each digit for this one query after that many steps; "
-                   "a learner that adapts well moves its belief onto the right digit (✓) within a few steps.")
+        st.caption(f"Each row is how sure the learner is of each {noun} for this one query after that many steps; "
+                   f"a learner that adapts well moves its belief onto the right {noun} (✓) within a few steps.")
     with right:
         correct, right_probability = step_accuracy(probabilities, query_y)
         st.plotly_chart(fewshot_figures.adaptation_figure(correct, right_probability, step),
                         key=f"fewshot.viewer.curve.{run_id}", width="stretch")
         st.caption("The share of this episode's queries it answers right, and how much probability it gives the "
-                   "right digit on average, after each inner step.")
+                   f"right {noun} on average, after each inner step.")
 
 
 def inner_loop_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray,

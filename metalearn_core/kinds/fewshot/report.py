@@ -106,11 +106,11 @@ def comparison_figure(results: dict[str, Any]) -> go.Figure:
             hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}%<extra></extra>"))
     figure.add_hline(y=100 / ways, line_dash="dot", annotation_text="chance", line_color="grey")
     train, evaluation = result_domains(results)
-    where = (f"{DOMAIN_SHORT[evaluation]} classes 5-9, meta-trained on {DOMAIN_SHORT[train]}" if train != evaluation
+    where = (f"{DOMAIN_SHORT[evaluation]}, meta-trained on {DOMAIN_SHORT[train]}" if train != evaluation
              else f"held-out {DOMAIN_SHORT[evaluation]} classes")
     figure.update_layout(template=TEMPLATE, barmode="group", height=360, yaxis_title="query accuracy (%)",
                          yaxis_range=[0, 100], legend={"orientation": "h", "y": -0.2},
-                         title=f"Accuracy on the evaluation episodes ({where}), 95% intervals")
+                         title=f"Accuracy on the evaluation episodes, 95% intervals<br><sup>{where}</sup>")
     return figure
 
 
