@@ -182,6 +182,7 @@ def results_panel(run: Run, data: MnistData) -> None:
                    "pixel baseline, which needs no training, to see whether meta-learning still helps. An in-domain "
                    f"run evaluated on {DOMAIN_LABELS[eval_domain]} is scored on exactly the same episodes.")
     st.dataframe(fewshot_report.results_table(results), hide_index=True, width="stretch")
+    same_episodes_view(run, results)
     st.plotly_chart(fewshot_report.comparison_figure(results), key=f"fewshot.bars.{run.id}",
                     width="stretch")
     if results.get("algorithm") != "protonet":
@@ -196,6 +197,23 @@ def results_panel(run: Run, data: MnistData) -> None:
             st.info(f"The episode viewer needs {DOMAIN_LABELS[eval_domain]}, which could not be loaded: {error}")
             return
     episode_viewer(run, results, data, eval_domain)
+
+
+def same_episodes_view(run: Run, results: dict) -> None:
+    """Other finished few-shot runs scored on exactly this run's episodes, beside it (nothing when none)."""
+    others = []
+    for other in common.current_store().list_runs():
+        if other.kind == "fewshot" and other.id != run.id and other.status == "completed":
+            found = read_results(other.folder)
+            if found is not None:
+                others.append((f"run {other.id}" + (f" · {other.name}" if other.name else ""), found))
+    table = fewshot_report.same_episodes_table(results, others)
+    if table is None:
+        return
+    st.markdown("**Scored on the same episodes**")
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption("These runs were evaluated on exactly the same tasks as this one (same images, same classes), so their "
+               "rows compare fairly. Put an in-domain run beside a cross-domain one to see what crossing domains costs.")
 
 
 def episode_viewer(run: Run, results: dict, data: MnistData, domain: str = "mnist") -> None:

@@ -21,17 +21,18 @@ TINY = dict(iterations=20, validation_every=10, validation_episodes=3, evaluatio
 
 @pytest.fixture(scope="module")
 def crossdomain_home(tmp_path_factory, mnist, record_run):
-    """A data home with a finished ProtoNet MNIST -> Fashion-MNIST run and a first-order MAML
-    Fashion-MNIST -> MNIST run."""
+    """A data home with finished runs: ProtoNet MNIST -> Fashion-MNIST, first-order MAML
+    Fashion-MNIST -> MNIST and Reptile in-domain on Fashion-MNIST."""
     home = tmp_path_factory.mktemp("crossdomain")
     store = RunStore(home)
     ids = {}
-    for algorithm, train, evaluation in (("protonet", "mnist", "fashion_mnist"), ("fomaml", "fashion_mnist", "mnist")):
+    for algorithm, train, evaluation in (("protonet", "mnist", "fashion_mnist"), ("fomaml", "fashion_mnist", "mnist"),
+                                         ("reptile", "fashion_mnist", "fashion_mnist")):
         settings = {**recommended_settings(algorithm), **TINY, "eval_inner_steps": 3, "train_domain": train,
                     "eval_domain": evaluation}
         config = RunConfig(kind="fewshot", name=f"{train} to {evaluation}", base=fewshot_network("dense", hidden=(16,)),
                            fewshot=FewShotConfig(algorithm=algorithm, **settings))
-        ids[algorithm] = record_run(store, config, mnist)
+        ids[algorithm] = record_run(store, config, mnist)  # reptile: in-domain, on the protonet run's episodes
         assert store.get(ids[algorithm]).status == "completed"
     return home, ids
 
@@ -70,6 +71,9 @@ def test_a_cross_domain_run_says_where_it_learned_and_shows_fashion_episodes(cro
     captions = image_captions(at)
     assert captions and set(captions[:5]) <= fashion_names  # the support set: clothes, not digits
     assert "MNIST → Fashion-MNIST" in shown  # the run's description
+    [beside] = [frame.value for frame in at.dataframe if "meta-trained on" in frame.value.columns]
+    assert beside["run"].tolist() == ["this run", f"run {ids['reptile']} · fashion_mnist to fashion_mnist"]
+    assert beside["meta-trained on"].tolist() == ["MNIST", "Fashion-MNIST"]
 
 
 def test_a_gradient_learner_evaluated_on_digits_steps_through_digit_names(crossdomain_home, monkeypatch):
@@ -81,6 +85,7 @@ def test_a_gradient_learner_evaluated_on_digits_steps_through_digit_names(crossd
     support = [caption for caption in image_captions(at) if caption.startswith("digit ")]
     assert support and {caption.split()[1] for caption in support} <= {"5", "6", "7", "8", "9"}
     assert at.slider(key=f"fewshot.viewer.step.{ids['fomaml']}").max == 3
+    assert not [frame for frame in at.dataframe if "meta-trained on" in frame.value.columns]  # none on its episodes
 
 
 def test_domain_choices_reach_the_config_and_survive_an_algorithm_change(crossdomain_home, monkeypatch):

@@ -223,3 +223,17 @@ def test_a_tiny_cross_domain_run_names_both_domains(runs, fashion):
     np.testing.assert_array_equal(view.support[0], fashion.x_test[entry["support_index"][0]])
     _, within, _ = runs["fashion_mnist", "fashion_mnist"]
     assert report.domains_caption(within).startswith("in-domain")
+
+
+def test_the_same_episodes_table_lines_up_only_runs_scored_on_the_same_tasks(runs):
+    _, cross, _ = runs["mnist", "fashion_mnist"]
+    _, within, _ = runs["fashion_mnist", "fashion_mnist"]
+    _, on_mnist, _ = runs["fashion_mnist", "mnist"]
+    table = report.same_episodes_table(cross, [("in-domain", within), ("digits", on_mnist)])
+    assert table["run"].tolist() == ["this run", "in-domain"]
+    assert table["meta-trained on"].tolist() == ["MNIST", "Fashion-MNIST"]
+    learner = within["settings"]["5"]["learner"]
+    assert table.loc[1, "5-way 5-shot"] == f"{100 * learner['mean']:.1f} ± {100 * learner['ci95']:.1f}%"
+    assert report.same_episodes_table(cross, [("digits", on_mnist)]) is None
+    before_digests = {**within, "settings": {k: {**v, "episodes_digest": None} for k, v in within["settings"].items()}}
+    assert report.same_episodes_table(before_digests, [("cross", cross)]) is None

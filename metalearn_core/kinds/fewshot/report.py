@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,40 @@ def results_table(results: dict[str, Any]) -> pd.DataFrame:
         for shots, setting in sorted(results["settings"].items(), key=lambda item: int(item[0])):
             score = setting[key]
             row[f"{ways}-way {shots}-shot"] = f"{100 * score['mean']:.1f} ± {100 * score['ci95']:.1f}%"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _score_cell(score: dict[str, float]) -> str:
+    return f"{100 * score['mean']:.1f} ± {100 * score['ci95']:.1f}%"
+
+
+def same_episodes_table(results: dict[str, Any], others: Sequence[tuple[str, dict[str, Any]]]) -> pd.DataFrame | None:
+    """This run beside the ``(name, results)`` of other runs scored on the very same episodes, or None.
+
+    Another run counts when every shot setting of this run has the same ``episodes_digest`` there
+    (same evaluation domain, classes, ways and queries): so an in-domain run and a cross-domain run
+    of one evaluation domain line up, row by row, on identical tasks.
+
+    Example:
+        >>> same_episodes_table(cross_results, [("run 3", in_domain_results)])  # doctest: +SKIP
+    """
+    def digests(found: dict[str, Any]) -> dict[str, str | None]:
+        return {shots: found["settings"].get(shots, {}).get("episodes_digest") for shots in results["settings"]}
+
+    mine = digests(results)
+    if None in mine.values():
+        return None  # a run from before the digests: its episodes cannot be matched
+    matching = [(name, found) for name, found in others if digests(found) == mine]
+    if not matching:
+        return None
+    ways = _ways(results)
+    rows = []
+    for name, found in [("this run", results), *matching]:
+        train, _ = result_domains(found)
+        row = {"run": name, "method": _label(found), "meta-trained on": DOMAIN_SHORT[train]}
+        for shots in sorted(results["settings"], key=int):
+            row[f"{ways}-way {shots}-shot"] = _score_cell(found["settings"][shots]["learner"])
         rows.append(row)
     return pd.DataFrame(rows)
 
