@@ -124,6 +124,11 @@ def test_command_line_flags_set_the_domains():
                                      "--train-domain", "fashion_mnist", "--eval-domain", "mnist"])
     settings = cli.build_config(args).fewshot
     assert (settings.train_domain, settings.eval_domain, settings.algorithm) == ("fashion_mnist", "mnist", "maml")
+    args = cli._parser().parse_args(["train", "--kind", "fewshot", "--dataset", "fashion_mnist", "--eval-domain", "mnist"])
+    settings = cli.build_config(args).fewshot
+    assert (settings.train_domain, settings.eval_domain) == ("fashion_mnist", "mnist")
+    args = cli._parser().parse_args(["train", "--kind", "fewshot", "--dataset", "fashion_mnist"])
+    assert not cli.build_config(args).fewshot.cross_domain
     with pytest.raises(ConfigError, match="fewshot runs"):
         cli.build_config(cli._parser().parse_args(["train", "--kind", "base", "--eval-domain", "mnist"]))
 

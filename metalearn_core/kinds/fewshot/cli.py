@@ -27,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
-    """The chosen algorithm with its recommended settings, then the flags on top."""
+    """The chosen algorithm with its recommended settings, then the flags on top.
+
+    ``--dataset`` sets both domains unless ``--train-domain`` / ``--eval-domain`` name them.
+    """
     settings = config.fewshot
     if args.algorithm or not from_file:
         algorithm = args.algorithm or settings.algorithm
@@ -35,6 +38,9 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
     flags = {"shots": args.shots, "iterations": args.iterations, "time_budget": args.budget,
              "evaluation_episodes": args.episodes, "seed": args.seed,
              "train_domain": args.train_domain, "eval_domain": args.eval_domain}
+    if getattr(args, "dataset", None):  # --dataset alone: an in-domain run of that domain
+        flags["train_domain"] = flags["train_domain"] or args.dataset
+        flags["eval_domain"] = flags["eval_domain"] or args.dataset
     settings = FewShotConfig(**{**settings.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
     base = fewshot_network(args.network or "conv") if (args.network or not from_file) else config.base
     return config.replace(base=base, fewshot=settings)  # checked when the kind is set (KIND.check)

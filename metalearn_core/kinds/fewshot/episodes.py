@@ -7,6 +7,10 @@ from the TEST split, digits 5-9, unrotated. So no meta-test class and no meta-te
 seen while meta-training, which is what makes few-shot accuracy mean something (Vinyals et al.
 2016, "Matching Networks for One Shot Learning").
 
+The same pools serve either domain (:func:`metalearn_core.data.domains.load_domain`: MNIST digits or
+Fashion-MNIST clothes): a class id is a label 0-9 of the data it was drawn from, so a cross-domain
+run meta-trains on one domain's pool and is scored on the other's meta-test pool.
+
 Every image keeps its source index (into ``x_train`` or ``x_test``), so an episode can be stored
 as a few integers and the same 600 evaluation episodes can be replayed for every method.
 
