@@ -10,7 +10,8 @@ from metalearn_core.kinds.fewshot.config import FewShotConfig
 
 st.set_page_config(page_title="Few-shot · Meta-learning lab", page_icon="🧠", layout="wide")
 st.title("Few-shot learning")
-st.caption("Learning to learn: meta-train on some digits, then adapt to digits never seen, from 1 or 5 examples each.")
+st.caption("Learning to learn: meta-train on some classes (digits, or Fashion-MNIST's clothes), then adapt to "
+           "classes never seen, from 1 or 5 examples each, in the same domain or across to the other.")
 common.sidebar()
 store = common.current_store()
 editor.init_state()
