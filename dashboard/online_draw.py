@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
-from dashboard import common
-from metalearn_core.data.drawing import DrawingError, preprocess_canvas
+from dashboard import canvas, common
 from metalearn_core.kinds.online.learners import OnlineError
 from metalearn_core.runs.store import Run
 
@@ -47,18 +45,9 @@ def _learner(run_id: int):
     return st.session_state[key("learner")]
 
 
-def _canvas():
-    round_ = st.session_state.setdefault(key("round"), 0)
-    canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=240, width=240,
-                       drawing_mode="freedraw", key=key(f"canvas.{round_}"), return_image_data=True)
-    strokes = (canvas.json_data or {}).get("objects", []) if canvas is not None else []
-    if canvas is None or canvas.image_data is None or not strokes:
-        return None
-    try:
-        return preprocess_canvas(np.asarray(canvas.image_data))
-    except DrawingError as error:
-        st.error(str(error))
-        return None
+def _drawing():
+    round_ = st.session_state.setdefault(key("round"), 0)  # a new round clears the canvas
+    return canvas.drawing(key(f"canvas.{round_}"), size=240)
 
 
 def _score(learner) -> None:
@@ -92,7 +81,7 @@ def online_panel() -> None:
     with draw:
         st.caption("Draw one digit. The model guesses first, then you tell it the right digit and it learns "
                    "from that drawing (one small step), so the next guesses follow your handwriting.")
-        image = _canvas()
+        image = _drawing()
     with answer:
         if image is None:
             st.info("Draw a digit to see the model's guess.")

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
-from dashboard import common
+from dashboard import canvas, common
 from dashboard.kinds import fewshot as fewshot_views
 from metalearn_core import figures
-from metalearn_core.data.drawing import DrawingError, preprocess_canvas
 from metalearn_core.kinds.fewshot.setup import (
     ALGORITHM_LABELS,
     MAX_EXAMPLES_PER_DIGIT,
@@ -19,19 +17,6 @@ from metalearn_core.kinds.fewshot.setup import (
 )
 
 EXAMPLES = "draw.teach.examples"
-
-
-def _canvas(key: str):
-    canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=200, width=200,
-                       drawing_mode="freedraw", key=key, return_image_data=True)
-    strokes = (canvas.json_data or {}).get("objects", []) if canvas is not None else []
-    if canvas is None or canvas.image_data is None or not strokes:
-        return None
-    try:
-        return preprocess_canvas(np.asarray(canvas.image_data))
-    except DrawingError as error:
-        st.error(str(error))
-        return None
 
 
 def teach_panel() -> None:
@@ -50,7 +35,7 @@ def teach_panel() -> None:
     with teach:
         st.markdown(f"**1. Teach**: draw 1 to {MAX_EXAMPLES_PER_DIGIT} examples of each of "
                     f"{'2 or more' if max_ways is None else f'2 to {max_ways}'} digits")
-        image = _canvas("draw.teach.canvas")
+        image = canvas.drawing("draw.teach.canvas")
         digit = st.selectbox("This drawing is the digit", range(10), key="draw.teach.digit")
         add, clear = st.columns(2)
         if add.button("Add as an example", disabled=image is None, key="draw.teach.add"):
@@ -71,7 +56,7 @@ def teach_panel() -> None:
 def _test(run_id: int, examples: dict[int, list[np.ndarray]], max_ways: int | None):
     """The test canvas and the answers before and after adapting; returns what :func:`inside_view` needs."""
     st.markdown("**2. Test**: draw a new digit")
-    query = _canvas("draw.teach.query")
+    query = canvas.drawing("draw.teach.query")
     try:
         digits, support_x, support_y = teach_support(examples, max_ways)
     except FewShotError as error:
