@@ -35,6 +35,18 @@ def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> i
     return (running or active or [None])[0].id if active else None
 
 
+def kind_run_to_watch(store: RunStore, kind: str, chosen: int | None, from_url: str | None) -> int | None:
+    """For a kind with its own page (few-shot, online): this session's run of that kind, else the
+    URL's, else one still going, else the newest one."""
+    runs = [run for run in store.list_runs() if run.kind == kind]  # newest first
+    ids = [run.id for run in runs]
+    for candidate in (chosen, from_url):
+        if candidate is not None and str(candidate).isdigit() and int(candidate) in ids:
+            return int(candidate)
+    active = [run.id for run in runs if run.is_active]
+    return (active or ids or [None])[0]
+
+
 def launch_button(store: RunStore, config, prefix: str) -> None:
     """Launch (disabled while the setup is invalid).
 

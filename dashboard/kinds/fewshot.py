@@ -146,13 +146,7 @@ def domains_caption(train_domain: str, eval_domain: str) -> str:
 
 def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
     """This session's few-shot run, else the URL's, else one still going, else the newest one."""
-    runs = [run for run in store.list_runs() if run.kind == "fewshot"]  # newest first
-    ids = [run.id for run in runs]
-    for candidate in (chosen, from_url):
-        if candidate is not None and str(candidate).isdigit() and int(candidate) in ids:
-            return int(candidate)
-    active = [run.id for run in runs if run.is_active]
-    return (active or ids or [None])[0]
+    return result_views.kind_run_to_watch(store, "fewshot", chosen, from_url)
 
 
 def finished_run(store: RunStore, run: Run, data: MnistData) -> None:

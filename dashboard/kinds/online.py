@@ -139,13 +139,7 @@ def stream_preview(settings: OnlineConfig) -> None:
 
 def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
     """This session's online run, else the URL's, else one still going, else the newest one."""
-    runs = [run for run in store.list_runs() if run.kind == "online"]  # newest first
-    ids = [run.id for run in runs]
-    for candidate in (chosen, from_url):
-        if candidate is not None and str(candidate).isdigit() and int(candidate) in ids:
-            return int(candidate)
-    active = [run.id for run in runs if run.is_active]
-    return (active or ids or [None])[0]
+    return result_views.kind_run_to_watch(store, "online", chosen, from_url)
 
 
 CHART_TITLE = "Prequential accuracy along the stream"

@@ -13,14 +13,22 @@ import gzip
 import os
 import socket
 import tempfile
-import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from metalearn_core.data.mnist import DataError, MnistData, keras_cache_path, load_npz, validate_arrays
+from metalearn_core.data.mnist import (
+    RETRY_DOWNLOAD_AFTER,
+    DataError,
+    MnistData,
+    keras_cache_path,
+    load_npz,
+    recent_download_failure,
+    remember_download_failure,
+    validate_arrays,
+)
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -40,7 +48,6 @@ FASHION_HINT = (
     "METALEARN_FASHION_MNIST=/that/folder (or pass --fashion-mnist). On Debian or Ubuntu, "
     "`apt install dataset-fashion-mnist` puts them in /usr/share/datasets/fashion-mnist/."
 )
-RETRY_DOWNLOAD_AFTER = 600  # seconds: every worker process would otherwise wait for the network again
 
 
 @dataclass(frozen=True)
@@ -150,20 +157,9 @@ def _failure_marker() -> Path:
     return Path(tempfile.gettempdir()) / f"metalearn-fashion-download-failed-{os.getuid()}"
 
 
-def _recent_download_failure() -> str:
-    """The reason of a download failure in the last RETRY_DOWNLOAD_AFTER seconds, else ''."""
-    marker = _failure_marker()
-    try:
-        if time.time() - marker.stat().st_mtime < RETRY_DOWNLOAD_AFTER:
-            return marker.read_text().strip() or "download failed"
-    except OSError:
-        pass
-    return ""
-
-
 def _download(timeout: float) -> FashionData:
     """Keras' download, or DataError with the reason and how to get the data."""
-    recent = _recent_download_failure()
+    recent = recent_download_failure(_failure_marker())
     if recent:
         reason = f"{recent}; not retried for {RETRY_DOWNLOAD_AFTER // 60} minutes"
     else:
@@ -173,10 +169,7 @@ def _download(timeout: float) -> FashionData:
             return FashionData(**arrays, source="download", location=str(keras_fashion_cache()))
         except Exception as error:  # noqa: BLE001 - any network failure means: offline
             reason = f"download failed: {type(error).__name__}: {str(error)[:120]}"
-            try:
-                _failure_marker().write_text(reason)
-            except OSError:
-                pass  # only an optimisation
+            remember_download_failure(_failure_marker(), reason)
     raise DataError(f"Fashion-MNIST is not available ({reason}). {FASHION_HINT}")
 
 

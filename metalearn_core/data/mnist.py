@@ -132,9 +132,9 @@ def _failure_marker() -> Path:
     return Path(tempfile.gettempdir()) / f"metalearn-mnist-download-failed-{os.getuid()}"
 
 
-def _recent_download_failure() -> str:
-    """The reason of a download failure in the last RETRY_DOWNLOAD_AFTER seconds, else ''."""
-    marker = _failure_marker()
+def recent_download_failure(marker: Path) -> str:
+    """The reason of a download failure recorded in ``marker`` in the last RETRY_DOWNLOAD_AFTER
+    seconds, else ''. Each dataset has its own marker file (MNIST's is :func:`_failure_marker`)."""
     try:
         if time.time() - marker.stat().st_mtime < RETRY_DOWNLOAD_AFTER:
             return marker.read_text().strip() or "download failed"
@@ -143,9 +143,9 @@ def _recent_download_failure() -> str:
     return ""
 
 
-def _remember_download_failure(reason: str) -> None:
+def remember_download_failure(marker: Path, reason: str) -> None:
     try:
-        _failure_marker().write_text(reason)
+        marker.write_text(reason)
     except OSError:
         pass  # only an optimisation
 
@@ -185,7 +185,7 @@ def load_mnist(
             broken_cache = ""
     else:
         broken_cache = ""
-    recent_failure = _recent_download_failure()
+    recent_failure = recent_download_failure(_failure_marker())
     if allow_download and not broken_cache and not recent_failure:
         try:
             arrays = _download_with_keras(download_timeout)
@@ -193,7 +193,7 @@ def load_mnist(
             return MnistData(**arrays, source="download", location=str(cache))
         except Exception as error:  # noqa: BLE001 - any network failure means: offline
             reason = f"download failed: {type(error).__name__}: {str(error)[:120]}"
-            _remember_download_failure(reason)
+            remember_download_failure(_failure_marker(), reason)
     elif recent_failure:
         reason = f"{recent_failure}; not retried for {RETRY_DOWNLOAD_AFTER // 60} minutes"
     else:
