@@ -29,7 +29,7 @@ def _worker_command(store: RunStore, mnist_path: str | os.PathLike | None, *argu
     return command + (["--mnist", _data_key(mnist_path)] if mnist_path else [])
 
 
-def _spawn(command: list[str], log_path: Path, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+def spawn_detached(command: list[str], log_path: Path, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as log:
         return subprocess.Popen(
@@ -39,7 +39,7 @@ def _spawn(command: list[str], log_path: Path, pass_fds: tuple[int, ...] = ()) -
 
 
 def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | None = None,
-           use_spare: bool = True) -> int:
+           use_spare: bool = True, tags: list[str] | None = None) -> int:
     """Queue ``config`` as a new run and start its worker process; returns the run id.
 
     When a warm worker (see :func:`ensure_spare`) is ready, it takes the run and training starts
@@ -50,7 +50,7 @@ def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | N
     Example:
         >>> run_id = launch(RunStore("~/.metalearn"), RunConfig(name="quick"))  # doctest: +SKIP
     """
-    run_id = store.create_run(config)
+    run_id = store.create_run(config, tags)
     if use_spare and lock_held(store.spare_lock_path):
         if store.claim_spare(run_id, _data_key(mnist_path)) is not None:
             if lock_held(store.spare_lock_path):
@@ -61,7 +61,7 @@ def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | N
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         command = _worker_command(store, mnist_path, str(run_id), "--lock-fd", str(lock.fileno()))
-        process = _spawn(command, store.run_folder(run_id) / "worker.log", pass_fds=(lock.fileno(),))
+        process = spawn_detached(command, store.run_folder(run_id) / "worker.log", pass_fds=(lock.fileno(),))
         store.set_pid(run_id, process.pid)
     finally:
         lock.close()  # the worker keeps its own copy of the locked file open
@@ -86,20 +86,21 @@ def ensure_spare(store: RunStore, mnist_path: str | os.PathLike | None = None) -
             return False
         command = _worker_command(store, mnist_path, "--spare", "--lock-fd", str(lock.fileno()),
                                   "--parent", str(os.getpid()))
-        _spawn(command, store.home / "spare.log", pass_fds=(lock.fileno(),))
+        spawn_detached(command, store.home / "spare.log", pass_fds=(lock.fileno(),))
     return True
 
 
-def cancel(store: RunStore, run_id: int) -> str:
+def cancel(store: RunStore, run_id: int, reason: str = "") -> str:
     """Ask a run to stop; returns its status after asking.
 
     A queued or running worker gets SIGTERM, which it turns into a clean "cancelled" ending that
-    keeps every metric recorded so far. A run that has already ended is left as it is.
+    keeps every metric recorded so far; ``reason`` becomes the run's note. A run that has already
+    ended is left as it is.
     """
     run = store.get(run_id)
     if not run.is_active:
         return run.status
-    store.request_cancel(run_id)
+    store.request_cancel(run_id, reason)
     if run.pid and store.worker_alive(run_id):
         try:
             os.kill(run.pid, signal.SIGTERM)

@@ -136,6 +136,10 @@ class Run:
         return self.summary.get("test_accuracy")
 
 
+def _clean_tags(tags: list[str]) -> list[str]:
+    return sorted({tag.strip() for tag in tags if tag.strip()})
+
+
 def _decode(text: str | None, default: Any) -> Any:
     try:
         return json.loads(text) if text else default
@@ -192,12 +196,12 @@ class RunStore:
         return self.home / "runs" / str(run_id)
 
     # -- writing ------------------------------------------------------------------------------
-    def create_run(self, config: RunConfig) -> int:
-        """Insert a queued run, write its config.json and return its id."""
+    def create_run(self, config: RunConfig, tags: list[str] | None = None) -> int:
+        """Insert a queued run (with ``tags``, say a sweep's), write its config.json and return its id."""
         with self._transaction() as conn:
             cursor = conn.execute(
-                "INSERT INTO runs (name, kind, status, config, created_at) VALUES (?, ?, 'queued', ?, ?)",
-                (config.name, config.kind, config.to_json(), time.time()),
+                "INSERT INTO runs (name, kind, status, config, tags, created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
+                (config.name, config.kind, config.to_json(), json.dumps(_clean_tags(tags or [])), time.time()),
             )
             run_id = int(cursor.lastrowid)
             if not config.name:
@@ -274,11 +278,11 @@ class RunStore:
         self._update(run_id, name=name)
 
     def set_tags(self, run_id: int, tags: list[str]) -> None:
-        clean = sorted({tag.strip() for tag in tags if tag.strip()})
-        self._update(run_id, tags=json.dumps(clean))
+        self._update(run_id, tags=json.dumps(_clean_tags(tags)))
 
-    def request_cancel(self, run_id: int) -> None:
-        self._update(run_id, cancel_requested=1)
+    def request_cancel(self, run_id: int, reason: str = "") -> None:
+        """Flag the run for cancelling; ``reason`` (say "pruned by sweep 3") becomes its note."""
+        self._update(run_id, cancel_requested=1, **({"error": reason} if reason else {}))
 
     def delete(self, run_id: int) -> None:
         """Delete a run, its metrics and its folder. An active run must be cancelled first."""

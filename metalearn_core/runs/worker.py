@@ -115,7 +115,8 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> 
         store.finish(run_id, result.status, error=result.message)
         return result.status
     except RunCancelled:
-        store.finish(run_id, "cancelled", error="cancelled by the user; metrics so far are kept")
+        reason = store.get(run_id).error or "cancelled by the user"
+        store.finish(run_id, "cancelled", error=f"{reason}; metrics so far are kept")
         return "cancelled"
     except (ConfigError, DataError) as error:
         store.finish(run_id, "failed", error=str(error))
