@@ -7,6 +7,8 @@
     python -m metalearn_core runs list | runs show ID | runs delete ID | runs cancel ID
     python -m metalearn_core train --dataset fashion_mnist --epochs 3
     python -m metalearn_core data info
+    python -m metalearn_core sweep --space space.json --trials 20 --sampler tpe --pruner asha
+    python -m metalearn_core sweeps list | sweeps show ID | sweeps resume ID | sweeps cancel ID
 
 Errors print one line (``error: ...``) and exit with status 2.
 """
@@ -30,11 +32,36 @@ from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.runs.runner import cancel, launch
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
+from metalearn_core.sweeps import cli as sweep_cli
+from metalearn_core.sweeps.store import SweepNotFound
 
 _TRAINING_FLAGS = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer",
                    "lr": "learning_rate", "validation_split": "validation_split", "seed": "seed",
                    "train_limit": "train_limit", "test_limit": "test_limit", "dataset": "dataset",
                    "hypergradient_rate": "hypergradient_rate"}
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that make a run config (``train``, and ``sweep`` for its base run): see :func:`build_config`."""
+    parser.add_argument("--config", help="a run config JSON file (flags below override it)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help=f"start from a preset (default {DEFAULT_PRESET})")
+    parser.add_argument("--kind", choices=kinds.names())
+    parser.add_argument("--name")
+    parser.add_argument("--dataset", choices=DATASETS, help="the domain to learn (default mnist)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS)
+    parser.add_argument("--hypergradient-rate", type=float, metavar="BETA",
+                       help="with --optimizer sgd_hd/adam_hd: the learning rate of the learning rate "
+                            "(0: the paper's 1e-3 / 1e-7)")
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--validation-split", type=float)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--train-limit", type=int, help="use only the first N training images")
+    parser.add_argument("--test-limit", type=int, help="use only the first N test images")
+    parser.add_argument("--no-scale", action="store_true", help="keep raw 0-255 pixels (the seed's mistake)")
+    for kind in kinds.all_kinds():  # each kind adds its own flags (metalearn_core/kinds/<kind>/cli.py)
+        kind.cli_module().add_arguments(parser)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,25 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="launch a run in the background and follow it")
-    train.add_argument("--config", help="a run config JSON file (flags below override it)")
-    train.add_argument("--preset", choices=sorted(PRESETS), help=f"start from a preset (default {DEFAULT_PRESET})")
-    train.add_argument("--kind", choices=kinds.names())
-    train.add_argument("--name")
-    train.add_argument("--dataset", choices=DATASETS, help="the domain to learn (default mnist)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--optimizer", choices=OPTIMIZERS)
-    train.add_argument("--hypergradient-rate", type=float, metavar="BETA",
-                       help="with --optimizer sgd_hd/adam_hd: the learning rate of the learning rate "
-                            "(0: the paper's 1e-3 / 1e-7)")
-    train.add_argument("--lr", type=float, help="learning rate")
-    train.add_argument("--validation-split", type=float)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--train-limit", type=int, help="use only the first N training images")
-    train.add_argument("--test-limit", type=int, help="use only the first N test images")
-    train.add_argument("--no-scale", action="store_true", help="keep raw 0-255 pixels (the seed's mistake)")
-    for kind in kinds.all_kinds():  # each kind adds its own flags (metalearn_core/kinds/<kind>/cli.py)
-        kind.cli_module().add_arguments(train)
+    add_run_arguments(train)
     train.add_argument("--detach", action="store_true", help="return at once, leaving the run in the background")
     train.add_argument("--save-config", help="write the resolved config to this file and exit")
 
@@ -80,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     tag = run_commands.add_parser("tag")
     tag.add_argument("run_id", type=int)
     tag.add_argument("tags", nargs="*")
+
+    sweep_cli.add_commands(commands, add_run_arguments)
 
     data = commands.add_parser("data", help="data source")
     data.add_subparsers(dest="data_command", required=True).add_parser(
@@ -276,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         store = RunStore(settings.home)
         if args.command == "runs":
             return _runs_command(args, store)
+        if args.command in ("sweep", "sweeps"):
+            return sweep_cli.run_command(args, store, mnist, build_config)
         return _train_command(args, store, mnist)
-    except (ConfigError, DataError, RunNotFound, ValueError, OSError) as error:
+    except (ConfigError, DataError, RunNotFound, SweepNotFound, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
