@@ -34,6 +34,8 @@ CAPTIONS = {
     "pages/train.py": "Build networks layer by layer, see their shapes and parameters, launch a run, watch live "
                       "curves.",
     "pages/compare.py": "Overlay curves, diff settings and confusion matrices, group seeds, export.",
+    "pages/sweep.py": "Let the lab try many settings for you (Optuna), stop poor trials early, see which settings "
+                      "matter.",
     "pages/fewshot.py": "Meta-train a learner on digits 0-4, then watch it learn 5-9 from one or five examples.",
     "pages/online.py": "Learn from a stream, one example at a time, scored before each is learned; with drift.",
     "pages/draw.py": "Draw a digit and see what each trained model predicts, or teach a few-shot learner your "

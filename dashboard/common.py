@@ -67,6 +67,7 @@ def current_mnist() -> MnistData:
 
 PAGES = [("app.py", "Home", ":material/home:"), ("pages/train.py", "Train", ":material/model_training:"),
          ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+         ("pages/sweep.py", "Sweep", ":material/tune:"),
          ("pages/fewshot.py", "Few-shot", ":material/school:"),
          ("pages/online.py", "Online", ":material/stream:"),
          ("pages/draw.py", "Draw", ":material/draw:")]
