@@ -40,6 +40,7 @@ DEFAULT_RANGES = {"units": (32, 256), "batch_size": (32, 256), "learning_rate": 
                   "inner_lr": (1e-2, 0.3), "meta_learning_rate": (1e-4, 1e-2), "hidden_layers": (1, 3),
                   "dropout": (0.0, 0.5), "epochs": (1, 10), "inner_steps": (1, 5)}
 DEFAULT_CHOICES = {"activation": ["relu", "tanh"], "optimizer": ["adam", "sgd"], "lr_schedule": ["constant", "cosine"]}
+DEFAULT_SEARCHED = ("learning_rate", "inner_lr", "meta_learning_rate")  # ticked on a first visit: each kind has one
 STATE_ICONS = {"complete": "✅ complete", "pruned": "✂️ pruned", "failed": "❌ failed", "running": "⏳ running",
                "waiting": "⏳ waiting"}
 STATUS_SHOW = {"completed": st.success, "running": st.info, "queued": st.info, "cancelled": st.warning,
@@ -68,6 +69,7 @@ def init_state() -> str:
     defaults = {key("kind"): "base", key("sampler"): "tpe", key("pruner"): "none", key("objective"): "val_accuracy",
                 key("trials"): 10, key("minutes"): 0, key("seed"): 0, key("name"): ""}
     defaults.update({key("values", name): DEFAULT_RANGES.get(name) or DEFAULT_CHOICES[name] for name in SETTINGS})
+    defaults.update({key("search", name): True for name in DEFAULT_SEARCHED})
     for name, value in defaults.items():
         st.session_state.setdefault(name, value)
     return problem
@@ -163,6 +165,8 @@ def build_config(kind: str, base: RunConfig | None, base_problem: str, space: di
     """The sweep the widgets describe, or None and the plain message that says what is wrong."""
     if base is None:
         return None, base_problem
+    if not space:
+        return None, ""
     try:
         return SweepConfig(space=SearchSpace.from_dict(space, kind), base=base, **settings), ""
     except ConfigError as error:
@@ -173,6 +177,8 @@ def launch_panel(sweeps: SweepStore, config: SweepConfig | None, problem: str) -
     """The problem (Launch is disabled then) or what the sweep will do, then Launch."""
     if problem:
         st.error(f"Fix this before launching: {problem}")
+    elif config is None:
+        st.info("Tick at least one setting to search, then launch.")
     elif config is not None:
         grid = f" The grid has {config.space.grid_size()} points." if config.sampler == "grid" else ""
         st.caption(f"{config.trials} trials of {config.base.kind} runs, each searching "
