@@ -50,6 +50,7 @@ class Flight:
     trial: optuna.Trial
     run_id: int
     last_step: int = 0
+    stopping: bool = False  # pruned and told: its run is being cancelled, and holds its slot until it ends
 
 
 def trial_runs(runs: RunStore, sweep_id: int) -> dict[int, Run]:
@@ -173,6 +174,10 @@ class Controller:
     def _follow(self, flight: Flight) -> None:
         """Report the run's new validation scores; prune it, or tell its outcome once it ended."""
         run = self.runs.get(flight.run_id)
+        if flight.stopping:
+            if not run.is_active:
+                del self.in_flight[flight.trial.number]
+            return
         curve = objective_curve(self.runs, flight.run_id, self.series, self.metric)
         for step, value in curve:
             if step <= flight.last_step:
@@ -195,7 +200,7 @@ class Controller:
         self.runs.set_tags(flight.run_id, [*self.runs.get(flight.run_id).tags, "pruned"])
         flight.trial.set_user_attr("outcome", f"pruned at step {step}")
         self.study.tell(flight.trial, state=TrialState.PRUNED)
-        del self.in_flight[flight.trial.number]
+        flight.stopping = True
 
     def _tell(self, flight: Flight, run: Run, curve: list[tuple[int, float]]) -> None:
         """Tell the study how the ended run did: its last validation score, pruned, or failed."""
@@ -211,12 +216,18 @@ class Controller:
             self.study.tell(trial, state=TrialState.FAIL)
         del self.in_flight[trial.number]
 
-    def _cancel_in_flight(self, reason: str) -> None:
-        for flight in list(self.in_flight.values()):
+    def _cancel_in_flight(self, reason: str, wait: float = 30.0) -> None:
+        """Cancel every run in flight, fail its trial, and wait (a while) for the runs to stop."""
+        for flight in self.in_flight.values():
             runner.cancel(self.runs, flight.run_id, reason=reason)
-            flight.trial.set_user_attr("outcome", "cancelled with the sweep")
-            self.study.tell(flight.trial, state=TrialState.FAIL)
-            del self.in_flight[flight.trial.number]
+            if not flight.stopping:
+                flight.trial.set_user_attr("outcome", "cancelled with the sweep")
+                self.study.tell(flight.trial, state=TrialState.FAIL)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and any(self.runs.get(flight.run_id).is_active
+                                                  for flight in self.in_flight.values()):
+            time.sleep(0.2)
+        self.in_flight.clear()
 
 
 def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
