@@ -68,7 +68,6 @@ def init_state() -> str:
     editor.init_state()
     defaults = {key("kind"): "base", key("sampler"): "tpe", key("pruner"): "none", key("objective"): "val_accuracy",
                 key("trials"): 10, key("minutes"): 0, key("seed"): 0, key("name"): ""}
-    defaults.update({key("values", name): DEFAULT_RANGES.get(name) or DEFAULT_CHOICES[name] for name in SETTINGS})
     defaults.update({key("search", name): True for name in DEFAULT_SEARCHED})
     for name, value in defaults.items():
         st.session_state.setdefault(name, value)
@@ -110,11 +109,11 @@ def base_setup(store: RunStore, kind: str) -> tuple[RunConfig | None, str]:
 def _range_widget(name: str, setting: Setting) -> dict:
     state_key = key("values", name)
     if name in LOG_VALUES:
-        low, high = st.select_slider(setting.label, LOG_VALUES[name], key=state_key,
+        low, high = st.select_slider(setting.label, LOG_VALUES[name], value=DEFAULT_RANGES[name], key=state_key,
                                      format_func=lambda value: f"{value:g}")
     else:
         lowest, highest, step = LINEAR_RANGES[name]
-        low, high = st.slider(setting.label, lowest, highest, step=step, key=state_key)
+        low, high = st.slider(setting.label, lowest, highest, value=DEFAULT_RANGES[name], step=step, key=state_key)
     if setting.type == "float":
         return {"low": round(float(low), 8), "high": round(float(high), 8), "log": setting.log}
     return {"low": int(low), "high": int(high), "log": setting.log}
@@ -132,7 +131,8 @@ def space_widgets(kind: str) -> dict:
             if not searched:
                 continue
             if setting.type == "choice":
-                space[name] = {"choices": st.multiselect(setting.label, setting.choices, key=key("values", name))}
+                space[name] = {"choices": st.multiselect(setting.label, setting.choices, default=DEFAULT_CHOICES[name],
+                                                         key=key("values", name))}
             else:
                 space[name] = _range_widget(name, setting)
             if name == "units":
