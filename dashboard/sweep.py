@@ -40,6 +40,10 @@ DEFAULT_RANGES = {"units": (32, 256), "batch_size": (32, 256), "learning_rate": 
                   "inner_lr": (1e-2, 0.3), "meta_learning_rate": (1e-4, 1e-2), "hidden_layers": (1, 3),
                   "dropout": (0.0, 0.5), "epochs": (1, 10), "inner_steps": (1, 5)}
 DEFAULT_CHOICES = {"activation": ["relu", "tanh"], "optimizer": ["adam", "sgd"], "lr_schedule": ["constant", "cosine"]}
+SHORT_LABELS = {"hidden_layers": "hidden layers", "units": "units per layer", "activation": "activation",
+                "dropout": "dropout", "epochs": "epochs", "batch_size": "batch size", "optimizer": "optimizer",
+                "learning_rate": "learning rate", "lr_schedule": "rate schedule", "inner_lr": "inner learning rate",
+                "inner_steps": "inner steps", "meta_learning_rate": "meta learning rate"}
 DEFAULT_SEARCHED = ("learning_rate", "inner_lr", "meta_learning_rate")  # ticked on a first visit: each kind has one
 STATE_ICONS = {"complete": "✅ complete", "pruned": "✂️ pruned", "failed": "❌ failed", "running": "⏳ running",
                "waiting": "⏳ waiting"}
@@ -120,23 +124,22 @@ def _range_widget(name: str, setting: Setting) -> dict:
 
 
 def space_widgets(kind: str) -> dict:
-    """A "search this" box per setting the kind has; when ticked, its range or its choices. Returns
-    the space as :meth:`SearchSpace.from_dict` reads it."""
+    """A "search this" box per setting the kind has, then for each ticked one its range or its
+    choices. Returns the space as :meth:`SearchSpace.from_dict` reads it."""
+    names = [name for name, setting in SETTINGS.items() if kind in setting.kinds]
+    columns = st.columns(3)
+    searched = [name for index, name in enumerate(names)
+                if columns[index % 3].checkbox(SHORT_LABELS[name], key=key("search", name), help=SETTINGS[name].label)]
     space = {}
-    for name, setting in SETTINGS.items():
-        if kind not in setting.kinds:
-            continue
-        with st.container(border=True):
-            searched = st.checkbox(f"search {setting.label}", key=key("search", name))
-            if not searched:
-                continue
-            if setting.type == "choice":
-                space[name] = {"choices": st.multiselect(setting.label, setting.choices, default=DEFAULT_CHOICES[name],
-                                                         key=key("values", name))}
-            else:
-                space[name] = _range_widget(name, setting)
-            if name == "units":
-                st.caption("Each dense hidden layer gets its own number of units from this range.")
+    for name in searched:
+        setting = SETTINGS[name]
+        if setting.type == "choice":
+            space[name] = {"choices": st.multiselect(setting.label, setting.choices, default=DEFAULT_CHOICES[name],
+                                                     key=key("values", name))}
+        else:
+            space[name] = _range_widget(name, setting)
+        if name == "units":
+            st.caption("Each dense hidden layer gets its own number of units from this range.")
     return space
 
 

@@ -23,7 +23,7 @@ setup, space_column = st.columns(2, gap="large")
 with setup:
     base, base_problem = sweep_views.base_setup(store, kind)
 with space_column:
-    st.markdown("**What to search** · tick a setting to let the sweep vary it")
+    st.markdown("**What to search** · tick the settings the sweep may vary, then give each a range")
     space = sweep_views.space_widgets(kind)
     settings = sweep_views.sweep_settings(kind)
     config, problem = sweep_views.build_config(kind, base, base_problem, space, settings)

@@ -63,7 +63,7 @@ def test_a_finished_sweep_shows_its_trials_figures_and_importances(swept_home, m
     monkeypatch.setenv("METALEARN_HOME", str(swept_home))
     at = sweep_page().run()
     assert not at.exception, at.exception
-    assert at.query_params["sweep"] == ["1"] or at.query_params["sweep"] == "1"
+    assert at.query_params["sweep"] == "1"  # the link (and a reload) shows this sweep
     table = at.dataframe[0].value
     assert len(table) == 3
     assert set(table["state"]) == {"✅ complete"}
@@ -134,3 +134,14 @@ def test_launch_hands_the_widgets_sweep_to_the_runner(home, monkeypatch):
     assert config.base.training.validation_split > 0
     assert at.selectbox(key="sweep.view").value == 1  # the new sweep is the one shown
     assert any("queued" in element.value for element in at.info)
+
+
+def test_a_fewshot_sweep_offers_the_fewshot_settings(home):
+    at = sweep_page().run()
+    at.radio(key="sweep.kind").set_value("fewshot").run()
+    assert not at.exception, at.exception
+    boxes = {box.key for box in at.checkbox}
+    assert {"sweep.search.inner_lr", "sweep.search.meta_learning_rate"} <= boxes
+    assert "sweep.search.learning_rate" not in boxes and "sweep.search.epochs" not in boxes  # base-run settings
+    assert at.radio(key="sweep.objective").options == ["validation accuracy"]  # few-shot runs report only that
+    assert not at.error and not launch_button(at).disabled
