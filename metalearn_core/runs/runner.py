@@ -53,7 +53,7 @@ def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | N
     run_id = store.create_run(config, tags)
     if use_spare and lock_held(store.spare_lock_path):
         if store.claim_spare(run_id, _data_key(mnist_path)) is not None:
-            if lock_held(store.spare_lock_path):
+            if store.worker_alive(run_id):  # the spare lock, or the run's own once the warm worker took it
                 return run_id
             store.release_claim(run_id)  # the warm worker died meanwhile: start a fresh one
     lock_path = store.worker_lock_path(run_id)
@@ -68,7 +68,7 @@ def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | N
     return run_id
 
 
-def ensure_spare(store: RunStore, mnist_path: str | os.PathLike | None = None) -> bool:
+def ensure_spare(store: RunStore, mnist_path: str | os.PathLike | None = None, while_training: bool = False) -> bool:
     """Start a warm worker unless one is alive or a run is training; returns True if it started one.
 
     A warm worker imports TensorFlow and loads MNIST ahead of time (about 5 s on two cores), then
@@ -76,8 +76,14 @@ def ensure_spare(store: RunStore, mnist_path: str | os.PathLike | None = None) -
     a run trains, so that it never competes with one for the cores, and it exits after
     ``METALEARN_SPARE_IDLE`` seconds (default 1800) without a run, or when the app that started it
     stops. ``METALEARN_WARM_WORKER=0`` turns warm workers off.
+
+    ``while_training`` starts one even while a run trains: a sweep's controller does, so that its
+    next trial starts warm; warming up takes one core for a few seconds, once per trial, where a
+    cold start of the next trial would take both for longer.
     """
-    if os.environ.get("METALEARN_WARM_WORKER", "1") == "0" or store.list_runs(statuses=("queued", "running")):
+    if os.environ.get("METALEARN_WARM_WORKER", "1") == "0":
+        return False
+    if not while_training and store.list_runs(statuses=("queued", "running")):
         return False
     with open(store.spare_lock_path, "a") as lock:
         try:  # taken here and handed to the worker: no second one can start meanwhile

@@ -433,6 +433,10 @@ class RunStore:
             conn.execute("DELETE FROM spare WHERE run_id = ?", (run_id,))
             conn.execute("UPDATE runs SET pid = NULL, lock_path = NULL WHERE id = ?", (run_id,))
 
+    def set_lock_path(self, run_id: int, path: Path) -> None:
+        """The lock the run's worker holds from now on (a warm worker moving to the run's own lock)."""
+        self._update(run_id, lock_path=str(path))
+
     def take_claim(self, pid: int) -> int | None:
         """For the warm worker: the run handed to it, if any (it then leaves the spare slot)."""
         with self._transaction() as conn:

@@ -153,6 +153,17 @@ def _log_to(path) -> None:
     os.close(handle)
 
 
+def _move_to_run_lock(store: RunStore, run_id: int, spare_fd: int) -> None:
+    """Hold the run's own worker lock instead of the spare lock, so that the next warm worker (a
+    sweep's next trial) can warm up while this run trains. The run's lock is taken before the
+    store points at it and the spare lock is let go after, so the run never looks dead."""
+    path = store.run_folder(run_id) / "worker.lock"
+    run_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)  # kept open while this process lives
+    fcntl.flock(run_fd, fcntl.LOCK_EX)
+    store.set_lock_path(run_id, path)
+    os.close(spare_fd)
+
+
 def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None = None,
                   parent: int | None = None, poll: float = 0.1) -> int:
     """Be the warm worker: hold the spare lock, import TensorFlow, load MNIST, wait for a run.
@@ -185,9 +196,9 @@ def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None =
             run_id = store.take_claim(pid)
             if run_id is not None:
                 _log_to(store.run_folder(run_id) / "worker.log")
+                _move_to_run_lock(store, run_id, lock_fd)  # the next warm worker may start meanwhile
                 store.update_summary(run_id, warm_start=True)
                 train_run(store, run_id, mnist_path, data)
-                os.close(lock_fd)  # the run has ended: the next warm worker may start while this one exits
                 return 0
             time.sleep(poll)
     except RunCancelled:  # SIGTERM while warming up or idle; a run handed over meanwhile ends cleanly

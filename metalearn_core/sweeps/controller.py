@@ -4,7 +4,9 @@ It works ask-and-tell: it asks the study for a trial, samples the trial's settin
 trial as an ordinary run (through the same queue as every run: ``METALEARN_MAX_RUNS`` trials of a
 sweep in flight at once, one by default), reads the run's per-epoch validation score from the run
 store, reports it to the study, cancels the run when the pruner says so (its curves are kept), and
-tells the study each trial's outcome. Started detached by :func:`metalearn_core.sweeps.runner.launch_sweep`:
+tells the study each trial's outcome. While a trial trains, a warm worker waits for the next one
+(:func:`metalearn_core.runs.runner.ensure_spare`), so trials after the first do not wait for
+TensorFlow to import. Started detached by :func:`metalearn_core.sweeps.runner.launch_sweep`:
 ``python -m metalearn_core.sweeps.controller SWEEP_ID --home HOME``.
 
 Nothing is lost when the controller dies: the runs train on in their own processes; a resumed
@@ -113,6 +115,8 @@ class Controller:
                     self._follow(flight)
                 while len(self.in_flight) < self.parallel and self._budget_left():
                     self._start_trial()
+                if self.in_flight and self._budget_left():  # the next trial will start warm
+                    runner.ensure_spare(self.runs, self.mnist_path, while_training=True)
                 self._write_state()
                 if not self.in_flight and not self._budget_left():
                     break

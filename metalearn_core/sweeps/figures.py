@@ -154,7 +154,8 @@ def _grey_bottom_colorscale(share: float, reverse: bool) -> list[list[Any]]:
     colours = list(reversed(viridis)) if reverse else list(viridis)
     scale: list[list[Any]] = [[0.0, PRUNED_GREY], [share * 0.999, PRUNED_GREY]]
     for index, colour in enumerate(colours):
-        scale.append([share + (1 - share) * index / (len(colours) - 1), colour])
+        scale.append([round(share + (1 - share) * index / (len(colours) - 1), 6), colour])
+    scale[-1][0] = 1.0  # plotly.js ignores a scale (and falls back to its default) unless it ends at exactly 1
     return scale
 
 

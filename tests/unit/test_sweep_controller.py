@@ -54,14 +54,16 @@ def wait_for(condition, timeout: float = 120.0, poll: float = 0.2):
     raise AssertionError("timed out waiting")
 
 
-def test_each_trial_is_a_tagged_run_with_exactly_the_sampled_settings(stores, mnist_path):
+def test_each_trial_is_a_tagged_run_with_exactly_the_sampled_settings(stores, mnist_path, monkeypatch):
     runs, sweeps = stores
-    config = tiny_sweep(name="exact")
+    monkeypatch.setenv("METALEARN_WARM_WORKER", "1")  # the controller warms a worker for the next trial
+    monkeypatch.setenv("METALEARN_SPARE_IDLE", "30")
+    config = tiny_sweep(name="exact", trials=3)
     sweep_id = sweeps.create(config)
     assert Controller(runs, sweeps, sweep_id, mnist_path, poll=0.2).run() == "completed"
     sweep = sweeps.get(sweep_id)
     trials = read_trials(sweep)
-    assert [trial.state for trial in trials] == [TrialState.COMPLETE] * 2
+    assert [trial.state for trial in trials] == [TrialState.COMPLETE] * 3
     by_trial = trial_runs(runs, sweep_id)
     for trial in trials:
         run = by_trial[trial.number]
@@ -71,6 +73,9 @@ def test_each_trial_is_a_tagged_run_with_exactly_the_sampled_settings(stores, mn
         assert run.config.training.learning_rate == trial.params["learning_rate"]
         # the objective is the run's last validation accuracy, never its test accuracy
         assert trial.value == objective_curve(runs, run.id, "train", "val_accuracy")[-1][1]
+    # trial 0 starts cold; each later one on a worker warmed while the one before trained (trial 2's
+    # could only warm up because trial 1's warm worker let go of the spare lock when it took its run)
+    assert [bool(by_trial[number].summary.get("warm_start")) for number in range(3)] == [False, True, True]
     frame = trials_frame(runs, sweep)
     assert sweep.state["best_value"] == frame["objective"].max()
     full = full_run_config(runs, sweep)
