@@ -45,8 +45,9 @@ SHORT_LABELS = {"hidden_layers": "hidden layers", "units": "units per layer", "a
                 "learning_rate": "learning rate", "lr_schedule": "rate schedule", "inner_lr": "inner learning rate",
                 "inner_steps": "inner steps", "meta_learning_rate": "meta learning rate"}
 DEFAULT_SEARCHED = ("learning_rate", "inner_lr", "meta_learning_rate")  # ticked on a first visit: each kind has one
-STATE_ICONS = {"complete": "✅ complete", "pruned": "✂️ pruned", "failed": "❌ failed", "running": "⏳ running",
-               "waiting": "⏳ waiting"}
+# Plain symbols rather than emoji: every font has them, so they show even where no emoji font is installed.
+STATE_ICONS = {"complete": "✓ complete", "pruned": "✂ pruned", "failed": "✗ failed", "running": "▶ running",
+               "waiting": "… waiting"}
 STATUS_SHOW = {"completed": st.success, "running": st.info, "queued": st.info, "cancelled": st.warning,
                "interrupted": st.warning, "failed": st.error}
 
@@ -245,16 +246,21 @@ def panel(store: RunStore, sweeps: SweepStore, sweep: Sweep) -> None:
         st.info("No trial yet: the first one starts within a few seconds of the launch.")
         return
     trials_table(frame, config)
-    st.plotly_chart(sweep_figures.best_so_far_figure(frame, config.direction, config.objective_label),
-                    key=key("best", sweep.id), width="stretch")
-    st.caption("Each dot is one trial's score; the green line is the best score found so far. A line that "
-               "stops climbing means the search has settled: more trials of this space may not help.")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.plotly_chart(sweep_figures.best_so_far_figure(frame, config.direction, config.objective_label),
+                        key=key("best", sweep.id), width="stretch")
+        st.caption("Each dot is one trial's score; the green line is the best score found so far. A line that "
+                   "stops climbing means the search has settled: more trials of this space may not help.")
+    with right:
+        curves_view(store, sweep, frame, config)
     st.plotly_chart(sweep_figures.parallel_figure(frame, config.direction, config.objective_label, config.space),
                     key=key("parallel", sweep.id), width="stretch")
     st.caption("Each line is one trial, crossing each axis at the value it tried; bright lines scored best, grey "
                "ones were pruned. Look for the values the bright lines share: those are the good settings.")
-    curves_view(store, sweep, frame, config)
-    importances_view(sweeps, sweep, frame)
+    left, _ = st.columns(2, gap="large")
+    with left:
+        importances_view(sweeps, sweep, frame)
 
 
 def status_line(sweep: Sweep, config: SweepConfig) -> None:
@@ -323,7 +329,7 @@ def trials_table(frame, config: SweepConfig) -> None:
     }
     order = ["trial", "state", "objective", *params, "steps", "seconds", "test_accuracy", "run", "outcome"]
     st.dataframe(shown[order], hide_index=True, column_config=column_config, width="stretch")
-    st.caption("One row per trial, best first; click a column's name to sort by it. Pruned trials (✂️) were stopped "
+    st.caption("One row per trial, best first; click a column's name to sort by it. Pruned trials (✂) were stopped "
                "early, so their score is the last one they reached. Test accuracy is shown for information only: "
                "the sweep chooses on validation data and never looks at the test set.")
 

@@ -202,14 +202,15 @@ def importances_figure(importances: Mapping[str, float]) -> go.Figure:
         >>> list(importances_figure({"learning_rate": 0.7, "units_1": 0.3}).data[0].y)
         ['units_1', 'learning_rate']
     """
-    title = "How much each setting explains the objective (fANOVA importance)"
+    title = "Importance of each setting (fANOVA)"
     if not importances:
         return _message_figure("no importances yet", title)
     ordered = sorted(importances.items(), key=lambda item: item[1])  # plotly draws the first bar at the bottom
     names, shares = [name for name, _ in ordered], [float(share) for _, share in ordered]
     figure = go.Figure(go.Bar(x=shares, y=names, orientation="h", marker={"color": COMPLETE_BLUE},
                               text=[f"{100 * share:.0f}%" for share in shares], textposition="auto"))
-    figure.update_layout(template=TEMPLATE, height=max(220, 60 + 40 * len(names)), title=title,
+    figure.update_layout(template=TEMPLATE, height=150 + 36 * len(names), title=title,
+                         margin={"t": 60, "b": 50}, yaxis={"type": "category", "automargin": True},
                          xaxis={"title": "share of the objective's variance", "tickformat": ".0%",
                                 "range": [0, max(1.0, max(shares))]})
     return figure

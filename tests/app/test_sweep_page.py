@@ -66,7 +66,7 @@ def test_a_finished_sweep_shows_its_trials_figures_and_importances(swept_home, m
     assert at.query_params["sweep"] == "1"  # the link (and a reload) shows this sweep
     table = at.dataframe[0].value
     assert len(table) == 3
-    assert set(table["state"]) == {"✅ complete"}
+    assert set(table["state"]) == {"✓ complete"}
     assert {"units_1", "learning_rate", "test_accuracy"} <= set(table.columns)
     objective = table["objective"].tolist()
     assert objective == sorted(objective, reverse=True)  # best first

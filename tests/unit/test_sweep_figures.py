@@ -70,6 +70,7 @@ def test_parallel_has_an_axis_per_setting_plus_the_objective(frame):
 def test_parallel_greys_pruned_lines_and_colours_complete_ones(frame):
     line = figures.parallel_figure(frame, "maximize", space=SPACE).data[0].line
     shown = frame[frame["state"] != "failed"].reset_index(drop=True)
+    assert line.colorscale[0][0] == 0.0 and line.colorscale[-1][0] == 1.0  # else plotly.js drops the scale
     span = line.cmax - line.cmin
     for state, value in zip(shown["state"], line.color):
         colour = colour_at(line.colorscale, (value - line.cmin) / span)
