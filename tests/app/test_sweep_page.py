@@ -145,3 +145,22 @@ def test_a_fewshot_sweep_offers_the_fewshot_settings(home):
     assert "sweep.search.learning_rate" not in boxes and "sweep.search.epochs" not in boxes  # base-run settings
     assert at.radio(key="sweep.objective").options == ["validation accuracy"]  # few-shot runs report only that
     assert not at.error and not launch_button(at).disabled
+
+
+def test_cancel_while_active_and_resume_once_interrupted(home, monkeypatch):
+    calls = []
+    monkeypatch.setattr("dashboard.sweep.cancel_sweep", lambda runs, sweeps, sweep_id: calls.append(("cancel", sweep_id)))
+    monkeypatch.setattr("dashboard.sweep.resume_sweep",
+                        lambda sweeps, sweep_id, mnist=None: calls.append(("resume", sweep_id)))
+    sweeps = SweepStore(home)
+    config = SweepConfig(space=SearchSpace.from_dict({"epochs": {"low": 1, "high": 3}}), trials=2, name="paused")
+    sweep_id = sweeps.create(config)  # queued, its controller about to start: active
+    at = sweep_page().run()
+    assert not any(button.label == "Resume sweep" for button in at.button)
+    next(button for button in at.button if button.label == "Cancel sweep").click().run()
+    sweeps.update_state(sweep_id, status="interrupted")  # as when its controller was killed
+    at.run()
+    assert not at.exception, at.exception
+    assert not any(button.label == "Cancel sweep" for button in at.button)
+    next(button for button in at.button if button.label == "Resume sweep").click().run()
+    assert calls == [("cancel", sweep_id), ("resume", sweep_id)]
