@@ -93,14 +93,22 @@ def run_arm(home: Path, label: str, sampler: str, pruner: str, args: argparse.Na
         "best_settings": {key: value for key, value in best.items() if key in param_columns(frame)} if best else {},
         "complete": int((frame["state"] == "complete").sum()), "pruned": int((frame["state"] == "pruned").sum()),
         "failed": int((frame["state"] == "failed").sum()), "epochs_trained": int(frame["steps"].sum()),
+        "trials": [_trial_record(runs, row) for row in frame.to_dict("records")],
     }
+
+
+def _trial_record(runs: RunStore, row: dict) -> dict:
+    """One trial for later analysis: its state, settings, validation curve and epoch times."""
+    metrics = runs.metrics(int(row["run"])) if row.get("run") == row.get("run") else []
+    curve = {m["epoch"]: m["value"] for m in metrics if m["series"] == "train" and m["name"] == "val_accuracy"}
+    times = [m["value"] for m in metrics if m["series"] == "train" and m["name"] == "epoch_time"]
+    return {**{key: value for key, value in row.items() if key != "outcome"}, "curve": curve, "epoch_times": times}
 
 
 def main() -> int:
     args = parse_args()
     if args.quick:
         args.trials, args.epochs, args.train_limit = 4, 2, 2000
-    os.environ.setdefault("METALEARN_WARM_WORKER", "0")  # no app here: every trial starts its own worker
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as home:
         for label, sampler, pruner in ARMS:
