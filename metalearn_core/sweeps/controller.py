@@ -52,7 +52,6 @@ class Flight:
     trial: optuna.Trial
     run_id: int
     last_step: int = 0
-    stopping: bool = False  # pruned and told: its run is being cancelled, and holds its slot until it ends
 
 
 def trial_runs(runs: RunStore, sweep_id: int) -> dict[int, Run]:
@@ -91,6 +90,7 @@ class Controller:
         self.study = open_study(self.sweep, pruner)
         self.parallel = parallel or get_settings(home=runs.home).max_concurrent_runs
         self.in_flight: dict[int, Flight] = {}
+        self.stopping: set[int] = set()  # runs of pruned trials, being cancelled
         budget = self.config.trials
         self.trial_budget = min(budget, self.config.space.grid_size()) if self.config.sampler == "grid" else budget
         self.active_seconds = float(self.sweep.state.get("active_seconds", 0.0))
@@ -118,7 +118,8 @@ class Controller:
                 if self.in_flight and self._budget_left():  # the next trial will start warm
                     runner.ensure_spare(self.runs, self.mnist_path, while_training=True)
                 self._write_state()
-                if not self.in_flight and not self._budget_left():
+                self.stopping = {run_id for run_id in self.stopping if self.runs.get(run_id).is_active}
+                if not self.in_flight and not self._budget_left() and not self.stopping:
                     break
                 time.sleep(self.poll)
         except SweepStopped:
@@ -178,10 +179,6 @@ class Controller:
     def _follow(self, flight: Flight) -> None:
         """Report the run's new validation scores; prune it, or tell its outcome once it ended."""
         run = self.runs.get(flight.run_id)
-        if flight.stopping:
-            if not run.is_active:
-                del self.in_flight[flight.trial.number]
-            return
         curve = objective_curve(self.runs, flight.run_id, self.series, self.metric)
         for step, value in curve:
             if step <= flight.last_step:
@@ -204,7 +201,11 @@ class Controller:
         self.runs.set_tags(flight.run_id, [*self.runs.get(flight.run_id).tags, "pruned"])
         flight.trial.set_user_attr("outcome", f"pruned at step {step}")
         self.study.tell(flight.trial, state=TrialState.PRUNED)
-        flight.stopping = True
+        # The trial is over: the next one is launched now and queues behind the pruned run, which
+        # keeps its run slot until it has stopped, so the two never train at once, and the next one
+        # starts the moment the slot frees rather than a poll later.
+        del self.in_flight[flight.trial.number]
+        self.stopping.add(flight.run_id)
 
     def _tell(self, flight: Flight, run: Run, curve: list[tuple[int, float]]) -> None:
         """Tell the study how the ended run did: its last validation score, pruned, or failed."""
@@ -224,9 +225,8 @@ class Controller:
         """Cancel every run in flight, fail its trial, and wait (a while) for the runs to stop."""
         for flight in self.in_flight.values():
             runner.cancel(self.runs, flight.run_id, reason=reason)
-            if not flight.stopping:
-                flight.trial.set_user_attr("outcome", "cancelled with the sweep")
-                self.study.tell(flight.trial, state=TrialState.FAIL)
+            flight.trial.set_user_attr("outcome", "cancelled with the sweep")
+            self.study.tell(flight.trial, state=TrialState.FAIL)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and any(self.runs.get(flight.run_id).is_active
                                                   for flight in self.in_flight.values()):

@@ -123,6 +123,7 @@ def test_fewshot_draws_the_conv_learner_under_its_editor(home):
 def test_home_links_every_page_with_a_caption(home):
     at = page("app.py").run()
     links = [link.proto.label for link in at.main.get("page_link")]  # the sidebar has its own
-    assert links == ["Train", "Compare", "Few-shot", "Online", "Draw"]
+    assert links == ["Train", "Compare", "Sweep", "Few-shot", "Online", "Draw"]
+    assert len(at.caption) >= len(links)  # a caption under every link
     captions = " ".join(caption.value for caption in at.caption)
     assert "one or five examples" in captions
