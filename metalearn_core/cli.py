@@ -9,6 +9,7 @@
     python -m metalearn_core data info
     python -m metalearn_core sweep --space space.json --trials 20 --sampler tpe --pruner asha
     python -m metalearn_core sweeps list | sweeps show ID | sweeps resume ID | sweeps cancel ID
+    python -m metalearn_core store info | store copy --to postgresql://user@host:5432/lab
 
 Errors print one line (``error: ...``) and exit with status 2.
 """
@@ -29,6 +30,9 @@ from metalearn_core.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig
 from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
 from metalearn_core.data.mnist import DataError
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
+from metalearn_core.runs.artifacts import ArtifactError
+from metalearn_core.runs.copy import CopyError, copy_store
+from metalearn_core.runs.database import DatabaseError, redact
 from metalearn_core.runs.runner import cancel, launch
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
@@ -91,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     tag.add_argument("tags", nargs="*")
 
     sweep_cli.add_commands(commands, add_run_arguments)
+
+    store = commands.add_parser("store", help="where runs are kept; copy them into another database")
+    store_commands = store.add_subparsers(dest="store_command", required=True)
+    store_commands.add_parser("info", help="the database, run folders and artefact location in use")
+    copy = store_commands.add_parser("copy", help="copy every run into another database (e.g. PostgreSQL)")
+    copy.add_argument("--to", required=True, metavar="URL",
+                      help="postgresql://user[:password]@host[:port]/dbname, or an SQLite file path")
+    copy.add_argument("--artifacts", metavar="URL", help="also copy run folders to this folder or fsspec URL")
 
     data = commands.add_parser("data", help="data source")
     data.add_subparsers(dest="data_command", required=True).add_parser(
@@ -274,6 +286,19 @@ def _data_info(mnist: str | None, fashion: str | os.PathLike | None) -> int:
     return 0
 
 
+def _store_command(args: argparse.Namespace, store: RunStore) -> int:
+    if args.store_command == "info":
+        runs = store.list_runs()
+        print(store.describe())
+        print(f"{len(runs)} runs ({sum(run.is_active for run in runs)} active)")
+        return 0
+    counts = copy_store(store, args.to, args.artifacts,
+                        progress=lambda table, rows: print(f"  {table}: {rows} rows", flush=True))
+    print(f"copied {counts['runs']} runs into {redact(args.to)}; set METALEARN_DB={redact(args.to)} "
+          f"(with the same METALEARN_HOME) to use it")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -285,11 +310,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data":
             return _data_info(mnist, settings.fashion_path)
         store = RunStore(settings.home)
+        if args.command == "store":
+            return _store_command(args, store)
         if args.command == "runs":
             return _runs_command(args, store)
         if args.command in ("sweep", "sweeps"):
             return sweep_cli.run_command(args, store, mnist, build_config)
         return _train_command(args, store, mnist)
-    except (ConfigError, DataError, RunNotFound, SweepNotFound, ValueError, OSError) as error:
+    except (ConfigError, DataError, RunNotFound, SweepNotFound, ValueError, OSError, DatabaseError, CopyError,
+            ArtifactError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

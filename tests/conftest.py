@@ -89,3 +89,49 @@ def record_run():
         return run_id
 
     return record
+
+
+def _services_required() -> bool:
+    """CI (``.ci/run``) starts PostgreSQL and Dask and sets METALEARN_REQUIRE_SERVICES=1: there a
+    missing service fails its tests instead of skipping them."""
+    return os.environ.get("METALEARN_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A PostgreSQL server URL: METALEARN_TEST_PG (started by .ci/run), else a throw-away cluster
+    started here with Debian's initdb and pg_ctl, stopped after the session."""
+    if os.environ.get("METALEARN_TEST_PG"):
+        yield os.environ["METALEARN_TEST_PG"]
+        return
+    from tools import services
+
+    folder = tmp_path_factory.mktemp("postgres")
+    try:
+        url = services.start_postgres(folder)
+    except (FileNotFoundError, OSError, RuntimeError, Exception) as error:  # noqa: BLE001
+        if _services_required():
+            raise
+        pytest.skip(f"PostgreSQL is not available here (install Debian's postgresql): {error}")
+    try:
+        yield url
+    finally:
+        services.stop_postgres(folder)
+
+
+_database_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request, monkeypatch) -> str:
+    """Runs the test once on the embedded SQLite store and once on a fresh PostgreSQL database
+    (METALEARN_DB, which worker processes inherit); returns the backend's name."""
+    if request.param == "postgresql":
+        from tools import services
+
+        server = request.getfixturevalue("postgres_server")
+        url = services.create_database(server, f"test_{os.getpid()}_{next(_database_counter)}")
+        monkeypatch.setenv("METALEARN_DB", url)
+    else:
+        monkeypatch.delenv("METALEARN_DB", raising=False)
+    return request.param

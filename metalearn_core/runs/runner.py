@@ -39,8 +39,9 @@ def spawn_detached(command: list[str], log_path: Path, pass_fds: tuple[int, ...]
 
 
 def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | None = None,
-           use_spare: bool = True, tags: list[str] | None = None) -> int:
-    """Queue ``config`` as a new run and start its worker process; returns the run id.
+           use_spare: bool = True, tags: list[str] | None = None, owner: str = "") -> int:
+    """Queue ``config`` as a new run (of ``owner``, the signed-in person in classroom mode) and
+    start its worker process; returns the run id.
 
     When a warm worker (see :func:`ensure_spare`) is ready, it takes the run and training starts
     without waiting for TensorFlow to import. Otherwise the launcher takes the run's worker lock
@@ -50,7 +51,7 @@ def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | N
     Example:
         >>> run_id = launch(RunStore("~/.metalearn"), RunConfig(name="quick"))  # doctest: +SKIP
     """
-    run_id = store.create_run(config, tags)
+    run_id = store.create_run(config, tags, owner=owner)
     if use_spare and lock_held(store.spare_lock_path):
         if store.claim_spare(run_id, _data_key(mnist_path)) is not None:
             if store.worker_alive(run_id):  # the spare lock, or the run's own once the warm worker took it

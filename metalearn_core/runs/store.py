@@ -1,4 +1,5 @@
-"""The run store: an embedded SQLite database (WAL mode) plus a folder per run.
+"""The run store: a database (embedded SQLite in WAL mode by default, or PostgreSQL) plus a folder
+per run.
 
 A run has an id, a name, a kind, a status, its config as JSON, timestamps, summary metrics, error
 text, tags, live progress, a metric history (one row per series, epoch and metric) and layer
@@ -7,10 +8,18 @@ histogram; a table added with issue 10, created when an older home is opened). A
 (saved models, the evaluation with its confusion matrix, the worker's log) live in
 ``<home>/runs/<id>/``.
 
-Runs whose worker process has died (killed with SIGKILL, say) are marked ``interrupted`` the next
+The database comes from ``METALEARN_DB`` (see :mod:`metalearn_core.runs.database`); the schema is
+created and migrated by the store itself, so a home written by an older version opens as it is.
+Artifacts can also be kept on a shared folder or any fsspec URL (``METALEARN_ARTIFACTS``, see
+:mod:`metalearn_core.runs.artifacts`). A run has an ``owner`` (empty unless classroom sign-in is on)
+and an ``executor``: ``local`` (a process on this host) or ``dask`` (a task on a Dask cluster).
+
+Local runs whose worker process has died (killed with SIGKILL, say) are marked ``interrupted`` the next
 time anyone reads them: each worker holds an exclusive ``flock`` on ``worker.lock`` in its folder
 for as long as it lives, and the operating system drops that lock when the process dies, however
-it dies.
+it dies. A run on another host cannot be seen that way: its worker writes a heartbeat to the
+database every few seconds, and a running run whose heartbeat is older than
+:data:`HEARTBEAT_TIMEOUT` is marked interrupted.
 """
 
 from __future__ import annotations
@@ -18,71 +27,90 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import shutil
-import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from metalearn_core.config import ConfigError, RunConfig
+from metalearn_core.runs.artifacts import Artifacts, open_artifacts
+from metalearn_core.runs.database import Connection, Database, open_database
 
 STATUSES = ("queued", "running", "completed", "failed", "cancelled", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
 LAUNCH_GRACE_SECONDS = 60.0  # a queued run with no worker after this long lost its launcher
+HEARTBEAT_TIMEOUT = 30.0  # a running run on another host whose heartbeat is older than this is lost
+SCHEMA_VERSION = 3  # 1: issue 1; 2: layer_stats and lock_path; 3: owner, executor, heartbeat
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {pk},
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
     status TEXT NOT NULL,
     config TEXT NOT NULL,
     tags TEXT NOT NULL DEFAULT '[]',
-    created_at REAL NOT NULL,
-    started_at REAL,
-    ended_at REAL,
-    summary TEXT NOT NULL DEFAULT '{}',
+    created_at {real} NOT NULL,
+    started_at {real},
+    ended_at {real},
+    summary TEXT NOT NULL DEFAULT '{{}}',
     error TEXT NOT NULL DEFAULT '',
-    progress TEXT NOT NULL DEFAULT '{}',
+    progress TEXT NOT NULL DEFAULT '{{}}',
     pid INTEGER,
     cancel_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS metrics (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    run_id {bigint} NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     series TEXT NOT NULL,
     epoch INTEGER NOT NULL,
     name TEXT NOT NULL,
-    value REAL,
+    value {real},
     PRIMARY KEY (run_id, series, epoch, name)
 );
 CREATE TABLE IF NOT EXISTS points (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    run_id {bigint} NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     series TEXT NOT NULL,
-    x REAL NOT NULL,
-    loss REAL,
-    accuracy REAL
+    x {real} NOT NULL,
+    loss {real},
+    accuracy {real}
 );
 CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, series, x);
 CREATE TABLE IF NOT EXISTS layer_stats (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    run_id {bigint} NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     series TEXT NOT NULL,
     epoch INTEGER NOT NULL,
     position INTEGER NOT NULL,
     layer TEXT NOT NULL,
-    weight_norm REAL,
-    gradient_norm REAL,
-    histogram TEXT NOT NULL DEFAULT '{}',
+    weight_norm {real},
+    gradient_norm {real},
+    histogram TEXT NOT NULL DEFAULT '{{}}',
     PRIMARY KEY (run_id, series, epoch, position)
 );
 CREATE TABLE IF NOT EXISTS spare (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     pid INTEGER NOT NULL,
     mnist TEXT NOT NULL,
-    run_id INTEGER,
-    ready_at REAL NOT NULL
+    run_id {bigint},
+    ready_at {real} NOT NULL
 );
+"""
+# Columns added since the first schema: a home written before them gains them when opened.
+_ADDED_COLUMNS = (
+    ("runs", "lock_path", "TEXT"),
+    ("runs", "owner", "TEXT NOT NULL DEFAULT ''"),
+    ("runs", "executor", "TEXT NOT NULL DEFAULT 'local'"),
+    ("runs", "executor_handle", "TEXT NOT NULL DEFAULT ''"),
+    ("runs", "heartbeat_at", "{real}"),
+)
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS runs_by_owner ON runs (owner);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)
 """
 
 
@@ -112,6 +140,10 @@ class Run:
     pid: int | None
     cancel_requested: bool
     folder: Path = field(default=Path("."))
+    owner: str = ""
+    executor: str = "local"
+    executor_handle: str = ""
+    heartbeat_at: float | None = None
 
     @property
     def config(self) -> RunConfig:
@@ -148,62 +180,55 @@ def _decode(text: str | None, default: Any) -> Any:
 
 
 class RunStore:
-    """Runs in ``<home>/runs.sqlite`` and ``<home>/runs/<id>/``.
+    """Runs in a database (``<home>/runs.sqlite`` unless ``database`` or ``METALEARN_DB`` names
+    another) and ``<home>/runs/<id>/``.
 
-    Every method opens its own short-lived connection, so one store object can be shared by
-    threads (Streamlit sessions) and many processes can use the same home at once.
+    SQLite gets a short-lived connection per call and PostgreSQL one connection per thread, so one
+    store object can be shared by threads (Streamlit sessions) and many processes can use the same
+    home at once.
 
     Example:
         >>> store = RunStore("/tmp/metalearn-demo")  # doctest: +SKIP
         >>> run_id = store.create_run(RunConfig(name="try"))  # doctest: +SKIP
     """
 
-    def __init__(self, home: str | Path) -> None:
+    def __init__(self, home: str | Path, database: str | None = None, artifacts: str | None = None) -> None:
         self.home = Path(home).expanduser()
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "runs").mkdir(exist_ok=True)
-        self.db_path = self.home / "runs.sqlite"
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            columns = {row["name"] for row in conn.execute("PRAGMA table_info(runs)")}
-            if "lock_path" not in columns:  # a store made before warm workers existed
-                conn.execute("ALTER TABLE runs ADD COLUMN lock_path TEXT")
+        self.database_url = database if database is not None else os.environ.get("METALEARN_DB") or None
+        self.db: Database = open_database(self.database_url, self.home)
+        self.db_path = getattr(self.db, "path", None)  # the SQLite file, None on PostgreSQL
+        self.artifacts: Artifacts | None = open_artifacts(
+            artifacts if artifacts is not None else os.environ.get("METALEARN_ARTIFACTS") or None)
+        self.db.migrate(_SCHEMA, _ADDED_COLUMNS, SCHEMA_VERSION, _INDEXES)
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.row_factory = sqlite3.Row
-            yield conn
-        finally:
-            conn.close()
+    def _connect(self) -> contextlib.AbstractContextManager[Connection]:
+        return self.db.connection()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        return self.db.transaction()
+
+    def describe(self) -> str:
+        """Where the runs live, for the CLI and the sidebar."""
+        where = f"{self.db.describe()}; run folders in {self.home / 'runs'}"
+        return where + (f"; artifacts also at {self.artifacts.describe()}" if self.artifacts else "")
 
     def run_folder(self, run_id: int) -> Path:
         return self.home / "runs" / str(run_id)
 
     # -- writing ------------------------------------------------------------------------------
-    def create_run(self, config: RunConfig, tags: list[str] | None = None) -> int:
-        """Insert a queued run (with ``tags``, say a sweep's), write its config.json and return its id."""
+    def create_run(self, config: RunConfig, tags: list[str] | None = None, owner: str = "") -> int:
+        """Insert a queued run (with ``tags``, say a sweep's, and the signed-in ``owner``, if any),
+        write its config.json and return its id."""
         with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO runs (name, kind, status, config, tags, created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
-                (config.name, config.kind, config.to_json(), json.dumps(_clean_tags(tags or [])), time.time()),
-            )
-            run_id = int(cursor.lastrowid)
+            row = conn.execute(
+                "INSERT INTO runs (name, kind, status, config, tags, created_at, owner) "
+                "VALUES (?, ?, 'queued', ?, ?, ?, ?) RETURNING id",
+                (config.name, config.kind, config.to_json(), json.dumps(_clean_tags(tags or [])), time.time(),
+                 owner or ""),
+            ).fetchone()
+            run_id = int(row["id"])
             if not config.name:
                 conn.execute("UPDATE runs SET name = ? WHERE id = ?", (f"{config.kind}-{run_id}", run_id))
         folder = self.run_folder(run_id)
@@ -236,7 +261,7 @@ class RunStore:
     def update_summary(self, run_id: int, **items: Any) -> None:
         """Merge items into the run's summary."""
         with self._transaction() as conn:
-            row = conn.execute("SELECT summary FROM runs WHERE id = ?", (run_id,)).fetchone()
+            row = conn.execute("SELECT summary FROM runs WHERE id = ?" + self.db.for_update, (run_id,)).fetchone()
             if row is None:
                 raise RunNotFound(run_id)
             summary = _decode(row["summary"], {})
@@ -251,7 +276,7 @@ class RunStore:
             if cursor.rowcount == 0:
                 raise RunNotFound(run_id)
             if progress.get("x") is not None and progress.get("loss") is not None:
-                conn.execute("INSERT INTO points VALUES (?, ?, ?, ?, ?)",
+                conn.execute("INSERT INTO points (run_id, series, x, loss, accuracy) VALUES (?, ?, ?, ?, ?)",
                              (run_id, progress.get("series", "train"), progress["x"], progress["loss"],
                               progress.get("accuracy")))
 
@@ -259,7 +284,8 @@ class RunStore:
         """Store one epoch's metrics for a series ("train" for a base run, one per stacked model)."""
         rows = [(run_id, series, epoch, name, _finite_or_none(value)) for name, value in values.items()]
         with self._transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany("INSERT INTO metrics (run_id, series, epoch, name, value) VALUES (?, ?, ?, ?, ?) "
+                             "ON CONFLICT (run_id, series, epoch, name) DO UPDATE SET value = excluded.value", rows)
 
     def log_layer_stats(self, run_id: int, series: str, epoch: int, stats: list[dict[str, Any]]) -> None:
         """Store one epoch's layer statistics (see ``metalearn_core.inside.weights``): per layer in
@@ -269,7 +295,11 @@ class RunStore:
                  json.dumps({"edges": row["edges"], "counts": row["counts"]}))
                 for position, row in enumerate(stats)]
         with self._transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany(
+                "INSERT INTO layer_stats (run_id, series, epoch, position, layer, weight_norm, gradient_norm, "
+                "histogram) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, series, epoch, position) DO UPDATE "
+                "SET layer = excluded.layer, weight_norm = excluded.weight_norm, "
+                "gradient_norm = excluded.gradient_norm, histogram = excluded.histogram", rows)
 
     def rename(self, run_id: int, name: str) -> None:
         name = name.strip()
@@ -279,6 +309,19 @@ class RunStore:
 
     def set_tags(self, run_id: int, tags: list[str]) -> None:
         self._update(run_id, tags=json.dumps(_clean_tags(tags)))
+
+    def set_executor(self, run_id: int, executor: str, handle: str = "") -> None:
+        """Record where the run trains: ``dask`` with its task key, say."""
+        self._update(run_id, executor=executor, executor_handle=handle)
+
+    def heartbeat(self, run_id: int) -> bool:
+        """A remote worker's sign of life; returns whether a cancel was requested meanwhile."""
+        with self._transaction() as conn:
+            row = conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? RETURNING cancel_requested",
+                               (time.time(), run_id)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return bool(row["cancel_requested"])
 
     def request_cancel(self, run_id: int, reason: str = "") -> None:
         """Flag the run for cancelling; ``reason`` (say "pruned by sweep 3") becomes its note."""
@@ -295,9 +338,11 @@ class RunStore:
             conn.execute("DELETE FROM layer_stats WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         shutil.rmtree(self.run_folder(run_id), ignore_errors=True)
+        if self.artifacts is not None:
+            self.artifacts.delete(run_id)
 
     # -- reading ------------------------------------------------------------------------------
-    def _row_to_run(self, row: sqlite3.Row) -> Run:
+    def _row_to_run(self, row: Any) -> Run:
         return Run(
             id=row["id"], name=row["name"], kind=row["kind"], status=row["status"],
             config_json=row["config"], tags=_decode(row["tags"], []),
@@ -305,6 +350,8 @@ class RunStore:
             summary=_decode(row["summary"], {}), error=row["error"],
             progress=_decode(row["progress"], {}), pid=row["pid"],
             cancel_requested=bool(row["cancel_requested"]), folder=self.run_folder(row["id"]),
+            owner=row["owner"] or "", executor=row["executor"] or "local",
+            executor_handle=row["executor_handle"] or "", heartbeat_at=row["heartbeat_at"],
         )
 
     def get(self, run_id: int) -> Run:
@@ -314,13 +361,20 @@ class RunStore:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
-        return self._row_to_run(row)
+        run = self._row_to_run(row)
+        if self.artifacts is not None and not run.is_active:
+            self.artifacts.pull(run.id, run.folder)  # a run trained elsewhere: its files come here once
+        return run
 
-    def list_runs(self, statuses: tuple[str, ...] | None = None) -> list[Run]:
-        """All runs, newest first, after marking runs with dead workers as interrupted."""
+    def list_runs(self, statuses: tuple[str, ...] | None = None, owner: str | None = None) -> list[Run]:
+        """All runs (only ``owner``'s when given), newest first, after marking runs with dead
+        workers as interrupted."""
         self.reconcile()
         with self._connect() as conn:
-            rows = conn.execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
+            if owner is None:
+                rows = conn.execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
+            else:
+                rows = conn.execute("SELECT * FROM runs WHERE owner = ? ORDER BY id DESC", (owner,)).fetchall()
         runs = [self._row_to_run(row) for row in rows]
         return [run for run in runs if statuses is None or run.status in statuses]
 
@@ -328,7 +382,7 @@ class RunStore:
         """The metric history as rows of (series, epoch, name, value), in epoch order."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT series, epoch, name, value FROM metrics WHERE run_id = ? ORDER BY series, epoch",
+                "SELECT series, epoch, name, value FROM metrics WHERE run_id = ? ORDER BY series, epoch, name",
                 (run_id,),
             ).fetchall()
         return [dict(row) for row in rows]
@@ -362,12 +416,12 @@ class RunStore:
         return stats
 
     def queue_position(self, run_id: int) -> int:
-        """How many queued runs were created before this one."""
+        """How many queued local runs were created before this one (a Dask cluster keeps its own queue)."""
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT COUNT(*) FROM runs WHERE status = 'queued' AND id < ?", (run_id,)
+                "SELECT COUNT(*) AS n FROM runs WHERE status = 'queued' AND executor = 'local' AND id < ?", (run_id,)
             ).fetchone()
-        return int(row[0])
+        return int(row["n"])
 
     # -- liveness -----------------------------------------------------------------------------
     def worker_lock_path(self, run_id: int) -> Path:
@@ -393,7 +447,9 @@ class RunStore:
         in the first seconds of a fresh server is handed to it rather than to a second process
         that would compete with it for the cores; :meth:`mark_spare_ready` follows."""
         with self._transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO spare VALUES (1, ?, ?, NULL, ?)",
+            conn.execute("INSERT INTO spare (id, pid, mnist, run_id, ready_at) VALUES (1, ?, ?, NULL, ?) "
+                         "ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, mnist = excluded.mnist, "
+                         "run_id = NULL, ready_at = excluded.ready_at",
                          (pid, mnist, time.time() if ready else 0.0))
 
     def mark_spare_ready(self, pid: int) -> None:
@@ -419,7 +475,7 @@ class RunStore:
         """Hand run ``run_id`` to the ready warm worker for the same data, if there is one; returns
         its pid. The claim and the run's new pid and lock are written in one transaction."""
         with self._transaction() as conn:
-            row = conn.execute("SELECT pid, mnist, run_id FROM spare WHERE id = 1").fetchone()
+            row = conn.execute("SELECT pid, mnist, run_id FROM spare WHERE id = 1" + self.db.for_update).fetchone()
             if row is None or row["run_id"] is not None or row["mnist"] != mnist:
                 return None
             conn.execute("UPDATE spare SET run_id = ? WHERE id = 1", (run_id,))
@@ -440,24 +496,34 @@ class RunStore:
     def take_claim(self, pid: int) -> int | None:
         """For the warm worker: the run handed to it, if any (it then leaves the spare slot)."""
         with self._transaction() as conn:
-            row = conn.execute("SELECT run_id FROM spare WHERE pid = ?", (pid,)).fetchone()
+            row = conn.execute("SELECT run_id FROM spare WHERE pid = ?" + self.db.for_update, (pid,)).fetchone()
             if row is None or row["run_id"] is None:
                 return None
             conn.execute("DELETE FROM spare WHERE pid = ?", (pid,))
             return int(row["run_id"])
 
     def reconcile(self, run_ids: list[int] | None = None) -> list[int]:
-        """Mark active runs whose worker is gone as interrupted; return their ids."""
+        """Mark active runs whose worker is gone as interrupted; return their ids.
+
+        A local run is gone when no process holds its worker lock (or, still without a worker, a
+        minute after its launch). A remote run (``executor`` other than ``local``) is gone when it
+        is running and its heartbeat is older than :data:`HEARTBEAT_TIMEOUT`; a queued remote run
+        waits in its cluster's queue and is left as it is."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id, pid, created_at FROM runs WHERE status IN ('queued', 'running')"
+                "SELECT id, pid, created_at, executor, status, started_at, heartbeat_at FROM runs "
+                "WHERE status IN ('queued', 'running')"
             ).fetchall()
         lost = []
+        now = time.time()
         for row in rows:
             if run_ids is not None and row["id"] not in run_ids:
                 continue
-            if row["pid"] is None:
-                dead = time.time() - row["created_at"] > LAUNCH_GRACE_SECONDS
+            if row["executor"] != "local":
+                last_sign = row["heartbeat_at"] or row["started_at"] or now
+                dead = row["status"] == "running" and now - last_sign > HEARTBEAT_TIMEOUT
+            elif row["pid"] is None:
+                dead = now - row["created_at"] > LAUNCH_GRACE_SECONDS
             else:
                 dead = not self.worker_alive(row["id"])
             if dead:

@@ -112,19 +112,31 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> 
         if result.evaluation is not None:
             (run.folder / "evaluation.json").write_text(json.dumps(result.evaluation.to_dict()))
         store.update_summary(run_id, **result.summary)
-        store.finish(run_id, result.status, error=result.message)
+        _finish(store, run_id, result.status, error=result.message)
         return result.status
     except RunCancelled:
         reason = store.get(run_id).error or "cancelled by the user"
-        store.finish(run_id, "cancelled", error=f"{reason}; metrics so far are kept")
+        _finish(store, run_id, "cancelled", error=f"{reason}; metrics so far are kept")
         return "cancelled"
     except (ConfigError, DataError) as error:
-        store.finish(run_id, "failed", error=str(error))
+        _finish(store, run_id, "failed", error=str(error))
         return "failed"
     except Exception as error:  # noqa: BLE001 - any crash is recorded, with the traceback in the log
         traceback.print_exc()
-        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error} (see worker.log)")
+        _finish(store, run_id, "failed", error=f"{type(error).__name__}: {error} (see worker.log)")
         return "failed"
+
+
+def _finish(store: RunStore, run_id: int, status: str, error: str = "") -> None:
+    """Push the run's files to the shared artefact location (if one is set), then record its end,
+    so that a reader who sees the run ended finds its files there."""
+    if store.artifacts is not None:
+        try:
+            store.artifacts.push(run_id, store.run_folder(run_id))
+        except Exception as push_error:  # noqa: BLE001 - the run's outcome is recorded all the same
+            traceback.print_exc()
+            error = (error + "; " if error else "") + f"its files could not be copied to {store.artifacts.describe()}: {push_error}"
+    store.finish(run_id, status, error=error)
 
 
 def train_run(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> str:

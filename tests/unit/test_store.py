@@ -8,6 +8,12 @@ from metalearn_core.config import RunConfig, TrainingConfig
 from metalearn_core.runs.store import RunNotFound, RunStore
 
 
+@pytest.fixture(autouse=True)
+def backend(store_backend):
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return store_backend
+
+
 def test_create_read_update_delete(home):
     store = RunStore(home)
     run_id = store.create_run(RunConfig(training=TrainingConfig(epochs=2)))
@@ -34,13 +40,16 @@ def test_create_read_update_delete(home):
     assert store.metrics(run_id) == []
 
 
-def test_database_uses_wal_and_survives_reopen(home):
+def test_database_survives_reopen_and_sqlite_uses_wal(home, backend):
     store = RunStore(home)
     run_id = store.create_run(RunConfig())
     again = RunStore(home)
     assert again.get(run_id).id == run_id
-    with sqlite3.connect(home / "runs.sqlite") as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if backend == "sqlite":
+        with sqlite3.connect(home / "runs.sqlite") as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    else:
+        assert not (home / "runs.sqlite").exists(), "on PostgreSQL no SQLite file is written"
 
 
 def test_active_run_cannot_be_deleted_and_bad_names_refused(home):
@@ -58,8 +67,8 @@ def test_corrupted_config_in_the_store_is_reported_not_fatal(home):
     bad = store.create_run(RunConfig(name="bad"))
     store.finish(good, "completed")
     store.finish(bad, "completed")
-    with sqlite3.connect(home / "runs.sqlite") as conn:
-        conn.execute("UPDATE runs SET config = '{\"kind\": \"base\", \"training\": {' WHERE id = ?", (bad,))
+    with store.db.transaction() as conn:
+        conn.execute("UPDATE runs SET config = ? WHERE id = ?", ('{"kind": "base", "training": {', bad))
     runs = {run.id: run for run in store.list_runs()}
     assert runs[good].config_error == ""
     assert f"run {bad} config: not valid JSON" in runs[bad].config_error
