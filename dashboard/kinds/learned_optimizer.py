@@ -33,8 +33,8 @@ def results_panel(store: RunStore, run: Run) -> None:
     (st.success if wins else st.warning)(sentence[0].upper() + sentence[1:] + ".")
     training = results.get("meta_training")
     if training:
-        st.caption(f"Meta-trained for {format_seconds(training['seconds'])}: {training['iterations']:,} trajectories, "
-                   f"{training['truncations']:,} truncated unrolls. Hand optimizers' learning rates were tuned on "
+        st.caption(f"Meta-trained on {training['iterations']:,} trajectories ({training['truncations']:,} meta-gradient "
+                   f"steps) in {format_seconds(training['seconds'])}. Hand optimizers' learning rates were tuned on "
                    "meta-training trajectories, never on the held-out ones below.")
     elif results.get("reused_from"):
         st.caption(f"The optimizer of run {results['reused_from']}, applied unchanged to this set-up; the hand "
@@ -79,6 +79,9 @@ def inside_section(run: Run) -> None:
                f"grows with the gradient, Adam's first step is about its learning rate whatever the gradient. The "
                f"rules remember past gradients, so the lower panels first feed {curves.histories[1].steps} steps of "
                f"a constant gradient ±{size:.2g} (typical here): look for a rule that keeps its remembered direction.")
+    if (read_results(run.folder) or {}).get("net", {}).get("kind") == "nominal":
+        st.caption("This optimizer divides each input by its root mean square over the weight's tensor, so here the "
+                   "probed gradients are read as one tensor, at parameter value 0; untrained it is Adam exactly.")
     st.plotly_chart(optimizer_figures.magnitudes_figure(magnitudes), key=f"lo.inside.sizes.{run.id}",
                     use_container_width=True)
     st.caption("The average distance each optimizer moves a weight at every step, all from the same held-out start "
@@ -119,9 +122,27 @@ def meta_settings(store: RunStore) -> dict[str, dict]:
     return {}  # the meta network tab's layers are the optimizer; its settings are on the Training tab
 
 
+DESIGNS = {"nominal": "Adam corrected by a per-parameter MLP (default)", "dense": "MLP on gradient and momenta (earlier)"}
+METHODS = {"es": "evolution strategies on whole trajectories", "backprop": "back-propagation through 20-step unrolls"}
+
+
+def budget_widgets() -> dict:
+    """The budget in trajectories, the dense optimizer's design and the meta-gradient estimator."""
+    left, right = st.columns(2)
+    trajectories = left.number_input("Meta-training budget (trajectories)", 1, 1_000_000, step=50,
+                                     key=editor.key("lo_iterations"),
+                                     help="The same seed and budget give the same optimizer on any machine; the "
+                                          "seconds above only cap the wall time")
+    design = right.selectbox("Design of a dense optimizer", list(DESIGNS), format_func=DESIGNS.get,
+                             key=editor.key("lo_design"), help="LSTM layers are always the paper's LSTM")
+    method = right.radio("Meta-gradient", list(METHODS), format_func=METHODS.get, key=editor.key("lo_method"),
+                         horizontal=True)
+    return {"iterations": int(trajectories), "design": design, "method": method}
+
+
 def training_settings(store: RunStore) -> tuple[dict, dict[str, dict]]:
     """Meta-training settings; the base network's own training settings are not used by this kind."""
-    return editor.training_values(), {"learned_optimizer": editor.learned_optimizer_widgets()}
+    return editor.training_values(), {"learned_optimizer": {**editor.learned_optimizer_widgets(), **budget_widgets()}}
 
 
 def results(store: RunStore, run: Run) -> None:

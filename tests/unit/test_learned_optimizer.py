@@ -14,6 +14,8 @@ import tensorflow as tf
 from metalearn_core.kinds.learned_optimizer.meta_training import (
     EVAL_SEED_BASE,
     batch_indices,
+    es_gradient,
+    es_objective,
     eval_seed,
     evaluate_optimizers,
     meta_gradient,
@@ -425,3 +427,132 @@ def test_meta_training_follows_the_learning_rate_schedule(tiny_data):
     adam, _ = next(value for key, value in optimizer.traced.items() if key[0] == "meta")
     # 8 truncations; the last one starts after 7 of 8: rate 0.01 * (1 - 7/8).
     assert len(history) == 4 and float(adam.learning_rate) == pytest.approx(0.01 / 8, rel=1e-5)
+
+
+# --------------------------------------------------------------------------- the nominal design (default)
+
+NOMINAL_SMALL = OptimizerNetSpec.nominal(hidden=(4,))
+
+
+def _random_head(optimizer: LearnedOptimizer, seed: int = 0, scale: float = 0.3) -> None:
+    """Give the zero-initialised output layer random weights, so the correction is not zero."""
+    rng = np.random.default_rng(seed)
+    weights = optimizer.get_weights()
+    weights["output_kernel"] = rng.normal(size=weights["output_kernel"].shape) * scale
+    weights["output_bias"] = rng.normal(size=2) * scale
+    optimizer.set_weights(weights)
+
+
+def test_nominal_rule_with_its_correction_zeroed_is_adam():
+    """Fresh (zero output layer) the rule is Adam at the nominal rate, whatever the gradients and parameters."""
+    learned = LearnedOptimizer(NOMINAL_SMALL, seed=2, dtype="float64")
+    adam = make_hand_optimizer("adam", NOMINAL_SMALL.nominal_rate)
+    rng = np.random.default_rng(1)
+    state_l, state_a = learned.initial_state(9, tf.float64, sizes=(6, 3)), adam.initial_state(9, tf.float64)
+    for _ in range(6):
+        grads, params = tf.constant(rng.normal(size=9)), tf.constant(rng.normal(size=9))
+        delta_l, state_l = learned.update(grads, state_l, params=params)
+        delta_a, state_a = adam.update(grads, state_a)
+        np.testing.assert_allclose(delta_l.numpy(), delta_a.numpy(), rtol=1e-12, atol=0)
+    _random_head(learned)  # a non-zero correction moves it away from Adam
+    delta, _ = learned.update(grads, state_l, params=params)
+    assert np.max(np.abs(delta.numpy() - adam.update(grads, state_a)[0].numpy())) > 1e-4
+
+
+def test_nominal_inputs_and_update_are_invariant_to_rescaling_one_tensor():
+    """Multiplying one tensor's gradients (and parameters) by a constant leaves its features and its update
+    unchanged: every input is divided by its RMS over the tensor, and Adam's direction is scale-free."""
+    optimizer = LearnedOptimizer(NOMINAL_SMALL, seed=0, dtype="float64")
+    _random_head(optimizer)
+    rng = np.random.default_rng(4)
+    sizes, scale = (5, 4), np.array([100.0] * 5 + [1.0] * 4)
+    plain, scaled = (optimizer.initial_state(9, tf.float64, sizes=sizes) for _ in range(2))
+    for _ in range(5):
+        grads, params = rng.normal(size=9), rng.normal(size=9)
+        inputs_p, *_, plain = optimizer.nominal_parts(tf.constant(grads), plain, tf.constant(params))
+        inputs_s, *_, scaled = optimizer.nominal_parts(tf.constant(grads * scale), scaled, tf.constant(params * scale))
+        np.testing.assert_allclose(inputs_s.numpy(), inputs_p.numpy(), rtol=1e-6, atol=1e-9)
+    delta_p, _ = optimizer.update(tf.constant(grads), plain, tf.constant(params))
+    delta_s, _ = optimizer.update(tf.constant(grads * scale), scaled, tf.constant(params * scale))
+    np.testing.assert_allclose(delta_s.numpy(), delta_p.numpy(), rtol=1e-6)
+    # Not a global normalisation: the same gradients with another split into tensors give other features.
+    other = optimizer.initial_state(9, tf.float64, sizes=(9,))
+    inputs_o, *_ = optimizer.nominal_parts(tf.constant(grads * scale), other, tf.constant(params * scale))
+    assert not np.allclose(inputs_o.numpy(), inputs_s.numpy())
+
+
+def test_nominal_state_needs_sizes_that_add_up():
+    with pytest.raises(ValueError, match="add up"):
+        LearnedOptimizer(NOMINAL_SMALL).initial_state(9, sizes=(5, 5))
+    with pytest.raises(ValueError, match="0.9"):
+        OptimizerNetSpec(kind="nominal", momentum_decays=(0.5, 0.99))
+
+
+def test_meta_loss_clipping_caps_each_loss_and_zeroes_the_gradient_of_clipped_losses(tiny_data):
+    optimizer = LearnedOptimizer(NOMINAL_SMALL, seed=1, dtype="float64")
+    _random_head(optimizer)
+    theta, xs, ys = _unroll_inputs(tiny_data, steps=4)
+    state = optimizer.initial_state(TINY.num_params, sizes=TINY.tensor_sizes)
+    meta_loss, losses, _, _ = unroll_meta_loss(optimizer, theta, state, xs, ys, TINY)
+    losses = losses.numpy()[1:]
+    clip = float(np.median(losses))
+    clipped, _, _, _ = unroll_meta_loss(optimizer, theta, state, xs, ys, TINY, loss_clip=clip)
+    assert float(clipped) == pytest.approx(float(np.mean(np.minimum(losses, clip))), rel=1e-12)
+    assert float(clipped) < float(meta_loss)
+    below = min(losses) * 0.5  # every loss clipped: the meta-loss is the clip and nothing moves the weights
+    capped, grads, _, _ = meta_gradient(optimizer, theta, state, xs, ys, TINY, loss_clip=below)
+    assert float(capped) == pytest.approx(below) and all(np.all(g.numpy() == 0) for g in grads)
+    assert es_objective(np.array([5.0, np.nan, 0.5, 9.0]), tail=2, loss_clip=3.0) == pytest.approx(1.75)
+
+
+def test_es_gradient_points_where_the_backprop_gradient_does(tiny_data):
+    """Antithetic ES on one trajectory against the exact (second-order) gradient of the same meta-loss."""
+    optimizer = LearnedOptimizer(NOMINAL_SMALL, seed=1, dtype="float64")
+    _random_head(optimizer, scale=0.5)
+    seed, steps = 3, 6
+    spec = OptimizeeSpec(**{**TINY.to_dict(), "hidden": (4,), "steps": steps})
+    meta = MetaTrainSpec(method="es", es_sigma=1e-3, es_tail=0, loss_clip=0.0)
+    estimate, _, _ = es_gradient(optimizer, spec, tiny_data, [seed] * 300, meta, np.random.default_rng(0))
+    indices = batch_indices(len(tiny_data.x_meta), spec.batch_size, steps + 1, seed)
+    xs, ys = tf.constant(tiny_data.x_meta[indices], tf.float64), tf.constant(tiny_data.y_meta[indices])
+    theta = tf.constant(init_optimizee(spec, seed, "float64"))
+    state = optimizer.initial_state(spec.num_params, sizes=spec.tensor_sizes)
+    _, exact, _, _ = meta_gradient(optimizer, theta, state, xs, ys, spec, second_order=True)
+    es_flat = np.concatenate([g.ravel() for g in estimate])
+    exact_flat = np.concatenate([g.numpy().ravel() for g in exact])
+    cosine = es_flat @ exact_flat / (np.linalg.norm(es_flat) * np.linalg.norm(exact_flat))
+    big = np.abs(exact_flat) > 0.5 * np.abs(exact_flat).max()
+    assert cosine > 0.7, cosine
+    assert np.all(np.sign(es_flat[big]) == np.sign(exact_flat[big]))
+
+
+@pytest.mark.parametrize("method", ["es", "backprop"])
+def test_same_seed_same_optimizer_other_seed_another(tiny_data, method):
+    spec = OptimizeeSpec(**{**TINY.to_dict(), "steps": 10})
+    net = OptimizerNetSpec.nominal(hidden=(4,))
+
+    def trained(seed: int) -> dict:
+        meta = MetaTrainSpec(method=method, iterations=4, unroll=5, es_pairs=2, seed=seed, loss_clip=4.0,
+                             meta_learning_rate=0.01)
+        optimizer, history = meta_train(tiny_data, spec, net, meta)
+        assert len(history) == 4 and history[-1]["stopped"] == "iterations"
+        return optimizer.get_weights()
+
+    first, again, other = trained(0), trained(0), trained(1)
+    fresh = LearnedOptimizer(net, seed=0).get_weights()
+    assert any(not np.array_equal(first[name], fresh[name]) for name in first)  # it trained
+    for name in first:
+        np.testing.assert_array_equal(first[name], again[name])
+    assert any(not np.array_equal(first[name], other[name]) for name in first)
+
+
+def test_es_meta_training_lowers_the_meta_loss(tiny_data):
+    spec = OptimizeeSpec(**{**TINY.to_dict(), "steps": 20})
+    net = OptimizerNetSpec.nominal(hidden=(8,))
+    meta = MetaTrainSpec(method="es", iterations=120, es_pairs=4, es_sigma=0.05, meta_learning_rate=0.03,
+                         loss_clip=4.0, es_tail=5)
+    before = evaluate_optimizers(tiny_data, spec, {"net": LearnedOptimizer(net)}, n_inits=8)
+    optimizer, history = meta_train(tiny_data, spec, net, meta)
+    after = evaluate_optimizers(tiny_data, spec, {"net": optimizer}, n_inits=8)
+    assert history[-1]["truncations"] == 30  # one Adam step per 4 trajectories
+    assert after["optimizers"]["net"]["final_loss_mean"] < before["optimizers"]["net"]["final_loss_mean"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -18,7 +20,8 @@ from metalearn_core.kinds.learned_optimizer.run import (
     specs,
     train_learned_optimizer,
 )
-from metalearn_core.presets import optimizee_network
+from metalearn_core.kinds.learned_optimizer.specs import OptimizerNetSpec
+from metalearn_core.presets import LEARNED_OPTIMIZER_TRAJECTORIES, LSTM_TRAJECTORIES, optimizee_network
 from metalearn_core.runs.reporting import Reporter
 
 
@@ -28,10 +31,28 @@ def test_presets_are_the_papers_setup_and_round_trip():
     assert (optimizee.hidden, optimizee.activation, optimizee.batch_size, optimizee.steps) == ((20,), "sigmoid", 128, 100)
     assert (net.kind, net.hidden, net.preprocess, net.p, net.output_scale) == ("lstm", (20, 20), True, 10.0, 0.1)
     assert net.momentum_decays == ()
-    _, default, _ = specs(learned_optimizer_preset())
-    assert default.kind == "dense" and default.momentum_decays
-    assert meta.unroll == 20 and meta.budget_seconds <= 600
+    _, default, default_meta = specs(learned_optimizer_preset())
+    assert default == OptimizerNetSpec.nominal((32,)) and default_meta.method == "es"
+    assert default_meta.iterations == LEARNED_OPTIMIZER_TRAJECTORIES and default_meta.loss_clip > 0
+    assert meta.unroll == 20 and meta.method == "backprop" and meta.iterations == LSTM_TRAJECTORIES
     assert RunConfig.from_json(config.to_json()) == config
+    # The earlier dense design is still one setting away.
+    earlier = learned_optimizer_preset().replace(learned_optimizer=LearnedOptimizerConfig(design="dense"))
+    assert specs(earlier)[1].kind == "dense" and specs(earlier)[1].momentum_decays == (0.5, 0.9, 0.99)
+
+
+def test_a_config_written_with_a_seconds_budget_still_parses():
+    """Configs stored before the budget was in trajectories (no design, method or clip) load unchanged."""
+    old = {"preprocess": True, "p": 10.0, "momentum_inputs": True, "output_scale": 0.01, "unroll": 20, "steps": 100,
+           "batch_size": 128, "meta_learning_rate": 0.003, "iterations": 100000, "budget_seconds": 600,
+           "eval_inits": 20, "tune_trajectories": 5, "grid_points": 10, "reuse_optimizer_of": 0, "seed": 0}
+    data = {**json.loads(learned_optimizer_preset().to_json()), "learned_optimizer": old}
+    config = RunConfig.from_dict(data)
+    assert config.learned_optimizer.budget_seconds == 600 and config.learned_optimizer.iterations == 100000
+    _, _, meta = specs(config)
+    assert meta.budget_seconds == 600  # kept as the wall-clock cap
+    with pytest.raises(ConfigError, match="design"):
+        LearnedOptimizerConfig(design="adafactor")
 
 
 def test_networks_a_learned_optimizer_cannot_use_are_refused():
@@ -68,7 +89,7 @@ def test_each_check_changes_one_thing_and_reuses_the_optimizer(check, expected):
 
 
 def test_a_short_run_then_a_check_reusing_its_optimizer(mnist, tmp_path):
-    settings = LearnedOptimizerConfig(steps=20, unroll=10, budget_seconds=3, eval_inits=3, tune_trajectories=1,
+    settings = LearnedOptimizerConfig(steps=20, unroll=10, iterations=6, eval_inits=3, tune_trajectories=1,
                                       grid_points=2)
     config = learned_optimizer_preset().replace(learned_optimizer=settings)
     first = tmp_path / "1"
@@ -77,7 +98,7 @@ def test_a_short_run_then_a_check_reusing_its_optimizer(mnist, tmp_path):
     result = train_learned_optimizer(config, mnist, Reporter(on_epoch=lambda *a: epochs.append(a),
                                                              on_progress=progress.append), first)
     assert result.status == "completed", result.message
-    assert epochs and all(series == "meta-train" and np.isfinite(values["loss"]) for series, _, values in epochs)
+    assert len(epochs) == 6 and all(series == "meta-train" and np.isfinite(values["loss"]) for series, _, values in epochs)
     assert all(0 <= p["fraction"] <= 1 for p in progress)
     results = read_results(first)
     scores = results["evaluation"]["optimizers"]

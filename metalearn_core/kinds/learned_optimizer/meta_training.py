@@ -1,4 +1,4 @@
-"""Training trajectories, meta-training by truncated BPTT, baseline tuning and paired evaluation.
+"""Training trajectories, meta-training (truncated BPTT or antithetic ES), baseline tuning and paired evaluation.
 
 Seeds (three disjoint ranges, so evaluation never sees a meta-training or tuning initialisation):
 
@@ -17,7 +17,7 @@ arXiv:1606.04474, sections 2-3.
 
 Example:
     >>> data = LearnOptData.from_mnist(load_mnist("/work/shared/data/mnist.npz"))  # doctest: +SKIP
-    >>> optimizer, history = meta_train(data, OptimizeeSpec(), OptimizerNetSpec(), MetaTrainSpec(budget_seconds=60))  # doctest: +SKIP
+    >>> optimizer, history = meta_train(data, OptimizeeSpec(), OptimizerNetSpec.nominal(), MetaTrainSpec(method="es", iterations=60))  # doctest: +SKIP
     >>> evaluate_optimizers(data, OptimizeeSpec(), {"learned": optimizer}, n_inits=5)["optimizers"]["learned"]["final_loss_mean"]  # doctest: +SKIP
     0.41
 """
@@ -110,7 +110,7 @@ def _trajectory_function(rule: Any, spec: OptimizeeSpec, steps: int) -> Callable
 
         @tf.function
         def run(theta: tf.Tensor, x_all: tf.Tensor, y_all: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            state = rule.initial_state(spec.num_params, theta.dtype)
+            state = rule.initial_state(spec.num_params, theta.dtype, sizes=spec.tensor_sizes)
             losses = tf.TensorArray(theta.dtype, size=steps + 1)
             for step in tf.range(steps):
                 x, y = tf.gather(x_all, indices[step]), tf.gather(y_all, indices[step])  # (batch, d), (batch,)
@@ -170,8 +170,8 @@ def train_optimizee(optimizer: UpdateRule, spec: OptimizeeSpec, data: Any, *, in
 
 
 def unroll_meta_loss(net: UpdateRule, theta: tf.Tensor, state: State, xs: tf.Tensor, ys: tf.Tensor,
-                     spec: OptimizeeSpec, second_order: bool = False,
-                     weighting: str = "mean") -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, State]:
+                     spec: OptimizeeSpec, second_order: bool = False, weighting: str = "mean",
+                     loss_clip: float = 0.0) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, State]:
     """One truncation: ``U = len(xs) - 1`` optimizee steps, returning the meta-loss to differentiate.
 
     The meta-loss is the mean of the optimizee's minibatch losses at the parameters after each of the
@@ -182,6 +182,8 @@ def unroll_meta_loss(net: UpdateRule, theta: tf.Tensor, state: State, xs: tf.Ten
     Args:
         xs, ys: minibatches (U + 1, batch, d) and (U + 1, batch): step ``t`` takes its gradient on batch
             ``t``; the loss after the last update is measured on batch ``U``.
+        loss_clip: if > 0, every loss is clipped to at most this before it enters the meta-loss (the
+            returned ``losses`` are unclipped).
 
     Returns:
         ``(meta_loss, losses (U + 1,), theta after U updates, optimizer state after U updates)``.
@@ -195,16 +197,17 @@ def unroll_meta_loss(net: UpdateRule, theta: tf.Tensor, state: State, xs: tf.Ten
         losses.append(loss)
     losses.append(optimizee_loss(theta, xs[-1], ys[-1], spec))
     stacked = tf.stack(losses)  # (U + 1,)
+    scored = tf.minimum(stacked[1:], loss_clip) if loss_clip > 0 else stacked[1:]  # (U,)
     if weighting == "log":
-        return tf.reduce_mean(tf.math.log(stacked[1:])), stacked, theta, state
+        return tf.reduce_mean(tf.math.log(scored)), stacked, theta, state
     if weighting != "mean":
         raise ValueError(f"unknown meta-loss weighting {weighting!r}")
-    return tf.reduce_mean(stacked[1:]), stacked, theta, state
+    return tf.reduce_mean(scored), stacked, theta, state
 
 
 def meta_gradient(net: LearnedOptimizer, theta: tf.Tensor, state: State, xs: tf.Tensor, ys: tf.Tensor,
-                  spec: OptimizeeSpec, second_order: bool = False,
-                  weighting: str = "mean") -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor, State]:
+                  spec: OptimizeeSpec, second_order: bool = False, weighting: str = "mean",
+                  loss_clip: float = 0.0) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor, State]:
     """Gradient of :func:`unroll_meta_loss` w.r.t. the optimizer network's weights.
 
     ``theta`` and ``state`` enter as constants, which is the stop-gradient between truncations.
@@ -213,8 +216,11 @@ def meta_gradient(net: LearnedOptimizer, theta: tf.Tensor, state: State, xs: tf.
         ``(meta_loss, gradients (one per ``net.variables``), theta after the unroll, state after the unroll)``.
     """
     with tf.GradientTape() as tape:
-        meta_loss, _, theta, state = unroll_meta_loss(net, theta, state, xs, ys, spec, second_order, weighting)
-    return meta_loss, tape.gradient(meta_loss, net.variables), theta, state
+        meta_loss, _, theta, state = unroll_meta_loss(net, theta, state, xs, ys, spec, second_order, weighting,
+                                                      loss_clip)
+    grads = tape.gradient(meta_loss, net.variables)
+    # A variable the loss does not reach (every loss clipped) gets a zero gradient, not None.
+    return meta_loss, [tf.zeros_like(v) if g is None else g for g, v in zip(grads, net.variables)], theta, state
 
 
 class _MetaAdam:
@@ -251,7 +257,7 @@ class _MetaAdam:
 
 def _meta_step_function(net: LearnedOptimizer, spec: OptimizeeSpec, meta: MetaTrainSpec) -> Callable[..., Any]:
     """Compiled truncation + Adam step (skipped when the meta-loss is not finite), cached on ``net``."""
-    key = ("meta", spec, meta.second_order, meta.loss_weighting)
+    key = ("meta", spec, meta.second_order, meta.loss_weighting, meta.loss_clip)
     if key not in net.traced:
         adam = _MetaAdam(net.variables)
 
@@ -259,7 +265,7 @@ def _meta_step_function(net: LearnedOptimizer, spec: OptimizeeSpec, meta: MetaTr
         def step(theta: tf.Tensor, state: State, x_all: tf.Tensor, y_all: tf.Tensor, indices: tf.Tensor) -> Any:
             xs, ys = tf.gather(x_all, indices), tf.gather(y_all, indices)  # (U + 1, batch, d), (U + 1, batch)
             meta_loss, grads, theta, state = meta_gradient(net, theta, state, xs, ys, spec, meta.second_order,
-                                                           meta.loss_weighting)
+                                                           meta.loss_weighting, meta.loss_clip)
             finite = tf.math.is_finite(meta_loss)
             for grad in grads:
                 finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(grad)))
@@ -276,34 +282,38 @@ def _meta_step_function(net: LearnedOptimizer, spec: OptimizeeSpec, meta: MetaTr
 def meta_train(data: Any, optimizee: OptimizeeSpec, net: OptimizerNetSpec, meta: MetaTrainSpec,
                on_iteration: IterationCallback | None = None, should_stop: Callable[[], bool] | None = None,
                initial: LearnedOptimizer | None = None) -> tuple[LearnedOptimizer, list[dict[str, Any]]]:
-    """Meta-train the optimizer network with Adam on truncated unrolls (paper section 3).
+    """Meta-train the optimizer network for ``meta.iterations`` trajectories (see :class:`MetaTrainSpec`).
 
-    Each iteration trains a freshly initialised optimizee for ``optimizee.steps`` steps, cut into
-    truncations of ``meta.unroll`` steps; after every truncation the optimizer network takes one Adam
-    step on the gradient of that truncation's meta-loss, and the optimizee parameters and LSTM state
-    carry on (gradients stopped). With ``meta.lr_schedule`` other than ``"constant"`` the meta learning
-    rate is set before every truncation from the progress through the budget. Stops after ``meta.iterations`` trajectories, when
-    ``meta.budget_seconds`` of wall time have passed (checked after each truncation), when
+    Each iteration trains a freshly initialised optimizee (seed :func:`meta_seed`) for ``optimizee.steps``
+    steps. ``meta.method="backprop"``: cut into truncations of ``meta.unroll`` steps, one Adam step on the
+    optimizer network after each (paper section 3). ``meta.method="es"``: antithetic evolution strategies
+    on the whole trajectory, one Adam step per ``meta.es_pairs`` iterations (:func:`es_gradient`). The
+    meta learning rate follows ``meta.lr_schedule`` over the iterations. Everything is seeded by
+    ``meta.seed``, so the result does not depend on the machine's load; training also stops (and is then
+    no longer reproducible) after ``meta.budget_seconds`` of wall time (a safety cap), when
     ``should_stop()`` is true, or when ``on_iteration`` returns ``False``.
 
     Args:
         data: :class:`LearnOptData` or ``MnistData``; minibatches come from its meta-training part.
         optimizee, net, meta: the three specs.
         on_iteration: called after every trajectory with ``(iteration, record)``.
-        should_stop: polled after every truncation.
+        should_stop: polled after every truncation or ES step.
         initial: continue training this optimizer instead of a fresh one.
 
     Returns:
         ``(optimizer, history)``; each history record holds ``iteration``, ``meta_loss`` (mean over the
-        trajectory's truncations), ``final_loss`` (optimizee loss at the end), ``truncations`` (total
-        so far), ``seconds`` (since the start) and ``stopped`` (why training ended, on the last record).
+        trajectory's truncations, or for ES the mean of the pair's meta-losses), ``final_loss`` (optimizee
+        loss at the end), ``truncations`` (meta-gradient steps so far), ``seconds`` (since the start) and
+        ``stopped`` (why training ended, on the last record: ``"iterations"`` when the budget was spent).
 
     Example:
-        >>> optimizer, history = meta_train(data, OptimizeeSpec(), OptimizerNetSpec(), MetaTrainSpec(budget_seconds=60))  # doctest: +SKIP
+        >>> optimizer, history = meta_train(data, OptimizeeSpec(), OptimizerNetSpec.nominal(), MetaTrainSpec(iterations=50))  # doctest: +SKIP
     """
     meta.check_against(optimizee)
     data = as_learnopt_data(data)
     optimizer = initial if initial is not None else LearnedOptimizer(net, seed=meta.seed)
+    if meta.method == "es":
+        return optimizer, _meta_train_es(data, optimizee, optimizer, meta, on_iteration, should_stop)
     adam, step = _meta_step_function(optimizer, optimizee, meta)
     x_all, y_all = tf.constant(data.x_meta), tf.constant(data.y_meta)
     truncations = max(1, optimizee.steps // meta.unroll)
@@ -312,13 +322,12 @@ def meta_train(data: Any, optimizee: OptimizeeSpec, net: OptimizerNetSpec, meta:
         seed = meta_seed(meta.seed, iteration)
         indices = batch_indices(len(data.x_meta), optimizee.batch_size, truncations * meta.unroll + 1, seed)
         theta = tf.constant(init_optimizee(optimizee, seed, optimizer.dtype.name))  # (n,)
-        state = optimizer.initial_state(optimizee.num_params)
+        state = optimizer.initial_state(optimizee.num_params, sizes=optimizee.tensor_sizes)
         meta_losses, stopped = [], ""
         for cut in range(truncations):
             window = tf.constant(indices[cut * meta.unroll: (cut + 1) * meta.unroll + 1])  # (U + 1, batch)
-            if meta.lr_schedule != "constant":  # progress through the wall budget or the iterations, whichever is further
-                progress = max((time.perf_counter() - start) / meta.budget_seconds, total / (meta.iterations * truncations))
-                adam.learning_rate.assign(meta.learning_rate_at(progress))
+            if meta.lr_schedule != "constant":  # progress through the iterations: the same on any machine
+                adam.learning_rate.assign(meta.learning_rate_at(total / (meta.iterations * truncations)))
             meta_loss, theta, state = step(theta, state, x_all, y_all, window)
             meta_losses.append(float(meta_loss))
             total += 1
@@ -334,6 +343,88 @@ def meta_train(data: Any, optimizee: OptimizeeSpec, net: OptimizerNetSpec, meta:
             break
     history[-1]["stopped"] = stopped or "iterations"
     return optimizer, history
+
+
+def es_objective(losses: np.ndarray, tail: int, loss_clip: float) -> float:
+    """The ES meta-loss of one trajectory's losses (steps + 1,): the mean of the last ``tail`` (all if 0),
+    each clipped to ``loss_clip`` (if > 0); a non-finite loss counts as the clip (or 1000 without one)."""
+    ceiling = loss_clip if loss_clip > 0 else 1e3
+    values = np.asarray(losses, dtype=np.float64)
+    values = np.minimum(np.where(np.isfinite(values), values, ceiling), ceiling)
+    return float(np.mean(values[-tail:] if tail else values[1:]))
+
+
+def es_gradient(optimizer: LearnedOptimizer, optimizee: OptimizeeSpec, data: Any, seeds: Sequence[int],
+                meta: MetaTrainSpec, rng: np.random.Generator,
+                steps: int | None = None) -> tuple[list[np.ndarray], list[float], list[float]]:
+    """Antithetic ES estimate of the gradient of :func:`es_objective` w.r.t. the optimizer's weights.
+
+    For every seed (its initialisation and minibatches from the meta-training split), one perturbation
+    ``eps`` (normal, std ``meta.es_sigma``, per weight) and two trajectories, with ``w + eps`` and ``w - eps``;
+    the estimate is the mean over seeds of ``(L+ - L-) / (2 sigma^2) * eps``. The weights are restored after.
+
+    Returns:
+        ``(gradient, one array per weight, the pairs' mean meta-losses, their trajectories' final losses)``.
+
+    Example:
+        >>> grads, losses, finals = es_gradient(optimizer, spec, data, [0, 1], MetaTrainSpec(method="es"), rng)  # doctest: +SKIP
+    """
+    data = as_learnopt_data(data)
+    steps = optimizee.steps if steps is None else steps
+    run = _trajectory_function(optimizer, optimizee, steps)
+    x_all, y_all = tf.constant(data.x_meta), tf.constant(data.y_meta)
+    centre = [variable.numpy() for variable in optimizer.variables]
+    estimate = [np.zeros_like(value, dtype=np.float64) for value in centre]
+    pair_losses, finals = [], []
+    sigma = meta.es_sigma
+    try:
+        for seed in seeds:
+            indices = tf.constant(batch_indices(len(data.x_meta), optimizee.batch_size, steps + 1, seed))
+            theta = tf.constant(init_optimizee(optimizee, seed, optimizer.dtype.name))  # (n,)
+            noise = [rng.standard_normal(value.shape) * sigma for value in centre]
+            scores = []
+            for sign in (1.0, -1.0):
+                for variable, value, eps in zip(optimizer.variables, centre, noise):
+                    variable.assign((value + sign * eps).astype(value.dtype))
+                losses, _ = run(theta, x_all, y_all, indices)
+                losses = losses.numpy()
+                scores.append(es_objective(losses, meta.es_tail, meta.loss_clip))
+                finals.append(float(losses[-1]))
+            for total, eps in zip(estimate, noise):
+                total += (scores[0] - scores[1]) / (2 * sigma**2) * eps / len(seeds)
+            pair_losses.append(float(np.mean(scores)))
+    finally:
+        for variable, value in zip(optimizer.variables, centre):
+            variable.assign(value)
+    return estimate, pair_losses, finals
+
+
+def _meta_train_es(data: Any, optimizee: OptimizeeSpec, optimizer: LearnedOptimizer, meta: MetaTrainSpec,
+                   on_iteration: IterationCallback | None,
+                   should_stop: Callable[[], bool] | None) -> list[dict[str, Any]]:
+    adam = _MetaAdam(optimizer.variables)
+    adam.reset(meta.meta_learning_rate, meta.clip_norm)
+    start, history, updates, stopped = time.perf_counter(), [], 0, ""
+    for first in range(0, meta.iterations, meta.es_pairs):
+        iterations = list(range(first, min(first + meta.es_pairs, meta.iterations)))
+        rng = np.random.default_rng([meta.seed, first, 5])
+        grads, losses, finals = es_gradient(optimizer, optimizee, data, [meta_seed(meta.seed, i) for i in iterations],
+                                            meta, rng)
+        if meta.lr_schedule != "constant":
+            adam.learning_rate.assign(meta.learning_rate_at(first / meta.iterations))
+        adam.apply([tf.constant(g, dtype=optimizer.dtype) for g in grads])
+        updates += 1
+        stopped = _stop_reason(start, meta, should_stop)
+        for index, iteration in enumerate(iterations):
+            record = {"iteration": iteration, "meta_loss": losses[index], "final_loss": finals[2 * index],
+                      "truncations": updates, "seconds": time.perf_counter() - start}
+            if on_iteration is not None and on_iteration(iteration, record) is False:
+                stopped = "callback"
+            history.append(record)
+        if stopped:
+            break
+    history[-1]["stopped"] = stopped or "iterations"
+    return history
 
 
 def _stop_reason(start: float, meta: MetaTrainSpec, should_stop: Callable[[], bool] | None) -> str:
@@ -466,7 +557,8 @@ def run_learned_optimizer(data: Any, optimizee: OptimizeeSpec | None = None, net
         >>> optimizer, report = run_learned_optimizer(data, checks=["paper"], n_inits=5)  # doctest: +SKIP
     """
     data = as_learnopt_data(data)
-    optimizee, net, meta = optimizee or OptimizeeSpec(), net or OptimizerNetSpec(), meta or MetaTrainSpec()
+    optimizee, net = optimizee or OptimizeeSpec(), net or OptimizerNetSpec.nominal()
+    meta = meta or MetaTrainSpec(method="es", iterations=600, loss_clip=4.0)
     checks = list(GENERALISATION_CHECKS) if checks is None else list(checks)
     unknown = [name for name in checks if name not in GENERALISATION_CHECKS]
     if unknown:

@@ -37,9 +37,9 @@ FORMAT = "metalearn-learned-optimizer-v1"
 class UpdateRule(Protocol):
     """What :func:`optimizee_step` needs from an optimizer."""
 
-    def initial_state(self, n: int, dtype: tf.DType = tf.float32) -> State: ...
+    def initial_state(self, n: int, dtype: tf.DType = tf.float32, sizes: tuple[int, ...] | None = None) -> State: ...
 
-    def update(self, grads: tf.Tensor, state: State) -> tuple[tf.Tensor, State]: ...
+    def update(self, grads: tf.Tensor, state: State, params: tf.Tensor | None = None) -> tuple[tf.Tensor, State]: ...
 
 
 # --------------------------------------------------------------------------- the optimizee
@@ -97,7 +97,7 @@ def optimizee_step(rule: UpdateRule, theta: tf.Tensor, state: State, x: tf.Tenso
     grads = tape.gradient(loss, theta)  # (n,)
     if not second_order:
         grads = tf.stop_gradient(grads)
-    delta, state = rule.update(grads, state)
+    delta, state = rule.update(grads, state, params=theta)
     return loss, theta + delta, state
 
 
@@ -129,12 +129,13 @@ class HandOptimizer:
     def __repr__(self) -> str:
         return f"HandOptimizer({self.name!r}, learning_rate={self.learning_rate:g})"
 
-    def initial_state(self, n: int, dtype: tf.DType = tf.float32) -> State:
+    def initial_state(self, n: int, dtype: tf.DType = tf.float32, sizes: tuple[int, ...] | None = None) -> State:
+        """The state for ``n`` coordinates; ``sizes`` (the tensors' sizes) is for rules that need them."""
         zeros = tf.zeros([n], dtype)
         return {"sgd": (), "momentum": (zeros,), "rmsprop": (zeros,), "adam": (zeros, zeros, tf.zeros([], dtype))}[self.name]
 
-    def update(self, grads: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
-        lr = tf.cast(self.learning_rate, grads.dtype)
+    def update(self, grads: tf.Tensor, state: State, params: tf.Tensor | None = None) -> tuple[tf.Tensor, State]:
+        lr = tf.constant(self.learning_rate, grads.dtype)  # tf.cast would round it to float32 first
         if self.name == "sgd":
             return -lr * grads, ()
         if self.name == "momentum":
@@ -189,6 +190,21 @@ def preprocess_gradients(g: Any, p: float = 10.0) -> tf.Tensor:
     return tf.stack([log_part, sign_part], axis=1)  # (n, 2)
 
 
+def per_tensor_rescale(features: tf.Tensor, segments: tf.Tensor) -> tf.Tensor:
+    """Divide every column of ``features`` (n, k) by its root mean square over each tensor (``segments`` (n,)).
+
+    The second-moment normaliser of Metz et al. 2022, per tensor: multiplying one tensor's gradients (or
+    its parameters) by a constant leaves its features unchanged.
+
+    Example:
+        >>> per_tensor_rescale(tf.constant([[1.0], [3.0], [10.0]]), tf.constant([0, 0, 1])).numpy()[:, 0].round(3)
+        array([0.447, 1.342, 1.   ], dtype=float32)
+    """
+    count = tf.reduce_max(segments) + 1
+    square = tf.math.unsorted_segment_mean(tf.square(features), segments, count)  # (tensors, k)
+    return features * tf.gather(tf.math.rsqrt(square + 1e-30), segments)  # (n, k)
+
+
 def _glorot(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
     limit = math.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=(fan_in, fan_out))
@@ -199,6 +215,16 @@ def init_network_weights(spec: OptimizerNetSpec, seed: int = 0) -> dict[str, np.
     rng = np.random.default_rng([int(seed), 7])
     weights: dict[str, np.ndarray] = {}
     width = spec.input_width
+    if spec.kind == "nominal":
+        for layer, units in enumerate(spec.hidden):
+            weights[f"dense{layer}_kernel"] = _glorot(rng, width, units)  # (in, h)
+            weights[f"dense{layer}_bias"] = np.zeros(units)
+            width = units
+        # Zero output: the untrained rule is the nominal Adam step exactly.
+        weights["output_kernel"] = np.zeros((width, 2))  # (h, 2): direction, log-magnitude
+        weights["output_bias"] = np.zeros(2)
+        weights["log_rate"] = np.array(math.log(spec.nominal_rate))
+        return weights
     for layer, units in enumerate(spec.hidden):
         if spec.kind == "lstm":
             weights[f"lstm{layer}_kernel"] = _glorot(rng, width + units, 4 * units)  # (in + h, 4h)
@@ -278,14 +304,23 @@ class LearnedOptimizer:
         for name, variable in zip(self.names, self.variables):
             variable.assign(np.asarray(weights[name], dtype=variable.dtype.as_numpy_dtype))
 
-    def initial_state(self, n: int, dtype: tf.DType | None = None) -> State:
+    def initial_state(self, n: int, dtype: tf.DType | None = None, sizes: tuple[int, ...] | None = None) -> State:
         """Zero accumulators then zero LSTM ``(h, c)`` per layer (each (n, units)).
 
         With ``momentum_decays`` the accumulators are one moving average (n,) per decay and the moving
         average of squared gradients (n,); with ``momentum_decays`` or ``time_scales`` a step counter ()
-        follows; without either there are none.
+        follows; without either there are none. The nominal kind appends the tensor index (n,) int32 of
+        every coordinate, from ``sizes`` (the sizes of the tensors of the flat vector, in order; by
+        default one tensor of ``n``), which its per-tensor rescaling reads.
         """
         dtype = dtype or self.dtype
+        if self.spec.kind == "nominal":
+            sizes = (n,) if sizes is None else tuple(int(size) for size in sizes)
+            if sum(sizes) != n or min(sizes) < 1:
+                raise ValueError(f"tensor sizes {sizes} do not add up to the {n} coordinates")
+            segments = tf.constant(np.repeat(np.arange(len(sizes), dtype=np.int32), sizes))  # (n,)
+            moments = tuple(tf.zeros([n], dtype) for _ in range(len(self.spec.momentum_decays) + 1))
+            return (*moments, tf.zeros([], dtype), segments)
         accumulators: State = ()
         if self.spec.momentum_decays:
             accumulators = tuple(tf.zeros([n], dtype) for _ in range(len(self.spec.momentum_decays) + 1))
@@ -299,8 +334,10 @@ class LearnedOptimizer:
         count = len(self.spec.momentum_decays) + 1 if self.spec.momentum_decays else 0
         return count + (1 if self.spec.momentum_decays or self.spec.time_scales else 0)
 
-    def update(self, grads: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
-        """The update (n,) for gradients (n,), and the new state."""
+    def update(self, grads: tf.Tensor, state: State, params: tf.Tensor | None = None) -> tuple[tf.Tensor, State]:
+        """The update (n,) for gradients (n,) (and the parameters, read by the nominal kind), and the new state."""
+        if self.spec.kind == "nominal":
+            return self._nominal(grads, state, params)
         count = self._accumulator_count()
         inputs, accumulators = self._inputs(grads, state[:count])  # (n, input_width)
         weights = dict(zip(self.names, self.variables))
@@ -334,6 +371,41 @@ class LearnedOptimizer:
         inputs = tf.concat([features, tf.stack(columns, axis=1)], axis=1)  # (n, input_width)
         return inputs, (*new_accumulators, step)
 
+    def nominal_parts(self, grads: tf.Tensor, state: State,
+                      params: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, State]:
+        """The nominal kind's pieces: ``(inputs (n, width), adam (n,), direction (n,), log-magnitude (n,),
+        new state)``; :meth:`update` combines them (see :meth:`OptimizerNetSpec.nominal`)."""
+        spec = self.spec
+        decays, beta_2 = spec.momentum_decays, spec.rms_decay
+        count = len(decays)
+        momenta, mean_square, step, segments = state[:count], state[count], state[count + 1], state[count + 2]
+        params = tf.zeros_like(grads) if params is None else tf.stop_gradient(params)
+        step = step + 1
+        momenta = tuple(decay * m + (1 - decay) * grads for decay, m in zip(decays, momenta))  # (n,) each
+        mean_square = beta_2 * mean_square + (1 - beta_2) * tf.square(grads)  # (n,)
+        rms_hat = tf.sqrt(mean_square / (1 - beta_2**step))  # (n,)
+        adam_index = min(range(count), key=lambda index: abs(decays[index] - 0.9))
+        first_hat = momenta[adam_index] / (1 - decays[adam_index] ** step)
+        adam = first_hat / (rms_hat + 1e-8)  # (n,) exactly HandOptimizer's Adam direction
+        inverse = 1.0 / (rms_hat + 1e-8)
+        raw = [grads, params, *(m / (1 - d**step) for d, m in zip(decays, momenta)), rms_hat, grads * inverse,
+               *(m / (1 - d**step) * inverse for d, m in zip(decays, momenta))]
+        features = tf.stack(raw, axis=1)  # (n, k)
+        inputs = tf.concat([per_tensor_rescale(features, segments),
+                            tf.tanh(step / tf.constant(spec.time_scales, grads.dtype))[None, :]
+                            * tf.ones_like(grads)[:, None]], axis=1) if spec.time_scales else \
+            per_tensor_rescale(features, segments)  # (n, input_width)
+        weights = dict(zip(self.names, self.variables))
+        output = self._dense(inputs, weights)  # (n, 2)
+        return inputs, adam, output[:, 0], output[:, 1], (*momenta, mean_square, step, segments)
+
+    def _nominal(self, grads: tf.Tensor, state: State, params: tf.Tensor | None) -> tuple[tf.Tensor, State]:
+        _, adam, direction, log_magnitude, state = self.nominal_parts(grads, state, params)
+        bound = self.spec.magnitude_range
+        rate = tf.exp(dict(zip(self.names, self.variables))["log_rate"])
+        delta = -rate * tf.exp(bound * tf.tanh(log_magnitude / bound)) * (adam + direction)  # (n,)
+        return delta, state
+
     def _lstm(self, inputs: tf.Tensor, state: State, weights: dict[str, tf.Variable]) -> tuple[tf.Tensor, State]:
         new_state: list[tf.Tensor] = []
         hidden = inputs  # (n, input_width)
@@ -350,7 +422,7 @@ class LearnedOptimizer:
         hidden = inputs  # (n, input_width)
         for layer in range(len(self.spec.hidden)):
             hidden = tf.nn.relu(hidden @ weights[f"dense{layer}_kernel"] + weights[f"dense{layer}_bias"])
-        return hidden @ weights["output_kernel"] + weights["output_bias"]  # (n, 1)
+        return hidden @ weights["output_kernel"] + weights["output_bias"]  # (n, 1), or (n, 2) for nominal
 
     def save(self, path: str | Path) -> Path:
         """Write one ``.npz``: every weight array by name, plus the spec as JSON under ``__spec__``.

@@ -54,11 +54,15 @@ def specs(config: RunConfig) -> tuple[Any, Any, Any]:
     kind, units = optimizer_shape(config.meta)
     optimizee = OptimizeeSpec(hidden=hidden, activation=activation, batch_size=settings.batch_size,
                               steps=settings.steps)
-    net = OptimizerNetSpec(kind=kind, hidden=units, preprocess=settings.preprocess, p=settings.p,
-                           output_scale=settings.output_scale,
-                           momentum_decays=OptimizerNetSpec().momentum_decays if settings.momentum_inputs else ())
+    if kind == "dense" and settings.design == "nominal":
+        net = OptimizerNetSpec.nominal(units)
+    else:
+        net = OptimizerNetSpec(kind=kind, hidden=units, preprocess=settings.preprocess, p=settings.p,
+                               output_scale=settings.output_scale,
+                               momentum_decays=OptimizerNetSpec().momentum_decays if settings.momentum_inputs else ())
     meta = MetaTrainSpec(unroll=settings.unroll, meta_learning_rate=settings.meta_learning_rate,
-                         iterations=settings.iterations, budget_seconds=settings.budget_seconds, seed=settings.seed)
+                         iterations=settings.iterations, budget_seconds=settings.budget_seconds, seed=settings.seed,
+                         method=settings.method, loss_clip=settings.loss_clip)
     return optimizee, net, meta
 
 
@@ -94,10 +98,10 @@ class _Progress:
                                                              "elapsed": float(record["seconds"])})
         if time.perf_counter() - self.last > 0.25:
             self.last = time.perf_counter()
-            fraction = max((iteration + 1) / self.settings.iterations, record["seconds"] / self.settings.budget_seconds)
+            fraction = (iteration + 1) / self.settings.iterations
             self.reporter.on_progress({"series": "meta-train", "fraction": 0.7 * min(fraction, 1.0),
-                                       "label": f"meta-training: trajectory {iteration + 1:,}, "
-                                                f"{record['seconds']:.0f} s of {self.settings.budget_seconds:.0f} s"})
+                                       "label": f"meta-training: trajectory {iteration + 1:,} of "
+                                                f"{self.settings.iterations:,}, {record['seconds']:.0f} s"})
         return True
 
 
@@ -130,7 +134,8 @@ def train_learned_optimizer(config: RunConfig, data: MnistData, reporter: Report
         optimizer, history = meta_train(data, optimizee, net, meta, on_iteration=progress)
         seconds = history[-1]["seconds"] if history else 0.0
         results["meta_training"] = {"seconds": seconds, "iterations": len(history),
-                                    "truncations": history[-1]["truncations"] if history else 0}
+                                    "truncations": history[-1]["truncations"] if history else 0,
+                                    "stopped": history[-1].get("stopped", "") if history else ""}
         summary.update(train_seconds=seconds, iterations=len(history))
         if progress.diverged:
             return RunResult("diverged", summary, None, "the meta-loss became NaN or infinite; lower the meta "
@@ -250,7 +255,7 @@ def train_with_learned_optimizer(config: RunConfig, data: MnistData, reporter: R
     x_fit, y_fit = x_train[: len(x_train) - held_out], y_train[: len(x_train) - held_out]
     x_val, y_val = x_train[len(x_train) - held_out:], y_train[len(x_train) - held_out:]
     theta = tf.constant(init_optimizee(spec, training.seed))  # (n_params,)
-    state = optimizer.initial_state(spec.num_params)
+    state = optimizer.initial_state(spec.num_params, sizes=spec.tensor_sizes)
     step = tf.function(lambda theta, state, x, y: optimizee_step(optimizer, theta, state, x, y, spec))
     rng = np.random.default_rng(training.seed)
     started, last_report = time.perf_counter(), 0.0
