@@ -312,7 +312,9 @@ def learned_optimizer_widgets() -> dict:
     unroll = left.slider("Unroll (truncated back-propagation)", 5, 50, step=5, key=key("lo_unroll"),
                          help="The paper: 20-step unrolls over a 100-step trajectory")
     batch_size = left.select_slider("Base-network batch size", BATCH_SIZES, key=key("lo_batch_size"))
-    budget = left.slider("Meta-training budget (seconds)", 10, 1800, step=10, key=key("lo_budget_seconds"))
+    budget = left.slider("Wall-clock cap on meta-training (seconds)", 10, 3600, step=10, key=key("lo_budget_seconds"),
+                         help="Only a safety cap: the budget is the number of trajectories below, so that the "
+                              "same seed gives the same optimizer on any machine")
     meta_lr = right.select_slider("Meta learning rate (Adam)", LEARNING_RATES, key=key("lo_meta_learning_rate"),
                                   format_func=lambda value: f"{value:g}")
     scale = right.select_slider("Output scale", [0.01, 0.03, 0.1, 0.3, 1.0], key=key("lo_output_scale"),
