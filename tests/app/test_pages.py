@@ -161,8 +161,8 @@ def test_learned_optimizer_preset_launches_the_paper_setup(home, monkeypatch):
     assert not at.exception, at.exception
     config = launched[0]
     assert config.kind == "learned_optimizer" and config.learned_optimizer.budget_seconds == 60
-    assert [layer.type for layer in config.meta.layers] == ["dense", "dense"]
-    assert config.learned_optimizer.momentum_inputs
+    assert [(layer.type, layer.units) for layer in config.meta.layers] == [("dense", 32)]
+    assert config.learned_optimizer.design == "nominal" and config.learned_optimizer.method == "es"
     assert config.base.layers[1].activation == "sigmoid" and config.base.layers[1].units == 20
 
 
