@@ -135,3 +135,26 @@ def store_backend(request, monkeypatch) -> str:
     else:
         monkeypatch.delenv("METALEARN_DB", raising=False)
     return request.param
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler(tmp_path_factory):
+    """A Dask scheduler address with two worker processes (one thread, ``runs=1`` each):
+    METALEARN_TEST_DASK (started by .ci/run), else a cluster started here on 127.0.0.1."""
+    if os.environ.get("METALEARN_TEST_DASK"):
+        yield os.environ["METALEARN_TEST_DASK"]
+        return
+    from tools import services
+
+    folder = tmp_path_factory.mktemp("dask")
+    try:
+        address = services.start_dask(folder, workers=2)
+    except Exception as error:  # noqa: BLE001 - a missing or broken Dask skips, unless CI requires it
+        services.stop_dask(folder)
+        if _services_required():
+            raise
+        pytest.skip(f"a local Dask cluster could not start: {error}")
+    try:
+        yield address
+    finally:
+        services.stop_dask(folder)

@@ -1,116 +1,66 @@
-"""The background runner: every run trains in its own OS process, one (or N) at a time.
+"""The background runner: every launch, cancel and warm worker goes through one executor.
 
-``launch`` stores a queued run and starts a detached worker process (``python -m
-metalearn_core.runs.worker``) in a new session, so a closed browser, a page reload or a finished CLI
-does not stop it. The worker waits its turn (first come, first served) for one of
-``max_concurrent_runs`` slot locks, trains, and records the outcome. ``cancel`` stops a run within
-about a second and keeps the metrics recorded so far.
+``launch`` stores a queued run and hands it to the executor the settings name: ``local`` (the
+default: a detached worker process on this host behind a slot queue, see
+:mod:`metalearn_core.runs.executors.local`) or ``dask`` when ``METALEARN_DASK`` names a scheduler (a
+task on the cluster, see :mod:`metalearn_core.runs.executors.dask`). A closed browser, a page
+reload or a finished CLI does not stop the run either way. ``cancel`` goes to the executor the run
+was launched with and stops it within about a second, keeping the metrics recorded so far.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 from metalearn_core.config import RunConfig
-from metalearn_core.runs.store import RunStore, lock_held
+from metalearn_core.runs.executors import executor_for_run, get_executor
+from metalearn_core.runs.executors.local import spawn_detached
+from metalearn_core.runs.settings import get_settings
+from metalearn_core.runs.store import RunStore
 
-
-def _data_key(mnist_path: str | os.PathLike | None) -> str:
-    return str(Path(mnist_path).expanduser().resolve()) if mnist_path else ""
-
-
-def _worker_command(store: RunStore, mnist_path: str | os.PathLike | None, *arguments: str) -> list[str]:
-    command = [sys.executable, "-m", "metalearn_core.runs.worker", *arguments, "--home", str(store.home)]
-    return command + (["--mnist", _data_key(mnist_path)] if mnist_path else [])
-
-
-def spawn_detached(command: list[str], log_path: Path, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds,
-            start_new_session=True, env=env, cwd=str(Path(__file__).resolve().parents[2]),  # the project root, where metalearn_core is importable
-        )
+__all__ = ["cancel", "capacity", "ensure_spare", "launch", "spawn_detached"]
 
 
 def launch(store: RunStore, config: RunConfig, mnist_path: str | os.PathLike | None = None,
            use_spare: bool = True, tags: list[str] | None = None, owner: str = "") -> int:
     """Queue ``config`` as a new run (of ``owner``, the signed-in person in classroom mode) and
-    start its worker process; returns the run id.
+    start it on the current executor; returns the run id.
 
-    When a warm worker (see :func:`ensure_spare`) is ready, it takes the run and training starts
-    without waiting for TensorFlow to import. Otherwise the launcher takes the run's worker lock
-    before starting a fresh worker and hands the locked file to it, so there is no moment at which
-    a live run looks dead to a reader.
+    Locally, a ready warm worker (see :func:`ensure_spare`) takes the run and training starts
+    without waiting for TensorFlow to import; otherwise a fresh worker process starts. On Dask the
+    run becomes a task that waits in the scheduler's queue for a worker with a free ``runs`` slot.
 
     Example:
         >>> run_id = launch(RunStore("~/.metalearn"), RunConfig(name="quick"))  # doctest: +SKIP
     """
-    run_id = store.create_run(config, tags, owner=owner)
-    if use_spare and lock_held(store.spare_lock_path):
-        if store.claim_spare(run_id, _data_key(mnist_path)) is not None:
-            if store.worker_alive(run_id):  # the spare lock, or the run's own once the warm worker took it
-                return run_id
-            store.release_claim(run_id)  # the warm worker died meanwhile: start a fresh one
-    lock_path = store.worker_lock_path(run_id)
-    lock = open(lock_path, "a")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        command = _worker_command(store, mnist_path, str(run_id), "--lock-fd", str(lock.fileno()))
-        process = spawn_detached(command, store.run_folder(run_id) / "worker.log", pass_fds=(lock.fileno(),))
-        store.set_pid(run_id, process.pid)
-    finally:
-        lock.close()  # the worker keeps its own copy of the locked file open
-    return run_id
+    executor = get_executor(get_settings(home=store.home))
+    return executor.launch(store, config, mnist_path, use_spare=use_spare, tags=tags, owner=owner)
 
 
 def ensure_spare(store: RunStore, mnist_path: str | os.PathLike | None = None, while_training: bool = False) -> bool:
     """Start a warm worker unless one is alive or a run is training; returns True if it started one.
 
-    A warm worker imports TensorFlow and loads MNIST ahead of time (about 5 s on two cores), then
-    waits for the next launch, so a run's first batch comes seconds sooner. It is not started while
-    a run trains, so that it never competes with one for the cores, and it exits after
-    ``METALEARN_SPARE_IDLE`` seconds (default 1800) without a run, or when the app that started it
-    stops. ``METALEARN_WARM_WORKER=0`` turns warm workers off.
-
-    ``while_training`` starts one even while a run trains: a sweep's controller does, so that its
-    next trial starts warm; warming up takes one core for a few seconds, once per trial, where a
-    cold start of the next trial would take both for longer.
+    Only the local executor has warm workers (see
+    :meth:`~metalearn_core.runs.executors.local.LocalExecutor.ensure_spare`): a Dask worker keeps
+    TensorFlow imported and MNIST loaded between its runs by itself, so there this does nothing.
+    ``while_training`` starts one even while a run trains (a sweep's controller does).
     """
-    if os.environ.get("METALEARN_WARM_WORKER", "1") == "0":
-        return False
-    if not while_training and store.list_runs(statuses=("queued", "running")):
-        return False
-    with open(store.spare_lock_path, "a") as lock:
-        try:  # taken here and handed to the worker: no second one can start meanwhile
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        command = _worker_command(store, mnist_path, "--spare", "--lock-fd", str(lock.fileno()),
-                                  "--parent", str(os.getpid()))
-        spawn_detached(command, store.home / "spare.log", pass_fds=(lock.fileno(),))
-    return True
+    return get_executor(get_settings(home=store.home)).ensure_spare(store, mnist_path, while_training)
 
 
 def cancel(store: RunStore, run_id: int, reason: str = "") -> str:
     """Ask a run to stop; returns its status after asking.
 
-    A queued or running worker gets SIGTERM, which it turns into a clean "cancelled" ending that
-    keeps every metric recorded so far; ``reason`` becomes the run's note. A run that has already
-    ended is left as it is.
+    The run ends "cancelled" and keeps every metric recorded so far; ``reason`` becomes its note.
+    A run that has already ended is left as it is.
     """
     run = store.get(run_id)
     if not run.is_active:
         return run.status
-    store.request_cancel(run_id, reason)
-    if run.pid and store.worker_alive(run_id):
-        try:
-            os.kill(run.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    return store.get(run_id).status
+    return executor_for_run(run, get_settings(home=store.home)).cancel(store, run_id, reason)
+
+
+def capacity(store: RunStore) -> int:
+    """How many runs the current executor trains at once (a sweep keeps that many trials in flight):
+    ``METALEARN_MAX_RUNS`` locally, the cluster's ``runs`` slots on Dask."""
+    return get_executor(get_settings(home=store.home)).capacity(store)

@@ -2,8 +2,10 @@
 
 ``METALEARN_HOME`` overrides the data home (default ``~/.metalearn``), ``METALEARN_MNIST`` points
 the loader at an ``mnist.npz`` file, ``METALEARN_FASHION_MNIST`` at Fashion-MNIST (a folder with
-its four IDX ``.gz`` files, or an ``.npz``), and ``METALEARN_MAX_RUNS`` sets how many runs train at once
-(default 1, so two cores are never oversubscribed).
+its four IDX ``.gz`` files, or an ``.npz``), ``METALEARN_MAX_RUNS`` sets how many runs train at once
+(default 1, so two cores are never oversubscribed) and ``METALEARN_DASK`` names a Dask scheduler
+(``tcp://scheduler:8786``) that trains the runs instead of local processes (see
+:mod:`metalearn_core.runs.executors`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ class Settings:
     mnist_path: Path | None
     fashion_path: Path | None
     max_concurrent_runs: int
+    dask_address: str | None = None  # METALEARN_DASK: runs become tasks on this Dask scheduler
+    max_runs_set: bool = False  # METALEARN_MAX_RUNS was given (a Dask sweep then keeps to it)
+
+    @property
+    def executor(self) -> str:
+        """The executor that new runs go to: ``dask`` when a scheduler is named, else ``local``."""
+        return "dask" if self.dask_address else "local"
 
 
 def get_settings(home: str | os.PathLike | None = None, mnist: str | os.PathLike | None = None,
@@ -42,9 +51,14 @@ def get_settings(home: str | os.PathLike | None = None, mnist: str | os.PathLike
         ) from None
     if not 1 <= max_runs <= 64:
         raise ValueError(f"METALEARN_MAX_RUNS must be between 1 and 64, got {max_runs}")
+    dask_address = os.environ.get("METALEARN_DASK", "").strip() or None
+    if dask_address and "://" not in dask_address:
+        dask_address = f"tcp://{dask_address}"  # host:port, as `dask scheduler` prints it without the scheme
     return Settings(
         home=Path(home_value).expanduser(),
         mnist_path=Path(mnist_value).expanduser() if mnist_value else None,
         fashion_path=Path(fashion_value).expanduser() if fashion_value else None,
         max_concurrent_runs=max_runs,
+        dask_address=dask_address,
+        max_runs_set=bool(os.environ.get("METALEARN_MAX_RUNS")),
     )

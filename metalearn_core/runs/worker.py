@@ -1,7 +1,8 @@
 """The worker process of one run: wait for a slot, train, record the outcome.
 
-Started by :func:`metalearn_core.runs.runner.launch`; run by hand as
-``python -m metalearn_core.runs.worker RUN_ID --home HOME``.
+Started by the local executor (:mod:`metalearn_core.runs.executors.local`); run by hand as
+``python -m metalearn_core.runs.worker RUN_ID --home HOME``. A Dask worker trains a run with the same
+:func:`execute` (see :mod:`metalearn_core.runs.executors.dask`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from metalearn_core import kinds
 from metalearn_core.runs.reporting import Reporter
@@ -57,20 +58,28 @@ def run_slot(store: RunStore, run_id: int, slots: int, poll: float = 0.2) -> Ite
 
 
 class StoreReporter:
-    """Writes epochs to the store at once and progress at most every PROGRESS_INTERVAL seconds."""
+    """Writes epochs to the store at once and progress at most every PROGRESS_INTERVAL seconds.
 
-    def __init__(self, store: RunStore, run_id: int, launched_at: float) -> None:
+    ``check``, when given, is called before each write and may raise :class:`RunCancelled`: a run
+    on a Dask worker, where no SIGTERM arrives, learns of a cancel that way."""
+
+    def __init__(self, store: RunStore, run_id: int, launched_at: float,
+                 check: Callable[[], None] | None = None) -> None:
         self.store, self.run_id, self.launched_at = store, run_id, launched_at
+        self.check = check or (lambda: None)
         self.started = time.time()
         self._first_progress = True
 
     def on_epoch(self, series: str, epoch: int, metrics: dict) -> None:
+        self.check()
         self.store.log_metrics(self.run_id, series, epoch, metrics)
 
     def on_layer_stats(self, series: str, epoch: int, stats: list[dict]) -> None:
+        self.check()
         self.store.log_layer_stats(self.run_id, series, epoch, stats)
 
     def on_progress(self, progress: dict) -> None:
+        self.check()
         if self._first_progress and progress.get("batch") is not None:
             self._first_progress = False
             self.store.update_summary(self.run_id, startup_seconds=time.time() - self.launched_at)
@@ -86,11 +95,13 @@ def _run_data(dataset: str, mnist_path: str | None, preloaded=None):
     return load_domain(dataset)  # its path comes from the environment (METALEARN_FASHION_MNIST)
 
 
-def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> str:
+def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None,
+            check: Callable[[], None] | None = None) -> str:
     """Train run ``run_id`` in this process and record its outcome; returns the final status.
 
     The run gets the data of ``config.training.dataset``. ``data`` is MNIST already loaded by a
-    warm worker, used only by MNIST runs; otherwise the domain is loaded here."""
+    warm worker (or a Dask worker's earlier run), used only by MNIST runs; otherwise the domain is
+    loaded here. ``check`` (see :class:`StoreReporter`) is also called once the data is loaded."""
     from metalearn_core.config import ConfigError
     from metalearn_core.data.mnist import DataError
 
@@ -105,7 +116,9 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None) -> 
         data = _run_data(config.training.dataset, mnist_path, data)
         timing["data_loaded"] = time.time() - run.created_at
         store.update_summary(run_id, data=data.describe(), timing=timing)
-        writer = StoreReporter(store, run_id, run.created_at)
+        if check is not None:
+            check()
+        writer = StoreReporter(store, run_id, run.created_at, check)
         reporter = Reporter(on_epoch=writer.on_epoch, on_progress=writer.on_progress,
                             on_layer_stats=writer.on_layer_stats)
         result = train(config, data, reporter, run.folder)

@@ -30,7 +30,6 @@ from optuna.trial import TrialState
 
 from metalearn_core.config import ConfigError
 from metalearn_core.runs import runner
-from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.sweeps.config import objective_source
 from metalearn_core.sweeps.space import optuna_suggest
@@ -88,7 +87,7 @@ class Controller:
         self.config = self.sweep.config
         self.series, self.metric = objective_source(self.config.base.kind, self.config.objective)
         self.study = open_study(self.sweep, pruner)
-        self.parallel = parallel or get_settings(home=runs.home).max_concurrent_runs
+        self.parallel = parallel or runner.capacity(runs)  # METALEARN_MAX_RUNS locally, the cluster's slots on Dask
         self.in_flight: dict[int, Flight] = {}
         self.stopping: set[int] = set()  # runs of pruned trials, being cancelled
         budget = self.config.trials
