@@ -5,7 +5,7 @@
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import classroom, common
 from metalearn_core import analysis
 
 st.set_page_config(page_title="Meta-learning lab", page_icon="🧠", layout="wide")
@@ -49,7 +49,8 @@ for column, (path, label, icon) in zip(st.columns(len(pages)), pages):
 st.subheader("Recent runs")
 runs = common.current_store().list_runs()[:10]
 if runs:
-    st.dataframe(analysis.runs_frame(runs)[["id", "name", "kind", "status", "created", "test_accuracy"]],
+    columns = ["id", "name", "kind", "status", "created", "test_accuracy"] + (["owner"] if classroom.enabled() else [])
+    st.dataframe(analysis.runs_frame(runs)[columns],
                  hide_index=True, column_config={"test_accuracy": st.column_config.NumberColumn(format="%.4f")})
 else:
     st.info("No runs yet: start one on the Train page.")

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import classroom
 from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
 from metalearn_core.data.mnist import DataError, MnistData, load_mnist
 from metalearn_core.runs import runner
+from metalearn_core.runs.classroom import ScopedRunStore
 from metalearn_core.runs.settings import Settings, get_settings
 from metalearn_core.runs.store import RunStore
 
@@ -58,7 +60,10 @@ def fashion_line() -> tuple[str, str]:
 
 
 def current_store() -> RunStore:
-    return store(str(settings().home))
+    """The run store as the person looking sees it (in classroom mode, scoped to their runs)."""
+    viewer = classroom.viewer()
+    base = store(str(settings().home))
+    return ScopedRunStore(base, viewer) if viewer.email else base
 
 
 def current_mnist() -> MnistData:
@@ -85,7 +90,9 @@ def keep_warm_worker() -> None:
 def sidebar(data: bool = True) -> None:
     """The page list with readable names, then (unless the page shows it itself) the data source.
 
-    Also keeps a warm worker ready (:func:`keep_warm_worker`)."""
+    In classroom mode it first asks for sign-in (:func:`dashboard.classroom.gate`). Also keeps a
+    warm worker ready (:func:`keep_warm_worker`)."""
+    classroom.gate()
     keep_warm_worker()
     with st.sidebar:
         for path, label, icon in PAGES:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import common, editor
+from dashboard import classroom, common, editor
 from dashboard.kinds import views
 from metalearn_core import kinds
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs import runner
+from metalearn_core.runs.classroom import ScopedSweepStore
 from metalearn_core.runs.store import RunStore
 from metalearn_core.session import URL_KEY, assemble_config, token_to_config
 from metalearn_core.sweeps import analysis
@@ -57,8 +58,10 @@ def key(*parts: object) -> str:
 
 
 def sweep_store() -> SweepStore:
-    """The sweeps beside the runs of the app's data home."""
-    return SweepStore(common.current_store().home)
+    """The sweeps beside the runs of the app's data home (in classroom mode, the viewer's own)."""
+    viewer = classroom.viewer()
+    sweeps = SweepStore(common.current_store().home)
+    return ScopedSweepStore(sweeps, viewer) if viewer.email else sweeps
 
 
 def init_state() -> str:

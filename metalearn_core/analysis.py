@@ -27,7 +27,7 @@ from metalearn_core import kinds
 from metalearn_core.config import ConfigError, RunConfig, TrainingConfig
 from metalearn_core.runs.store import Run
 
-RUN_COLUMNS = ["id", "name", "kind", "status", "created", "test_accuracy", "tags", "duration_s"]
+RUN_COLUMNS = ["id", "name", "kind", "status", "created", "test_accuracy", "tags", "duration_s", "owner"]
 METRIC_COLUMNS = ["run_id", "run", "series", "epoch", "metric", "value", "elapsed"]
 CURVE_COLUMNS = ["epoch", "mean", "std", "count"]
 PER_CLASS_COLUMNS = ["digit", "precision", "recall", "f1", "support"]
@@ -45,7 +45,7 @@ def _float_or_nan(value: Any) -> float:
 
 # -- runs and metrics -------------------------------------------------------------------------
 def runs_frame(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: id, name, kind, status, created, test_accuracy, tags, duration_s.
+    """One row per run: id, name, kind, status, created, test_accuracy, tags, duration_s, owner.
 
     ``created`` is a timezone-aware UTC timestamp (the store keeps seconds since the epoch);
     ``test_accuracy`` and ``duration_s`` are NaN while unknown; tags are joined by ", ".
@@ -61,6 +61,7 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
             "tags": ", ".join(run.tags),
             "duration_s": (run.ended_at - run.started_at
                            if run.started_at is not None and run.ended_at is not None else math.nan),
+            "owner": run.owner,  # who launched it in classroom mode, empty otherwise
         }
         for run in runs
     ]

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import adaptive, common, inside_train, manage
+from dashboard import adaptive, classroom, common, inside_train, manage
 from metalearn_core import analysis, figures
 
 st.set_page_config(page_title="Compare · Meta-learning lab", page_icon="📊", layout="wide")
@@ -20,10 +20,11 @@ text = left.text_input("Filter by name or tag", key="compare.filter")
 kinds = middle.multiselect("Kind", sorted(table["kind"].unique()), key="compare.kinds")
 statuses = right.multiselect("Status", sorted(table["status"].unique()), key="compare.statuses")
 shown = analysis.filter_runs(table, text=text, kinds=kinds, statuses=statuses)
+owner_column = {} if classroom.enabled() else {"owner": None}  # who launched a run: classroom mode only
 event = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="multi-row", key="compare.table",
                      column_config={"test_accuracy": st.column_config.NumberColumn(
                          format="%.4f", help="MNIST test accuracy; for a few-shot run, its accuracy on "
-                                             "held-out digits at its shot count (5-way)")})
+                                             "held-out digits at its shot count (5-way)"), **owner_column})
 by_id = {run.id: run for run in runs}
 chosen_ids = [int(shown.iloc[row]["id"]) for row in event.selection.rows]
 if chosen_ids:
@@ -58,7 +59,7 @@ show_all = st.toggle("Show every setting (not only those that differ)", key="com
 configs = {names[run.id]: run.config for run in chosen if not run.config_error}
 st.dataframe(analysis.config_diff(configs, only_differences=not show_all), key="compare.diff")
 st.dataframe(analysis.runs_frame(chosen).sort_values("test_accuracy", ascending=False), hide_index=True,
-             key="compare.final")
+             key="compare.final", column_config=owner_column)
 
 manage.confusion_section(chosen, names)
 manage.seed_group_section(store, runs)

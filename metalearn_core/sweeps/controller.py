@@ -157,7 +157,7 @@ class Controller:
             return
         config = config.replace(name=f"{self.sweep.name} #{trial.number}")
         run_id = runner.launch(self.runs, config, self.mnist_path,
-                               tags=[sweep_tag(self.sweep_id), trial_tag(trial.number)])
+                               tags=[sweep_tag(self.sweep_id), trial_tag(trial.number)], owner=self.sweep.owner)
         trial.set_user_attr("run_id", run_id)
         self.runs.update_summary(run_id, sweep={"id": self.sweep_id, "trial": trial.number, "params": params})
         self.in_flight[trial.number] = Flight(trial, run_id)

@@ -72,6 +72,11 @@ class Sweep:
         return self.state.get("name") or f"sweep-{self.id}"
 
     @property
+    def owner(self) -> str:
+        """Who launched it in classroom mode (empty otherwise); its trials are that person's runs."""
+        return self.state.get("owner", "")
+
+    @property
     def journal_path(self) -> Path:
         return self.folder / "study.journal"
 
@@ -91,8 +96,9 @@ class SweepStore:
     def folder(self, sweep_id: int) -> Path:
         return self.root / str(sweep_id)
 
-    def create(self, config: SweepConfig) -> int:
-        """Store a new queued sweep and return its id (the next free number, taken atomically)."""
+    def create(self, config: SweepConfig, owner: str = "") -> int:
+        """Store a new queued sweep (of ``owner``, the signed-in person in classroom mode) and return
+        its id (the next free number, taken atomically)."""
         existing = [int(path.name) for path in self.root.iterdir() if path.name.isdigit()]
         sweep_id = max(existing, default=0) + 1
         while True:
@@ -104,7 +110,7 @@ class SweepStore:
         folder = self.folder(sweep_id)
         (folder / "sweep.json").write_text(config.to_json())
         self._write_state(sweep_id, {"status": "queued", "name": config.name or f"sweep-{sweep_id}",
-                                     "created_at": time.time(), "kind": config.base.kind})
+                                     "created_at": time.time(), "kind": config.base.kind, "owner": owner or ""})
         return sweep_id
 
     def _write_state(self, sweep_id: int, state: dict[str, Any]) -> None:
