@@ -66,6 +66,20 @@ def current_store() -> RunStore:
     return ScopedRunStore(base, viewer) if viewer.email else base
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _shared_figure(name: str, home: str, run_id: int, version: str, _build):
+    return _build()
+
+
+def shared_figure(name: str, run_id: int, data: tuple[list, ...], build):
+    """``build()``'s figure of a run's ``data`` (lists of stored rows, which only grow), built once per
+    server for each state of that data: every session watching the same live run shares it, so
+    thirty students on one run cost one figure build per new point, not thirty. Figures are never
+    changed after they are built (st.plotly_chart only reads them)."""
+    version = "|".join(f"{len(rows)}:{rows[-1]!r}" if rows else "0" for rows in data)
+    return _shared_figure(name, str(settings().home), run_id, version, build)
+
+
 def current_mnist() -> MnistData:
     return mnist(mnist_path())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import common
 from metalearn_core.runs.store import Run, RunStore
 
 TITLE = "Inside the training: weights and gradients"
@@ -62,16 +63,18 @@ def panel(store: RunStore, run: Run, prefix: str = "train", live: bool = False) 
     series = _series(rows, run, f"{prefix}.inside.series.{run.id}")
     norms, distributions, histograms = st.tabs(["Norms", "Distributions", "Histograms"])
     key = f"{prefix}.inside.{run.id}"
+    def figure(name: str):  # built once per server for each new epoch of statistics, shared by every viewer
+        return common.shared_figure(f"inside.{name}.{series}", run.id, (rows,),
+                                    lambda: getattr(weight_figures, f"{name}_figure")(rows, series))
+
     with norms:
-        st.plotly_chart(weight_figures.norms_figure(rows, series), key=f"{key}.norms", use_container_width=True)
+        st.plotly_chart(figure("norms"), key=f"{key}.norms", use_container_width=True)
         st.caption(NORMS_CAPTION)
     with distributions:
-        st.plotly_chart(weight_figures.distributions_figure(rows, series), key=f"{key}.distributions",
-                        use_container_width=True)
+        st.plotly_chart(figure("distributions"), key=f"{key}.distributions", use_container_width=True)
         st.caption(DISTRIBUTIONS_CAPTION)
     with histograms:
-        st.plotly_chart(weight_figures.histograms_figure(rows, series), key=f"{key}.histograms",
-                        use_container_width=True)
+        st.plotly_chart(figure("histograms"), key=f"{key}.histograms", use_container_width=True)
         st.caption(HISTOGRAMS_CAPTION)
 
 

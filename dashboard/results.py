@@ -104,14 +104,18 @@ def curves(store: RunStore, run: Run) -> None:
     # the page's widgets are drawn.
     from metalearn_core import analysis, figures
 
-    frame = analysis.metrics_frame({run.id: store.metrics(run.id)}, {run.id: run.name})
-    points = store.points(run.id)
-    if frame.empty and not points:
+    metrics, points = store.metrics(run.id), store.points(run.id)
+    if not metrics and not points:
         st.info("The curves appear with the first batches.")
         return
     x_title = kinds.get(run.kind).x_axis
-    st.plotly_chart(figures.live_curves_figure(frame, points=points, x_title=x_title), key=f"live.{run.id}",
-                    use_container_width=True)
+
+    def build():
+        frame = analysis.metrics_frame({run.id: metrics}, {run.id: run.name})
+        return figures.live_curves_figure(frame, points=points, x_title=x_title)
+
+    figure = common.shared_figure(f"curves.{run.name}.{x_title}", run.id, (metrics, points), build)
+    st.plotly_chart(figure, key=f"live.{run.id}", use_container_width=True)
 
 
 def status_line(run: Run) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metalearn_core.data.keras_download import keras_load_data
 from metalearn_core.data.mnist import (
     RETRY_DOWNLOAD_AFTER,
     DataError,
@@ -141,16 +141,8 @@ def keras_fashion_cache() -> Path:
 
 
 def _download_with_keras(timeout: float) -> dict[str, np.ndarray]:
-    # Keras' downloader has no timeout of its own; a socket default keeps offline machines quick.
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        from keras import datasets
-
-        (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist.load_data()
-    finally:
-        socket.setdefaulttimeout(previous)
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    # in a child process: this one (the dashboard's server, say) never imports Keras
+    return keras_load_data("fashion_mnist", timeout)
 
 
 def _failure_marker() -> Path:

@@ -9,7 +9,6 @@ Sources, in order: an explicit path (argument or ``METALEARN_MNIST``), Keras' ca
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 import time
 import zipfile
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from metalearn_core.data.keras_download import keras_load_data
 
 FULL_SET_HINT = (
     "To use the full 70,000-digit MNIST, download "
@@ -95,16 +96,8 @@ def keras_cache_path() -> Path:
 
 
 def _download_with_keras(timeout: float) -> dict[str, np.ndarray]:
-    # Keras' downloader has no timeout of its own; a socket default keeps offline machines quick.
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        from keras import datasets
-
-        (x_train, y_train), (x_test, y_test) = datasets.mnist.load_data()
-    finally:
-        socket.setdefaulttimeout(previous)
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    # in a child process: this one (the dashboard's server, say) never imports Keras
+    return keras_load_data("mnist", timeout)
 
 
 def load_sample() -> dict[str, np.ndarray]:
