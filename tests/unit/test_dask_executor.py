@@ -132,7 +132,7 @@ def test_two_processes_launching_at_once_both_train_side_by_side(home, mnist_pat
         "import sys, time; from metalearn_core.runs.runner import launch; from metalearn_core.runs.store import RunStore;"
         "from metalearn_core.config import RunConfig, TrainingConfig;"
         "store = RunStore(sys.argv[1]); time.sleep(max(0.0, float(sys.argv[2]) - time.time()));"
-        "print(launch(store, RunConfig(name=sys.argv[3], training=TrainingConfig(epochs=2, train_limit=3000,"
+        "print(launch(store, RunConfig(name=sys.argv[3], training=TrainingConfig(epochs=20, train_limit=6000,"
         " test_limit=200)), sys.argv[4]))"
     )
     processes = [subprocess.Popen([sys.executable, "-c", script, str(home), str(start_at), f"p{k}", mnist_path],
