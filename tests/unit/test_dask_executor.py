@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from run_helpers import long_run, tiny, wait_for, wait_until_done
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.runs import runner
@@ -26,28 +27,6 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def tiny(name="tiny", epochs=1, train_limit=600):
-    return RunConfig(name=name, training=TrainingConfig(epochs=epochs, batch_size=32, train_limit=train_limit,
-                                                        test_limit=200))
-
-
-def long_run(name="long"):
-    return RunConfig(name=name, training=TrainingConfig(epochs=200, batch_size=16, train_limit=20000,
-                                                        test_limit=200))
-
-
-def wait_for(predicate, timeout=120.0, poll=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError("condition not reached in time")
-
-
-def wait_until_done(store, run_id, timeout=180.0):
-    return wait_for(lambda: (lambda r: r if not r.is_active else None)(store.get(run_id)), timeout)
 
 
 def two_workers(address: str, timeout: float = 120.0) -> None:
