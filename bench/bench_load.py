@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import dataclasses
 import json
 import os
@@ -61,6 +62,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from metalearn_core.presets import preset_config  # noqa: E402
 from metalearn_core.runs import runner  # noqa: E402
@@ -325,15 +327,56 @@ def wait_until(condition, timeout: float, what: str, every: float = 0.2) -> None
         time.sleep(every)
 
 
-def open_session(browser, url: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_init_script(script=HOOK)
-    page = context.new_page()
-    page.goto(url, wait_until="commit", timeout=120_000)
-    return context, page
+class PageSession:
+    """A Chromium page (its own browser context) with the WebSocket hook, on ``url``."""
+
+    def __init__(self, browser, url: str):
+        self.opened_at = time.time()
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context.add_init_script(script=HOOK)
+        self.page = self.context.new_page()
+        self.page.goto(url, wait_until="commit", timeout=120_000)
+
+    def wait_shown(self, timeout: float) -> None:
+        self.page.wait_for_function(CHART_DRAWN, polling=250, timeout=timeout * 1000)
+
+    def read(self) -> dict:
+        log = self.page.evaluate("() => window.__load")
+        log["plotly_charts"] = self.page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length")
+        log["visibility"] = self.page.evaluate("() => document.visibilityState")
+        return log
+
+    def close(self) -> None:
+        self.context.close()
 
 
-def phase(browser, url: str, store: RunStore, meter: CpuMeter, config, mnist: str, sessions: int,
+class SocketSession:
+    """A simulated browser session speaking Streamlit's protocol (bench/protocol_session.py)."""
+
+    def __init__(self, _browser, url: str):
+        from protocol_session import ProtocolSession
+
+        self.opened_at = time.time()
+        self.session = ProtocolSession(url)
+        self.session.start()
+
+    def wait_shown(self, timeout: float) -> None:
+        if not self.session.first_chart.wait(timeout):
+            raise RuntimeError(f"no live chart within {timeout:.0f} s")
+        if self.session.failure is not None:
+            raise RuntimeError(f"session failed: {self.session.failure!r}")
+
+    def read(self) -> dict:
+        return {**self.session.log, "plotly_charts": None, "visibility": "no renderer"}
+
+    def close(self) -> None:
+        self.session.close()
+
+
+CLIENTS = {"chromium": PageSession, "protocol": SocketSession}
+
+
+def phase(browser, client, url: str, store: RunStore, meter: CpuMeter, config, mnist: str, sessions: int,
           seconds: float, settle: float) -> dict:
     # Each phase's run starts the same way: handed to a warm worker, as a Launch click's would be.
     runner.ensure_spare(store, mnist)
@@ -347,9 +390,9 @@ def phase(browser, url: str, store: RunStore, meter: CpuMeter, config, mnist: st
     wait_until(lambda: bool(watcher.written), 180, f"run {run_id}'s first point")
     started = time.time()
     target = f"{url}/train?run={run_id}"
-    opened = [open_session(browser, target) for _ in range(sessions)]
-    for _context, page in opened:
-        page.wait_for_function(CHART_DRAWN, polling=250, timeout=300_000)
+    opened = [client(browser, target) for _ in range(sessions)]
+    for session in opened:
+        session.wait_shown(300)
     all_shown = time.time()
     time.sleep(settle)
 
@@ -359,18 +402,16 @@ def phase(browser, url: str, store: RunStore, meter: CpuMeter, config, mnist: st
     window = (window[0], time.time())
     cpu = meter.stop()
     time.sleep(READ_GRACE)
-    logs = [page.evaluate("() => window.__load") for _context, page in opened]
-    charts = [page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") for _c, page in opened]
-    visibility = {page.evaluate("() => document.visibilityState") for _context, page in opened}
+    logs = [session.read() for session in opened]
 
-    # A newcomer's page with every session still watching: goto until its live chart has drawn.
-    goto_at = time.time()
-    newcomer = open_session(browser, target)
-    newcomer[1].wait_for_function(CHART_DRAWN, polling=100, timeout=300_000)
-    first_drawn = newcomer[1].evaluate("() => window.__load.chart.find(([, x]) => x >= 0)[0]") / 1000
-    newcomer[0].close()
-    for context, _page in opened:
-        context.close()
+    # A newcomer's page with every session still watching: opened until its live chart has drawn.
+    newcomer = client(browser, target)
+    newcomer.wait_shown(300)
+    first_drawn = newcomer.read()["chart"]
+    first_drawn = next(t for t, x in first_drawn if x >= 0) / 1000
+    newcomer.close()
+    for session in opened:
+        session.close()
     watcher.stop()
     runner.cancel(store, run_id)
     wait_until(lambda: not store.get(run_id).is_active, 60, f"run {run_id} to stop")
@@ -378,10 +419,11 @@ def phase(browser, url: str, store: RunStore, meter: CpuMeter, config, mnist: st
     result = analyse(logs, watcher.written, window)
     result.update({
         "sessions": sessions, "run_id": run_id, "window_s": round(window[1] - window[0], 2),
-        "open_all_s": round(all_shown - started, 2), "open_under_load_s": round(first_drawn - goto_at, 3),
+        "open_all_s": round(all_shown - started, 2), "open_under_load_s": round(first_drawn - newcomer.opened_at, 3),
         "run_age_at_window_s": round(window[0] - watcher.written[0][0], 1),
         "epochs_at_window": [round(watcher.furthest(window[0]), 2), round(watcher.furthest(window[1]), 2)],
-        "plotly_charts_per_page": sorted(set(charts)), "visibility": sorted(visibility),
+        "plotly_charts_per_page": sorted({log["plotly_charts"] for log in logs}, key=str),
+        "visibility": sorted({log["visibility"] for log in logs}),
         "hook_errors": sum(log["errors"] for log in logs), "cpu": cpu,
     })
     return result
@@ -477,6 +519,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="measurement window of each phase")
     parser.add_argument("--settle", type=float, default=10.0, help="wait after the sessions are open")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 sessions, 10 s windows, 3 s settle")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="protocol",
+                        help="protocol: sessions speaking Streamlit's WebSocket protocol from this process "
+                             "(bench/protocol_session.py); chromium: pages in headless Chromium")
     parser.add_argument("--preset", default="dense")
     parser.add_argument("--epochs", type=int, default=200, help="of each phase's run (cancelled at the phase's end)")
     parser.add_argument("--mnist", default=os.environ.get("METALEARN_MNIST")
@@ -489,23 +534,25 @@ def main() -> int:
     base_config = preset_config(args.preset)
     config = base_config.replace(name="bench-load",
                                  training=dataclasses.replace(base_config.training, epochs=args.epochs))
-    from playwright.sync_api import sync_playwright
-
     results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_average_before": os.getloadavg(),
-                     "preset": args.preset, "epochs": args.epochs}
+                     "preset": args.preset, "epochs": args.epochs, "client": args.client}
     home = Path(tempfile.mkdtemp(prefix="bench-load-")).resolve()
     store = RunStore(home)
     process, url = start_server(home, timeout=120)
     try:
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
+        with contextlib.ExitStack() as stack:
+            browser = None
+            if args.client == "chromium":
+                from playwright.sync_api import sync_playwright
+
+                browser = launch_chromium(stack.enter_context(sync_playwright()))
+                stack.callback(browser.close)
             meter = CpuMeter(process.pid, home)
             for name, sessions in (("baseline", 1), ("load", args.sessions)):
-                results[name] = phase(browser, url, store, meter, config, args.mnist, sessions, args.seconds,
-                                      args.settle)
+                results[name] = phase(browser, CLIENTS[args.client], url, store, meter, config, args.mnist,
+                                      sessions, args.seconds, args.settle)
                 print(f"{name}: {sessions} session(s), refresh median {results[name]['refresh_s']['median']} s",
                       file=sys.stderr)
-            browser.close()
     finally:
         stop_server(process, home)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

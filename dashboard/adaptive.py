@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import common
 from metalearn_core.config import HYPERGRADIENT_OPTIMIZERS, ConfigError, TrainingConfig
 from metalearn_core.runs.store import Run, RunStore
 
@@ -48,9 +49,9 @@ def _training(run: Run) -> TrainingConfig | None:
 def _curve(store: RunStore, run: Run, training: TrainingConfig):
     from metalearn_core.inside import adaptive_figures
 
+    metrics = common.live_rows(store, run, "metrics") if run.is_active else store.metrics(run.id)
     return adaptive_figures.learning_rate_curve(
-        store.metrics(run.id), start=training.learning_rate, series="train",
-        live=run.progress if run.is_active else None)
+        metrics, start=training.learning_rate, series="train", live=run.progress if run.is_active else None)
 
 
 def learning_rate_panel(store: RunStore, run: Run) -> None:
@@ -78,8 +79,11 @@ def learning_rate_panel(store: RunStore, run: Run) -> None:
         label = {"sgd_hd": "SGD-HD", "adam_hd": "Adam-HD"}.get(training.optimizer, training.optimizer)
         if not adapted:
             label += f", {training.lr_schedule} schedule"
-        st.plotly_chart(adaptive_figures.learning_rate_figure({label: curve}, live=run.is_active),
-                        key=f"adaptive.rate.{run.id}", use_container_width=True)
+        # Built once per server for each state of the curve, shared by every session watching the run.
+        figure = common.shared_figure(
+            f"adaptive.rate.{label}.{run.is_active}", run.id, (list(curve.x), list(curve.rate)),
+            lambda: adaptive_figures.learning_rate_figure({label: curve}, live=run.is_active))
+        st.plotly_chart(figure, key=f"adaptive.rate.{run.id}", width="stretch")
     st.caption(HD_CAPTION if adapted else SCHEDULE_CAPTION)
     st.caption(EXPLAINER)
 
@@ -99,5 +103,5 @@ def compare_learning_rates(store: RunStore, runs: list[Run], names: dict[int, st
         return
     st.subheader("Learning rates")
     st.plotly_chart(adaptive_figures.learning_rate_figure(curves, title="Learning rate by run"),
-                    key="compare.learning_rates", use_container_width=True)
+                    key="compare.learning_rates", width="stretch")
     st.caption(COMPARE_CAPTION)

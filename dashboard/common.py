@@ -12,7 +12,8 @@ from metalearn_core.data.mnist import DataError, MnistData, load_mnist
 from metalearn_core.runs import runner
 from metalearn_core.runs.classroom import ScopedRunStore
 from metalearn_core.runs.settings import Settings, get_settings
-from metalearn_core.runs.store import RunStore
+from metalearn_core.runs.shared_reads import SharedReads
+from metalearn_core.runs.store import Run, RunNotFound, RunStore
 
 
 def settings() -> Settings:
@@ -66,9 +67,20 @@ def current_store() -> RunStore:
     return ScopedRunStore(base, viewer) if viewer.email else base
 
 
+def frozen(figure):
+    """``figure``, with its dictionary form computed once and kept: st.plotly_chart calls
+    ``figure.to_dict()`` on every draw, a deep copy of every trace with its arrays re-encoded, which
+    for a figure shared by thirty sessions was half of what the server did for each refresh. Only
+    for figures that are never changed again (the returned dictionary is the same object each time,
+    and st.plotly_chart only reads it)."""
+    as_dict = figure.to_dict()
+    figure.to_dict = lambda: as_dict
+    return figure
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _shared_figure(name: str, home: str, run_id: int, version: str, _build):
-    return _build()
+    return frozen(_build())
 
 
 def shared_figure(name: str, run_id: int, data: tuple[list, ...], build):
@@ -78,6 +90,33 @@ def shared_figure(name: str, run_id: int, data: tuple[list, ...], build):
     changed after they are built (st.plotly_chart only reads them)."""
     version = "|".join(f"{len(rows)}:{rows[-1]!r}" if rows else "0" for rows in data)
     return _shared_figure(name, str(settings().home), run_id, version, build)
+
+
+# One per server: every session's live panel reads through it (see metalearn_core/runs/shared_reads.py).
+# A quarter of a second: a live curve is at most that much older than the store, against a refresh a second.
+LIVE_READS = SharedReads(ttl=0.25)
+
+
+def _base(store: RunStore) -> RunStore:
+    return store.store if isinstance(store, ScopedRunStore) else store
+
+
+def live_run(store: RunStore, run_id: int) -> Run:
+    """``store.get(run_id)`` as the live panel reads it once a second: shared by the sessions of
+    this server for a quarter of a second. Scoping still holds: in classroom mode a run the
+    viewer may not see answers as missing (RunNotFound), as ``store.get`` would."""
+    base = _base(store)
+    run = LIVE_READS.get((str(base.home), "run", run_id), lambda: base.get(run_id))
+    if isinstance(store, ScopedRunStore) and not store.viewer.can_see(run.owner):
+        raise RunNotFound(run_id)
+    return run
+
+
+def live_rows(store: RunStore, run: Run, what: str) -> list:
+    """``store.<what>(run.id)`` (metrics, points, layer_stats) for a run got from ``store``,
+    shared by the sessions of this server for a quarter of a second. The lists are never changed."""
+    base = _base(store)
+    return LIVE_READS.get((str(base.home), what, run.id), lambda: getattr(base, what)(run.id))
 
 
 def current_mnist() -> MnistData:

@@ -50,7 +50,7 @@ def _series(rows: list[dict], run: Run, key: str) -> str:
 def panel(store: RunStore, run: Run, prefix: str = "train", live: bool = False) -> None:
     """Norms, distributions and histograms of the run's layers; while ``live``, redrawn by the
     caller's one-second fragment, and silent until the first statistics arrive."""
-    rows = store.layer_stats(run.id)
+    rows = common.live_rows(store, run, "layer_stats") if live else store.layer_stats(run.id)
     if not rows and live:
         return
     st.subheader(TITLE)
@@ -68,13 +68,13 @@ def panel(store: RunStore, run: Run, prefix: str = "train", live: bool = False) 
                                     lambda: getattr(weight_figures, f"{name}_figure")(rows, series))
 
     with norms:
-        st.plotly_chart(figure("norms"), key=f"{key}.norms", use_container_width=True)
+        st.plotly_chart(figure("norms"), key=f"{key}.norms", width="stretch")
         st.caption(NORMS_CAPTION)
     with distributions:
-        st.plotly_chart(figure("distributions"), key=f"{key}.distributions", use_container_width=True)
+        st.plotly_chart(figure("distributions"), key=f"{key}.distributions", width="stretch")
         st.caption(DISTRIBUTIONS_CAPTION)
     with histograms:
-        st.plotly_chart(figure("histograms"), key=f"{key}.histograms", use_container_width=True)
+        st.plotly_chart(figure("histograms"), key=f"{key}.histograms", width="stretch")
         st.caption(HISTOGRAMS_CAPTION)
 
 
@@ -93,6 +93,6 @@ def compare_section(store: RunStore, runs: list[Run], names: dict[int, str]) -> 
                       format_func={"weight_norm": "weights", "gradient_norm": "gradients"}.get)
     series = {names[run.id]: analysis.main_series(run.kind) for run in runs}
     st.plotly_chart(weight_figures.compare_norms_figure(rows, metric, series), key="compare.inside.norms",
-                    use_container_width=True)
+                    width="stretch")
     missing = [label for label, run_rows in rows.items() if not run_rows]
     st.caption(COMPARE_CAPTION + (f" Without statistics: {', '.join(missing)}." if missing else ""))

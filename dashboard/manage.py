@@ -60,12 +60,12 @@ def confusion_section(chosen: list[Run], names: dict[int, str]) -> None:
     shown = list(matrices)[:4]
     for column, run_id in zip(st.columns(len(shown)), shown):
         column.plotly_chart(figures.confusion_figure(matrices[run_id], normalize=normalise, title=names[run_id]),
-                            key=f"compare.confusion.{run_id}", use_container_width=True)
+                            key=f"compare.confusion.{run_id}", width="stretch")
     if len(matrices) >= 2:
         first, second = list(matrices)[:2]
         st.plotly_chart(figures.confusion_diff_figure(matrices[first], matrices[second], names[first],
                                                       names[second]),
-                        key="compare.confusion.diff", use_container_width=True)
+                        key="compare.confusion.diff", width="stretch")
 
 
 def seed_group_section(store: RunStore, runs: list[Run]) -> None:
@@ -85,4 +85,4 @@ def seed_group_section(store: RunStore, runs: list[Run]) -> None:
     curves = {label: analysis.group_curve(frame, groups[label], analysis.main_series(by_id[groups[label][0]].kind),
                                           metric) for label in chosen}
     st.plotly_chart(figures.group_band_figure(curves, metric), key="compare.groups.figure",
-                    use_container_width=True)
+                    width="stretch")

@@ -66,7 +66,7 @@ def watch(store: RunStore, run_id: int, prefix: str, show_results: Callable[[Run
 
     @st.fragment(run_every=1.0)
     def watch_run() -> None:
-        run = store.get(run_id)
+        run = common.live_run(store, run_id)
         if run.is_active:
             if caption is not None:
                 st.caption(caption(run))
@@ -104,7 +104,10 @@ def curves(store: RunStore, run: Run) -> None:
     # the page's widgets are drawn.
     from metalearn_core import analysis, figures
 
-    metrics, points = store.metrics(run.id), store.points(run.id)
+    if run.is_active:  # read once for every session watching it
+        metrics, points = common.live_rows(store, run, "metrics"), common.live_rows(store, run, "points")
+    else:
+        metrics, points = store.metrics(run.id), store.points(run.id)
     if not metrics and not points:
         st.info("The curves appear with the first batches.")
         return
@@ -115,7 +118,7 @@ def curves(store: RunStore, run: Run) -> None:
         return figures.live_curves_figure(frame, points=points, x_title=x_title)
 
     figure = common.shared_figure(f"curves.{run.name}.{x_title}", run.id, (metrics, points), build)
-    st.plotly_chart(figure, key=f"live.{run.id}", use_container_width=True)
+    st.plotly_chart(figure, key=f"live.{run.id}", width="stretch")
 
 
 def status_line(run: Run) -> None:
@@ -154,7 +157,7 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
     normalise = left.toggle("Normalise rows (recall per class)", key=f"train.normalise.{run.id}")
     confusion = figures.confusion_figure(evaluation["confusion"], normalize=normalise,
                                          title="Confusion matrix (test set)")
-    left.plotly_chart(_name_classes(confusion, names), key=f"confusion.{run.id}", use_container_width=True)
+    left.plotly_chart(_name_classes(confusion, names), key=f"confusion.{run.id}", width="stretch")
     right.markdown("**Per class**")
     right.dataframe(analysis.per_class_frame(evaluation["per_class"], names), hide_index=True,
                     column_config={name: st.column_config.NumberColumn(format="%.3f")

@@ -47,7 +47,7 @@ x_axis = middle.radio("x axis", ("epoch", "elapsed"), horizontal=True, key="comp
                       format_func={"epoch": "epochs", "elapsed": "wall-clock seconds"}.get)
 for column, metric in zip(st.columns(2), ("loss", "accuracy")):
     column.plotly_chart(figures.compare_curves_figure(main, metric, smoothing=smoothing, x=x_axis),
-                        key=f"compare.curves.{metric}", use_container_width=True)
+                        key=f"compare.curves.{metric}", width="stretch")
 right.download_button("Export metrics (CSV)", analysis.metrics_csv(frame), "metrics.csv", "text/csv",
                       key="compare.csv")
 
@@ -65,4 +65,4 @@ manage.confusion_section(chosen, names)
 manage.seed_group_section(store, runs)
 st.subheader("Settings against test accuracy (all completed runs)")
 st.plotly_chart(figures.parallel_coordinates_figure(analysis.parallel_frame(runs)), key="compare.parallel",
-                use_container_width=True)
+                width="stretch")

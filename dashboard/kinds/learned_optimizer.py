@@ -39,8 +39,8 @@ def results_panel(store: RunStore, run: Run) -> None:
     elif results.get("reused_from"):
         st.caption(f"The optimizer of run {results['reused_from']}, applied unchanged to this set-up; the hand "
                    "optimizers were re-tuned for it.")
-    st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, use_container_width=True)
-    st.plotly_chart(learnopt_report.loss_curves_figure(results), key=f"lo.curves.{run.id}", use_container_width=True)
+    st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, width="stretch")
+    st.plotly_chart(learnopt_report.loss_curves_figure(results), key=f"lo.curves.{run.id}", width="stretch")
     inside_section(run)
     if not results.get("reused_from"):
         checks_section(store, run)
@@ -73,7 +73,7 @@ def inside_section(run: Run) -> None:
         return
     scale = "symlog" if sweep == "log" else "linear"
     st.plotly_chart(optimizer_figures.rule_figure(curves, scale=scale), key=f"lo.inside.rule.{run.id}",
-                    use_container_width=True)
+                    width="stretch")
     size = curves.histories[1].gradient
     st.caption(f"The step one weight takes for each gradient, under each rule at its tuned learning rate: SGD's "
                f"grows with the gradient, Adam's first step is about its learning rate whatever the gradient. The "
@@ -83,7 +83,7 @@ def inside_section(run: Run) -> None:
         st.caption("This optimizer divides each input by its root mean square over the weight's tensor, so here the "
                    "probed gradients are read as one tensor, at parameter value 0; untrained it is Adam exactly.")
     st.plotly_chart(optimizer_figures.magnitudes_figure(magnitudes), key=f"lo.inside.sizes.{run.id}",
-                    use_container_width=True)
+                    width="stretch")
     st.caption("The average distance each optimizer moves a weight at every step, all from the same held-out start "
                "and minibatches (bands: middle 80% of the weights that moved). Does the learned optimizer take big "
                "steps early and smaller ones later, like a learning-rate schedule?")
@@ -101,7 +101,7 @@ def checks_section(store: RunStore, run: Run) -> None:
     for column, (check, label) in zip(columns, CHECKS.items()):
         config = check_config(run.config, run.id, check)
         if column.button(label.capitalize(), key=f"lo.check.{run.id}.{check}", disabled=config.name in done,
-                         use_container_width=True):
+                         width="stretch"):
             runner.launch(store, config, common.mnist_path())
             st.toast(f"Check launched: {check}")
             st.rerun()
@@ -113,9 +113,9 @@ def checks_section(store: RunStore, run: Run) -> None:
                 continue
             wins, sentence = learnopt_report.verdict(results)
             (st.success if wins else st.warning)(sentence[0].upper() + sentence[1:] + ".")
-            st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, use_container_width=True)
+            st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, width="stretch")
             st.plotly_chart(learnopt_report.loss_curves_figure(results, title=name), key=f"lo.check.curves.{child.id}",
-                            use_container_width=True)
+                            width="stretch")
 
 
 def meta_settings(store: RunStore) -> dict[str, dict]:

@@ -162,7 +162,7 @@ def live(store: RunStore, run: Run) -> None:
         cancel(store, run.id)
         st.toast(f"Cancelling run {run.id}…")
     curves = report.curves_from_metrics(store.metrics(run.id))
-    st.plotly_chart(_figure(run, curves), key=key(f"live.{run.id}"), use_container_width=True)
+    st.plotly_chart(_figure(run, curves), key=key(f"live.{run.id}"), width="stretch")
     st.caption(CHART_CAPTION)
 
 
@@ -211,13 +211,13 @@ def results(store: RunStore, run: Run) -> None:
         else:
             curves = report.curves_from_metrics(store.metrics(run.id))
             if curves:
-                st.plotly_chart(_figure(run, curves), key=key(f"partial.{run.id}"), use_container_width=True)
+                st.plotly_chart(_figure(run, curves), key=key(f"partial.{run.id}"), width="stretch")
                 st.caption("The curves as far as the run got.")
         return
     curves = report.curves_from_results(results_data)
-    st.plotly_chart(_figure(run, curves), key=key(f"final.{run.id}"), use_container_width=True)
+    st.plotly_chart(_figure(run, curves), key=key(f"final.{run.id}"), width="stretch")
     st.caption(CHART_CAPTION + " " + _drift_caption(results_data))
-    st.dataframe(_table(results_data), hide_index=True, use_container_width=True)
+    st.dataframe(_table(results_data), hide_index=True, width="stretch")
     st.caption("final: accuracy of the first guesses over the whole stream. AUC: the mean of the running accuracy, "
                "i.e. the area under its curve (1.0 = right from the first example). The others: the last "
                f"{results_data['window']} examples, each half of a switching stream, and examples learned per second.")

@@ -38,12 +38,12 @@ def inside_section(run: Run) -> None:
         st.info(f"The meta network's weights cannot be shown: {error}")
         return
     st.plotly_chart(stacked_figures.trust_figure(weights), key=f"stacked.inside.trust.{run.id}",
-                    use_container_width=True)
+                    width="stretch")
     st.caption("Each cell is the average size of the weights the meta network's first layer gives one learner's score "
                "for one digit (its inputs are standardised, so sizes compare fairly): a darker row is a learner it "
                "listens to more; a darker cell shows a digit on which it relies on that learner.")
     st.plotly_chart(stacked_figures.kernel_figure(weights), key=f"stacked.inside.kernel.{run.id}",
-                    use_container_width=True)
+                    width="stretch")
     if weights.is_output:
         st.caption("With no hidden layers each weight says how much one learner's score for a digit (row) pushes the "
                    "final answer towards a class (column), red for, blue against: a red diagonal in each learner's "

@@ -52,7 +52,7 @@ def results(store: RunStore, run: Run) -> None:
                f"{results['test_samples']:,} test images; {results['repeats']} repeat(s) per point, each on its "
                "own random sample.")
     _headline(results)
-    st.plotly_chart(report.learning_curve_figure(results), key=f"transfer.curve.{run.id}", use_container_width=True)
+    st.plotly_chart(report.learning_curve_figure(results), key=f"transfer.curve.{run.id}", width="stretch")
     st.caption("Each line is one way of learning the new domain from the same few labelled examples; the band "
                "is the spread over repeats. Where a transfer line sits above 'from scratch', what the network "
                "learned on the first domain helps; below it, the old features get in the way. The gap usually "
