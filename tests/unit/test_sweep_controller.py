@@ -9,12 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
+from run_helpers import wait_for
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.runs.store import RunStore
@@ -42,16 +42,6 @@ def tiny_sweep(epochs: int = 2, trials: int = 2, train_limit: int = 1000, **opti
 def stores(tmp_path, monkeypatch):
     monkeypatch.setenv("METALEARN_WARM_WORKER", "0")
     return RunStore(tmp_path), SweepStore(tmp_path)
-
-
-def wait_for(condition, timeout: float = 120.0, poll: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError("timed out waiting")
 
 
 def test_each_trial_is_a_tagged_run_with_exactly_the_sampled_settings(stores, mnist_path, monkeypatch):
