@@ -200,6 +200,65 @@ def test_the_learned_optimizer_matches_its_weights(kind, preprocess, momentum):
     assert f"{optimizee.params:,} weights" in diagram.link
 
 
+@pytest.mark.parametrize("hidden", [(32,), (16, 8)])
+def test_the_nominal_optimizer_is_drawn_as_the_run_builds_it(hidden):
+    from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
+    from metalearn_core.kinds.learned_optimizer.rules import init_network_weights
+    from metalearn_core.kinds.learned_optimizer.run import specs
+
+    base = NetworkConfig((flatten, dense(20, activation="sigmoid")))
+    meta = NetworkConfig(tuple(dense(units) for units in hidden))
+    config = RunConfig(kind="learned_optimizer", base=base, meta=meta,
+                       learned_optimizer=LearnedOptimizerConfig(design="nominal"))
+    spec = specs(config)[1]
+    assert spec.kind == "nominal"
+    drawn = [learned_optimizer_diagram(base, meta, design="nominal"),
+             train_diagram("learned_optimizer", base, meta, {"learned_optimizer": {"design": "nominal"}}),
+             train_diagram("learned_optimizer", base, meta)]  # the run kind's default design
+    for diagram in drawn:
+        optimizer = diagram.chains[1]
+        assert not optimizer.problem
+        assert optimizer.params == sum(array.size for array in init_network_weights(spec).values())
+        assert optimizer.input_label.startswith(f"{spec.input_width} numbers")
+        assert [box.label for box in optimizer.boxes[:len(hidden)]] == [f"Dense({units}, relu)" for units in hidden]
+        output = next(box for box in optimizer.boxes if box.shape == (2,))
+        assert "direction" in output.label and "log-magnitude" in output.label
+        assert "Adam" in optimizer.note and f"{len(spec.momentum_decays)} momenta" in optimizer.note
+        assert "Dense(1)" not in " ".join(box.label for box in optimizer.boxes)
+        assert f"{optimizer.params:,} parameters" in diagram.link
+
+
+@pytest.mark.parametrize("kind, design", [("dense", "dense"), ("lstm", "dense"), ("lstm", "nominal")])
+def test_lstm_and_the_earlier_dense_design_draw_as_before(kind, design):
+    """LSTM layers are always the paper's LSTM, whatever the design; design "dense" is the earlier MLP."""
+    base, meta = NetworkConfig((flatten, dense(20, activation="sigmoid"))), NetworkConfig((LayerConfig(kind, units=20),))
+    for diagram in (learned_optimizer_diagram(base, meta, design=design),
+                    train_diagram("learned_optimizer", base, meta, {"learned_optimizer": {"design": design}})):
+        optimizer = diagram.chains[1]
+        assert optimizer.boxes[-1].label == "Dense(1): update" and "Adam-normalised momenta" in optimizer.note
+
+
+def test_the_nominal_diagram_counts_extra_rms_and_mix_weights():
+    from dataclasses import replace
+
+    from metalearn_core.inside.diagram import _nominal_chain
+    from metalearn_core.kinds.learned_optimizer.rules import init_network_weights
+    from metalearn_core.kinds.learned_optimizer.specs import OptimizerNetSpec
+
+    spec = replace(OptimizerNetSpec.nominal((12,)), rms_decays=(0.9, 0.99), nominal_mix=True)
+    chain = _nominal_chain("Optimizer (meta network)", spec)
+    assert chain.params == sum(array.size for array in init_network_weights(spec).values())
+    assert chain.input_label.startswith(f"{spec.input_width} numbers")
+    assert "2 more RMS" in chain.note and "mix weights" in chain.note
+
+
+def test_an_unknown_design_says_why():
+    meta = NetworkConfig((dense(32),))
+    optimizer = learned_optimizer_diagram(NetworkConfig((flatten, dense(20, activation="sigmoid"))), meta,
+                                          design="fancy").chains[1]
+    assert "unknown design" in optimizer.problem
+
+
 @pytest.mark.parametrize("layers, message", [
     ((conv(4, 3, "same"), pool(4), pool(4), pool(4)), "smaller than 1×1"),
     ((pool(2), conv(4, 15)), "larger than its 14×14 input"),

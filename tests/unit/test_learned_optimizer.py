@@ -26,6 +26,7 @@ from metalearn_core.kinds.learned_optimizer.meta_training import (
     unroll_meta_loss,
 )
 from metalearn_core.kinds.learned_optimizer.rules import (
+    HandOptimizer,
     LearnedOptimizer,
     init_optimizee,
     make_hand_optimizer,
@@ -262,6 +263,10 @@ def test_corrupted_or_foreign_files_raise_a_clear_value_error(tmp_path):
     (lambda: OptimizerNetSpec(warm_start_rate=float("inf")), "warm_start_rate"),
     (lambda: OptimizerNetSpec(time_scales=(10.0, 0.0)), "time_scales"),
     (lambda: OptimizerNetSpec(time_scales=100.0), "time_scales"),
+    (lambda: OptimizerNetSpec(rms_decays=(0.9, 1.0)), "rms_decays"),
+    (lambda: OptimizerNetSpec(rms_decays=0.9), "rms_decays"),
+    (lambda: OptimizerNetSpec(nominal_mix="yes"), "nominal_mix"),
+    (lambda: MetaTrainSpec(es_tail=-1), "es_tail"),
     (lambda: MetaTrainSpec(unroll=0), "unroll"),
     (lambda: MetaTrainSpec(meta_learning_rate=-1.0), "meta_learning_rate"),
     (lambda: MetaTrainSpec(budget_seconds=0), "budget_seconds"),
@@ -479,6 +484,57 @@ def test_nominal_inputs_and_update_are_invariant_to_rescaling_one_tensor():
     other = optimizer.initial_state(9, tf.float64, sizes=(9,))
     inputs_o, *_ = optimizer.nominal_parts(tf.constant(grads * scale), other, tf.constant(params * scale))
     assert not np.allclose(inputs_o.numpy(), inputs_s.numpy())
+
+
+def _zero_head_with_mix(mix: np.ndarray) -> LearnedOptimizer:
+    optimizer = LearnedOptimizer(NOMINAL_SMALL, seed=0, dtype="float64")
+    weights = optimizer.get_weights()
+    weights["mix"] = np.asarray(mix, dtype=np.float64)
+    optimizer.set_weights(weights)
+    return optimizer
+
+
+def test_the_nominal_blend_moves_adams_direction_to_rmsprops_or_another_momentum():
+    """With the correction network at zero, blend weight 1 on one ratio makes that ratio the direction:
+    gradient / RMS(0.999) is Adam without momentum, momentum(0.5) / RMS is Adam with beta 1 = 0.5, and
+    gradient / RMS(0.9) is RMSprop (decay 0.9) with Adam's bias correction."""
+    spec = NOMINAL_SMALL
+    assert spec.nominal_mix and spec.rms_decays == (0.9,)
+    size = 1 + len(spec.momentum_decays) + 2 * len(spec.rms_decays)  # g/rms, m_k/rms; g/fast, m_0.9/fast
+    assert LearnedOptimizer(spec).get_weights()["mix"].shape == (size,)
+    rate = spec.nominal_rate
+    rng = np.random.default_rng(3)
+    gradients = [rng.normal(size=7) * (1 + step) for step in range(5)]  # a growing scale: the RMS timescales differ
+    cases = {0: HandOptimizer("adam", rate, momentum=0.0), 1: HandOptimizer("adam", rate, momentum=0.5)}
+    for index, hand in cases.items():
+        mix = np.zeros(size)
+        mix[index] = 1.0
+        learned = _zero_head_with_mix(mix)
+        state_l, state_h = learned.initial_state(7, tf.float64, sizes=(7,)), hand.initial_state(7, tf.float64)
+        for grads in gradients:
+            delta_l, state_l = learned.update(tf.constant(grads), state_l, params=tf.constant(grads))
+            delta_h, state_h = hand.update(tf.constant(grads), state_h)
+            np.testing.assert_allclose(delta_l.numpy(), delta_h.numpy(), rtol=1e-9)
+    mix = np.zeros(size)
+    mix[1 + len(spec.momentum_decays)] = 1.0  # the gradient over the 0.9-RMS
+    learned, square = _zero_head_with_mix(mix), np.zeros(7)
+    state = learned.initial_state(7, tf.float64, sizes=(7,))
+    for step, grads in enumerate(gradients, start=1):
+        square = 0.9 * square + 0.1 * grads**2
+        delta, state = learned.update(tf.constant(grads), state, params=tf.constant(grads))
+        np.testing.assert_allclose(delta.numpy(), -rate * grads / (np.sqrt(square / (1 - 0.9**step)) + 1e-8), rtol=1e-9)
+
+
+def test_a_nominal_spec_saved_before_the_blend_reads_as_it_was(tmp_path):
+    """Saved nominal specs have no rms_decays or nominal_mix: they load without them, with their input width."""
+    saved = OptimizerNetSpec.nominal(hidden=(4,)).to_dict()
+    del saved["rms_decays"], saved["nominal_mix"]
+    old = OptimizerNetSpec.from_dict(saved)
+    assert old.rms_decays == () and old.nominal_mix is False and old.input_width == 17
+    assert OptimizerNetSpec.nominal(hidden=(4,)).input_width == 20
+    optimizer = LearnedOptimizer(old, seed=1)
+    assert "mix" not in optimizer.get_weights()
+    assert LearnedOptimizer.load(optimizer.save(tmp_path / "old.npz")).spec == old
 
 
 def test_nominal_state_needs_sizes_that_add_up():

@@ -224,6 +224,8 @@ def init_network_weights(spec: OptimizerNetSpec, seed: int = 0) -> dict[str, np.
         weights["output_kernel"] = np.zeros((width, 2))  # (h, 2): direction, log-magnitude
         weights["output_bias"] = np.zeros(2)
         weights["log_rate"] = np.array(math.log(spec.nominal_rate))
+        if spec.nominal_mix:  # zero: the nominal term starts as Adam's direction exactly
+            weights["mix"] = np.zeros(len(spec.momentum_decays) + 1 + 2 * len(spec.rms_decays))
         return weights
     for layer, units in enumerate(spec.hidden):
         if spec.kind == "lstm":
@@ -319,7 +321,8 @@ class LearnedOptimizer:
             if sum(sizes) != n or min(sizes) < 1:
                 raise ValueError(f"tensor sizes {sizes} do not add up to the {n} coordinates")
             segments = tf.constant(np.repeat(np.arange(len(sizes), dtype=np.int32), sizes))  # (n,)
-            moments = tuple(tf.zeros([n], dtype) for _ in range(len(self.spec.momentum_decays) + 1))
+            moments = tuple(tf.zeros([n], dtype)
+                            for _ in range(len(self.spec.momentum_decays) + 1 + len(self.spec.rms_decays)))
             return (*moments, tf.zeros([], dtype), segments)
         accumulators: State = ()
         if self.spec.momentum_decays:
@@ -377,27 +380,36 @@ class LearnedOptimizer:
         new state)``; :meth:`update` combines them (see :meth:`OptimizerNetSpec.nominal`)."""
         spec = self.spec
         decays, beta_2 = spec.momentum_decays, spec.rms_decay
-        count = len(decays)
-        momenta, mean_square, step, segments = state[:count], state[count], state[count + 1], state[count + 2]
+        count, extra = len(decays), len(spec.rms_decays)
+        momenta, mean_square = state[:count], state[count]
+        squares, (step, segments) = state[count + 1: count + 1 + extra], state[count + 1 + extra:]
         params = tf.zeros_like(grads) if params is None else tf.stop_gradient(params)
         step = step + 1
         momenta = tuple(decay * m + (1 - decay) * grads for decay, m in zip(decays, momenta))  # (n,) each
         mean_square = beta_2 * mean_square + (1 - beta_2) * tf.square(grads)  # (n,)
+        squares = tuple(decay * v + (1 - decay) * tf.square(grads) for decay, v in zip(spec.rms_decays, squares))
         rms_hat = tf.sqrt(mean_square / (1 - beta_2**step))  # (n,)
         adam_index = min(range(count), key=lambda index: abs(decays[index] - 0.9))
-        first_hat = momenta[adam_index] / (1 - decays[adam_index] ** step)
-        adam = first_hat / (rms_hat + 1e-8)  # (n,) exactly HandOptimizer's Adam direction
+        momenta_hat = [m / (1 - d**step) for d, m in zip(decays, momenta)]  # (n,) each
         inverse = 1.0 / (rms_hat + 1e-8)
-        raw = [grads, params, *(m / (1 - d**step) for d, m in zip(decays, momenta)), rms_hat, grads * inverse,
-               *(m / (1 - d**step) * inverse for d, m in zip(decays, momenta))]
+        adam = momenta_hat[adam_index] * inverse  # (n,) exactly HandOptimizer's Adam direction
+        ratios = [grads * inverse, *(m * inverse for m in momenta_hat)]  # the candidate nominal directions
+        raw = [grads, params, *momenta_hat, rms_hat, *ratios]
+        for decay, v in zip(spec.rms_decays, squares):  # RMS at other timescales and the ratios to them
+            fast = tf.sqrt(v / (1 - decay**step))  # (n,)
+            pair = [grads / (fast + 1e-8), momenta_hat[adam_index] / (fast + 1e-8)]
+            raw += [fast, *pair]
+            ratios += pair
         features = tf.stack(raw, axis=1)  # (n, k)
         inputs = tf.concat([per_tensor_rescale(features, segments),
                             tf.tanh(step / tf.constant(spec.time_scales, grads.dtype))[None, :]
                             * tf.ones_like(grads)[:, None]], axis=1) if spec.time_scales else \
             per_tensor_rescale(features, segments)  # (n, input_width)
         weights = dict(zip(self.names, self.variables))
+        if spec.nominal_mix:  # Adam's direction moved towards RMSprop's, another momentum's, another RMS's
+            adam = adam + sum(weights["mix"][index] * (term - adam) for index, term in enumerate(ratios))
         output = self._dense(inputs, weights)  # (n, 2)
-        return inputs, adam, output[:, 0], output[:, 1], (*momenta, mean_square, step, segments)
+        return inputs, adam, output[:, 0], output[:, 1], (*momenta, mean_square, *squares, step, segments)
 
     def _nominal(self, grads: tf.Tensor, state: State, params: tf.Tensor | None) -> tuple[tf.Tensor, State]:
         _, adam, direction, log_magnitude, state = self.nominal_parts(grads, state, params)
