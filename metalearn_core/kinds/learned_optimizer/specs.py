@@ -155,9 +155,10 @@ class OptimizerNetSpec:
       it): a per-parameter MLP reading per-tensor-rescaled features that corrects a nominal Adam step.
 
     The dataclass defaults stay the earlier dense design so that specs saved before still load as what
-    they were. Meta-trained with antithetic ES for 200 trajectories, seeds 0, 1, 2, the nominal design
-    ended at 0.244, 0.260 and 0.239 at step 100 against 0.282 for tuned Adam (10 held-out inits;
-    paired -0.038 +- 0.013, -0.022 +- 0.019, -0.043 +- 0.020).
+    they were. Meta-trained with antithetic ES for 200 trajectories, seeds 0, 1, 2, the first nominal
+    design (no blend, ES on the last 10 steps) ended at 0.244, 0.260 and 0.239 at step 100 against 0.282
+    for tuned Adam (10 held-out inits; paired -0.038 +- 0.013, -0.022 +- 0.019, -0.043 +- 0.020). The
+    README's learned-optimizer benchmark has the current design's figures, three seeds of 600 trajectories.
 
     Earlier dense design (and why): a coordinate-wise MLP (32, 32) that also reads Adam-normalised momenta at
     three timescales (0.5, 0.9, 0.99), output scale 0.01. On 2 CPU cores the paper's LSTM managed
