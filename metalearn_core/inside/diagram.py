@@ -31,7 +31,6 @@ from metalearn_core.config import IMAGE_SIZE, NUM_CLASSES, ConfigError, LayerCon
 from metalearn_core.kinds.learned_optimizer.config import (
     LearnedOptimizerConfig,
     optimizee_shape,
-    optimizer_shape,
 )
 from metalearn_core.kinds.learned_optimizer.specs import OptimizerNetSpec
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
@@ -374,14 +373,6 @@ def _nominal_inputs(spec: OptimizerNetSpec) -> str:
     return text
 
 
-def _nominal_mix_size(spec: OptimizerNetSpec) -> int:
-    """How many "mix" weights move the nominal direction towards the other ratios (0 without ``nominal_mix``):
-    one per Adam-normalised ratio, two per extra RMS, as ``rules.init_network_weights`` stores them."""
-    if not spec.nominal_mix:
-        return 0
-    return 1 + len(spec.momentum_decays) + 2 * len(spec.rms_decays)
-
-
 def _nominal_chain(title: str, spec: OptimizerNetSpec) -> Chain:
     """The nominal design (:meth:`OptimizerNetSpec.nominal`): an MLP whose two outputs correct Adam's step."""
     boxes, width = [], spec.input_width
@@ -392,7 +383,7 @@ def _nominal_chain(title: str, spec: OptimizerNetSpec) -> Chain:
     boxes.append(Box("output", "Dense(2): direction and log-magnitude", (2,), trainable=2 * width + 2, implicit=True,
                      note="added: a direction d and a log-magnitude a for this one weight; it starts at zero, so "
                           "the untrained optimizer is Adam exactly"))
-    mix = _nominal_mix_size(spec)
+    mix = spec.mix_size
     extra = f" and {mix} mix weights moving Adam's direction towards the other ratios" if mix else ""
     boxes.append(Box("update", "Corrected Adam step: update", (1,), trainable=1 + mix, implicit=True,
                      note=f"added: -rate × exp(R·tanh(a / R)) × (Adam + d), R = {spec.magnitude_range:g}; learns the "
@@ -407,7 +398,6 @@ def _nominal_chain(title: str, spec: OptimizerNetSpec) -> Chain:
 def _optimizer_chain(meta: NetworkConfig, preprocess: bool, momentum_inputs: bool, design: str = "dense") -> Chain:
     title = "Optimizer (meta network)"
     try:
-        optimizer_shape(meta)
         spec = optimizer_spec(meta, preprocess, momentum_inputs, design)
     except ConfigError as error:
         return Chain(title, "each weight's gradient", problem=str(error))

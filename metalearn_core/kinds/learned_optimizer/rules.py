@@ -225,7 +225,7 @@ def init_network_weights(spec: OptimizerNetSpec, seed: int = 0) -> dict[str, np.
         weights["output_bias"] = np.zeros(2)
         weights["log_rate"] = np.array(math.log(spec.nominal_rate))
         if spec.nominal_mix:  # zero: the nominal term starts as Adam's direction exactly
-            weights["mix"] = np.zeros(len(spec.momentum_decays) + 1 + 2 * len(spec.rms_decays))
+            weights["mix"] = np.zeros(spec.mix_size)
         return weights
     for layer, units in enumerate(spec.hidden):
         if spec.kind == "lstm":

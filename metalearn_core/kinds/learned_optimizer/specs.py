@@ -301,6 +301,12 @@ class OptimizerNetSpec:
         return (2 if self.preprocess else 1) + extra + len(self.time_scales)
 
     @property
+    def mix_size(self) -> int:
+        """How many blend weights ``nominal_mix`` adds (0 without it): one per Adam-normalised ratio (the gradient
+        and each momentum over the RMS), two per extra RMS (the gradient and Adam's momentum over it)."""
+        return 1 + len(self.momentum_decays) + 2 * len(self.rms_decays) if self.nominal_mix else 0
+
+    @property
     def warm_starts(self) -> bool:
         """Whether :attr:`warm_start_rate` applies: a dense net with momentum inputs and hidden widths >= 2."""
         return (self.warm_start_rate > 0 and self.kind == "dense" and bool(self.momentum_decays)
@@ -363,8 +369,8 @@ class MetaTrainSpec:
             trajectory (0 = every step). Default 50, the second half of the paper's 100 steps: with 10 (the
             window the baselines are tuned on, the default before) the optimizer was tuned to the end of a
             100-step run only and generalised worst to the two-hidden-layer net, still far from its end at
-            step 100 (0.89-0.91 against RMSprop's 0.73); over the second half it also learns to get there
-            fast (0.60-0.70), and step 100 on the paper's problem stays below Adam.
+            step 100 (0.89-0.92 against RMSprop's 0.73); over the second half it also learns to get there
+            fast (0.60-0.73), and step 100 on the paper's problem stays below Adam.
 
     Example:
         >>> MetaTrainSpec(unroll=20).unroll
