@@ -14,6 +14,7 @@ from metalearn_core.kinds.base.report import read_evaluation
 from metalearn_core.runs import runner
 from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
+from metalearn_core.safe_input import try_parse_id
 from metalearn_core.session import format_seconds, progress_view
 
 if TYPE_CHECKING:
@@ -40,9 +41,9 @@ def kind_run_to_watch(store: RunStore, kind: str, chosen: int | None, from_url: 
     URL's, else one still going, else the newest one."""
     runs = [run for run in store.list_runs() if run.kind == kind]  # newest first
     ids = [run.id for run in runs]
-    for candidate in (chosen, from_url):
-        if candidate is not None and str(candidate).isdigit() and int(candidate) in ids:
-            return int(candidate)
+    for candidate in (chosen, try_parse_id(from_url)):
+        if candidate is not None and candidate in ids:
+            return candidate
     active = [run.id for run in runs if run.is_active]
     return (active or ids or [None])[0]
 

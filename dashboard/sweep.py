@@ -17,6 +17,7 @@ from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs import runner
 from metalearn_core.runs.classroom import ScopedSweepStore
 from metalearn_core.runs.store import RunStore
+from metalearn_core.safe_input import try_parse_id
 from metalearn_core.session import URL_KEY, assemble_config, token_to_config
 from metalearn_core.sweeps import analysis
 from metalearn_core.sweeps import figures as sweep_figures
@@ -207,7 +208,8 @@ def pick_sweep(sweeps: SweepStore) -> Sweep | None:
         return None
     if st.session_state.get(key("view")) not in listed:
         wanted = str(st.query_params.get("sweep", ""))
-        st.session_state[key("view")] = int(wanted) if wanted.isdigit() and int(wanted) in listed else next(iter(listed))
+        wanted_id = try_parse_id(wanted)
+        st.session_state[key("view")] = wanted_id if wanted_id in listed else next(iter(listed))
     chosen = st.selectbox("Sweep", list(listed), key=key("view"),
                           format_func=lambda sweep_id: f"#{sweep_id} · {listed[sweep_id].name} · "
                                                        f"{listed[sweep_id].status}")

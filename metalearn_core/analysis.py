@@ -26,6 +26,7 @@ import pandas as pd
 from metalearn_core import kinds
 from metalearn_core.config import ConfigError, RunConfig, TrainingConfig
 from metalearn_core.runs.store import Run
+from metalearn_core.safe_input import try_parse_id
 
 RUN_COLUMNS = ["id", "name", "kind", "status", "created", "test_accuracy", "tags", "duration_s", "owner"]
 METRIC_COLUMNS = ["run_id", "run", "series", "epoch", "metric", "value", "elapsed"]
@@ -467,7 +468,7 @@ def parse_run_ids(text: str, known: Sequence[int] | dict) -> list[int]:
     entries are dropped, order and first occurrence kept."""
     ids: list[int] = []
     for part in text.split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) in known and int(part) not in ids:
-            ids.append(int(part))
+        run_id = try_parse_id(part)
+        if run_id is not None and run_id in known and run_id not in ids:
+            ids.append(run_id)
     return ids

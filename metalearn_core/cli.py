@@ -36,6 +36,7 @@ from metalearn_core.runs.database import DatabaseError, redact
 from metalearn_core.runs.runner import cancel, launch
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
+from metalearn_core.safe_input import InputError, parse_id, read_text
 from metalearn_core.sweeps import cli as sweep_cli
 from metalearn_core.sweeps.store import SweepNotFound
 
@@ -86,12 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     run_commands = runs.add_subparsers(dest="runs_command", required=True)
     run_commands.add_parser("list", help="all runs, newest first")
     for name in ("show", "delete", "cancel"):
-        run_commands.add_parser(name).add_argument("run_id", type=int)
+        run_commands.add_parser(name).add_argument("run_id")
     rename = run_commands.add_parser("rename")
-    rename.add_argument("run_id", type=int)
+    rename.add_argument("run_id")
     rename.add_argument("name")
     tag = run_commands.add_parser("tag")
-    tag.add_argument("run_id", type=int)
+    tag.add_argument("run_id")
     tag.add_argument("tags", nargs="*")
 
     sweep_cli.add_commands(commands, add_run_arguments)
@@ -113,12 +114,11 @@ def _parser() -> argparse.ArgumentParser:
 def build_config(args: argparse.Namespace) -> RunConfig:
     """The run config from a JSON file or a preset, with command-line flags applied on top."""
     if args.config:
-        path = Path(args.config)
         try:
-            text = path.read_text()
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-        config = RunConfig.from_json(text, source=str(path))
+            text = read_text(args.config)
+        except InputError as error:
+            raise ConfigError(str(error)) from None
+        config = RunConfig.from_json(text, source=str(args.config))
     else:
         config = preset_config(args.preset or DEFAULT_PRESET)
     if args.preset and args.config:
@@ -234,6 +234,8 @@ def _print_run(run: Run, store: RunStore) -> None:
 
 
 def _runs_command(args: argparse.Namespace, store: RunStore) -> int:
+    if getattr(args, "run_id", None) is not None:
+        args.run_id = parse_id(args.run_id)  # ASCII digits within SQLite's range, else one clear line
     if args.runs_command == "list":
         runs = store.list_runs()
         if not runs:

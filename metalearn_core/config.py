@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from metalearn_core.safe_input import InputError, has_control_characters, load_json
+
 LAYER_TYPES = ("dense", "conv2d", "max_pool", "dropout", "batch_norm", "flatten", "lstm")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
 # sgd_hd / adam_hd: hypergradient descent (Baydin et al. 2018), the learning rate itself learned.
@@ -309,6 +311,8 @@ class RunConfig:
     def _validate(self, spec: Any) -> None:
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("run: name must be text of at most 200 characters")
+        if has_control_characters(self.name):
+            raise ConfigError("run: name cannot hold control characters (newlines, tabs, terminal escape codes)")
         self.base.validate("base network")
         if self.training.optimizer == "learned" and not spec.accepts_learned_optimizer:
             raise ConfigError("training: a learned optimizer trains base runs only")
@@ -391,9 +395,9 @@ class RunConfig:
     def from_json(cls, text: str, source: str = "config") -> RunConfig:
         """Parse JSON text; ``source`` (a file name) is named in the error message."""
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{source}: not valid JSON ({error})") from None
+            data = load_json(text, source)
+        except InputError as error:
+            raise ConfigError(str(error)) from None
         try:
             return cls.from_dict(data)
         except ConfigError as error:

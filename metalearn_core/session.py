@@ -22,8 +22,10 @@ from metalearn_core.config import (
     TrainingConfig,
 )
 from metalearn_core.runs.store import Run
+from metalearn_core.safe_input import InputError, inflate, load_json
 
 URL_KEY = "config"
+MAX_TOKEN_LENGTH = 200_000  # a real config's token is under 2,000 characters
 
 
 # -- layer lists ------------------------------------------------------------------------------
@@ -79,11 +81,16 @@ def config_to_token(config: RunConfig) -> str:
 
 def token_to_config(token: str) -> RunConfig:
     """The config behind a URL token; a damaged token raises ConfigError."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise ConfigError(f"the configuration in the link is too long ({len(token):,} characters)")
     try:
         packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(zlib.decompress(packed))
-    except (ValueError, zlib.error) as error:
+    except ValueError as error:
         raise ConfigError(f"the configuration in the link is damaged ({type(error).__name__})") from None
+    try:
+        data = load_json(inflate(packed, "configuration in the link"), "the configuration in the link")
+    except InputError as error:
+        raise ConfigError(str(error)) from None
     return RunConfig.from_dict(data)
 
 

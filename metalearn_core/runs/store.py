@@ -37,6 +37,7 @@ from typing import Any
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs.artifacts import Artifacts, open_artifacts
 from metalearn_core.runs.database import Connection, Database, open_database
+from metalearn_core.safe_input import InputError, check_label, load_json
 
 STATUSES = ("queued", "running", "completed", "failed", "cancelled", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
@@ -174,8 +175,8 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 def _decode(text: str | None, default: Any) -> Any:
     try:
-        return json.loads(text) if text else default
-    except json.JSONDecodeError:
+        return load_json(text, "stored value") if text else default
+    except InputError:
         return default
 
 
@@ -302,13 +303,15 @@ class RunStore:
                 "gradient_norm = excluded.gradient_norm, histogram = excluded.histogram", rows)
 
     def rename(self, run_id: int, name: str) -> None:
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise ValueError("a run name must be 1 to 200 characters")
-        self._update(run_id, name=name)
+        """A new name: 1 to 200 characters, no control characters (raises InputError, a ValueError)."""
+        self._update(run_id, name=check_label(name, "run name"))
 
     def set_tags(self, run_id: int, tags: list[str]) -> None:
-        self._update(run_id, tags=json.dumps(_clean_tags(tags)))
+        """Replace the tags; each up to 100 characters with no control characters."""
+        cleaned = _clean_tags(tags)
+        for tag in cleaned:
+            check_label(tag, "tag", max_length=100)
+        self._update(run_id, tags=json.dumps(cleaned))
 
     def set_executor(self, run_id: int, executor: str, handle: str = "") -> None:
         """Record where the run trains: ``dask`` with its task key, say."""

@@ -12,15 +12,14 @@ follows the sweep, a line per finished trial; Ctrl-C cancels it (its trials' cur
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs.store import RunStore
+from metalearn_core.safe_input import InputError, parse_id, read_json_file
 from metalearn_core.sweeps.config import OBJECTIVES, PRUNERS, SAMPLERS, SweepConfig
 from metalearn_core.sweeps.space import SearchSpace
 from metalearn_core.sweeps.store import Sweep, SweepStore
@@ -48,19 +47,15 @@ def add_commands(commands: argparse._SubParsersAction,
     for name, text in (("show", "the best trial, the importances and every trial"),
                        ("resume", "start a new controller for an interrupted or cancelled sweep"),
                        ("cancel", "cancel a sweep and the trials it has in flight")):
-        sweep_commands.add_parser(name, help=text).add_argument("sweep_id", type=int)
+        sweep_commands.add_parser(name, help=text).add_argument("sweep_id")
 
 
 def read_space(path: str, kind: str) -> SearchSpace:
     """The search space in a JSON file, with the file named in any error."""
     try:
-        text = Path(path).read_text()
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}: not valid JSON ({error})") from None
+        data = read_json_file(path)
+    except InputError as error:
+        raise ConfigError(str(error)) from None
     try:
         return SearchSpace.from_dict(data, kind)
     except ConfigError as error:
@@ -86,6 +81,8 @@ def run_command(args: argparse.Namespace, runs: RunStore, mnist: str | None,
         show(runs, sweep)
         return 0 if sweep.status == "completed" else 1
     command = args.sweeps_command
+    if getattr(args, "sweep_id", None) is not None:
+        args.sweep_id = parse_id(args.sweep_id, "sweep")
     if command == "list":
         list_sweeps(sweeps)
     elif command == "show":

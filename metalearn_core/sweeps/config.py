@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metalearn_core.config import ConfigError, RunConfig, _check_choice, _check_int, _check_range
+from metalearn_core.safe_input import InputError, has_control_characters, load_json
 from metalearn_core.sweeps.space import SearchSpace
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -71,6 +72,8 @@ class SweepConfig:
         _check_int(where, "seed", self.seed, 0, 2**31 - 1)
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError(f"{where}: name must be text of at most 200 characters")
+        if has_control_characters(self.name):
+            raise ConfigError(f"{where}: name cannot hold control characters (newlines, tabs, terminal escape codes)")
         objective_source(self.base.kind, self.objective)
         if self.base.kind == "base" and self.base.training.validation_split <= 0:
             raise ConfigError(f"{where}: the objective is scored on validation data, and the base config has "
@@ -108,9 +111,9 @@ class SweepConfig:
     @classmethod
     def from_json(cls, text: str, source: str = "sweep") -> SweepConfig:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{source}: not valid JSON ({error})") from None
+            data = load_json(text, source)
+        except InputError as error:
+            raise ConfigError(str(error)) from None
         try:
             return cls.from_dict(data)
         except ConfigError as error:

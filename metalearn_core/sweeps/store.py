@@ -24,6 +24,7 @@ from typing import Any
 
 from metalearn_core.config import ConfigError
 from metalearn_core.runs.store import lock_held
+from metalearn_core.safe_input import InputError, read_json_file
 from metalearn_core.sweeps.config import SweepConfig
 
 SWEEP_STATUSES = ("queued", "running", "completed", "cancelled", "failed", "interrupted")
@@ -128,12 +129,16 @@ class SweepStore:
     def _read_state(self, sweep_id: int) -> dict[str, Any]:
         path = self.folder(sweep_id) / "state.json"
         for _ in range(5):
+            if not path.exists():
+                raise SweepNotFound(sweep_id)
             try:
-                return json.loads(path.read_text())
-            except FileNotFoundError:
-                raise SweepNotFound(sweep_id) from None
-            except json.JSONDecodeError:
+                state = read_json_file(path, f"sweep {sweep_id}: state.json")
+            except InputError:
                 time.sleep(0.05)
+                continue
+            if isinstance(state, dict):
+                return state
+            break
         raise ConfigError(f"sweep {sweep_id}: its state.json is corrupted ({path})")
 
     def get(self, sweep_id: int) -> Sweep:
