@@ -87,7 +87,7 @@ def load_json(text: str | bytes, source: str, max_bytes: int = MAX_JSON_BYTES,
         raise InputError(f"{source}: nested too deeply (more than {max_depth} levels)")
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, and integers over 4,300 digits
         raise InputError(f"{source}: not valid JSON ({error})") from None
 
 

@@ -18,6 +18,7 @@ from metalearn_core.safe_input import InputError, has_control_characters, load_j
 from metalearn_core.sweeps.space import SearchSpace
 
 SAMPLERS = ("tpe", "random", "grid")
+MAX_GRID_CELLS = 100_000  # Optuna's grid sampler lists every cell up front
 PRUNERS = ("none", "median", "asha")
 SAMPLER_LABELS = {"tpe": "TPE (learns from earlier trials)", "random": "random", "grid": "grid (every combination)"}
 PRUNER_LABELS = {"none": "none (every trial runs to the end)", "median": "median (stop trials below the median)",
@@ -79,6 +80,10 @@ class SweepConfig:
             raise ConfigError(f"{where}: the objective is scored on validation data, and the base config has "
                               "none: set a validation split above 0 (the test set is never used to choose)")
         self.space.check(self.base)
+        if self.sampler == "grid" and self.space.grid_size() > MAX_GRID_CELLS:
+            raise ConfigError(f"{where}: the grid has {self.space.grid_size():,} combinations, more than the "
+                              f"{MAX_GRID_CELLS:,} a grid sweep can walk: use fewer values (a larger step) or "
+                              "the TPE or random sampler")
 
     @property
     def direction(self) -> str:

@@ -11,7 +11,13 @@ TensorFlow to import. Started detached by :func:`metalearn_core.sweeps.runner.la
 
 Nothing is lost when the controller dies: the runs train on in their own processes; a resumed
 controller adopts every trial the study still holds as running (finding its run by its tags, or
-launching it when the first controller died before it could), reports what it missed and goes on.
+launching it when the first controller died before it could), reports what it missed and goes on,
+its sampler drawing on from where the study stands (see :mod:`metalearn_core.sweeps.study`).
+
+No settings are tried twice: a trial whose sampled settings repeat an earlier trial's (a resumed
+sampler, or a small space of choices) is closed unrun as a skipped repeat, which counts in no
+budget and no table, and the study is asked again, up to :data:`MAX_REPEAT_ASKS` times; a space
+with fewer points than the trial budget ends when every point was tried.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.sweeps.config import objective_source
 from metalearn_core.sweeps.space import optuna_suggest
 from metalearn_core.sweeps.store import SweepStore, sweep_tag, trial_tag
-from metalearn_core.sweeps.study import open_study
+from metalearn_core.sweeps.study import is_skipped, open_study
+
+MAX_REPEAT_ASKS = 20  # asks in a row that may repeat tried settings before the repeat is run after all
 
 
 class SweepStopped(Exception):
@@ -91,7 +99,11 @@ class Controller:
         self.in_flight: dict[int, Flight] = {}
         self.stopping: set[int] = set()  # runs of pruned trials, being cancelled
         budget = self.config.trials
-        self.trial_budget = min(budget, self.config.space.grid_size()) if self.config.sampler == "grid" else budget
+        if self.config.sampler == "grid":
+            self.trial_budget = min(budget, self.config.space.grid_size())
+        else:  # a space of choices and whole numbers may hold fewer points than the budget
+            size = self.config.space.size(self.config.base)
+            self.trial_budget = min(budget, size) if size else budget
         self.active_seconds = float(self.sweep.state.get("active_seconds", 0.0))
 
     # -- the loop -----------------------------------------------------------------------------
@@ -128,27 +140,31 @@ class Controller:
         self._write_state(status="completed", ended_at=time.time())
         return "completed"
 
+    def _trials(self) -> list[optuna.trial.FrozenTrial]:
+        """The study's trials but for the skipped repeats."""
+        return [trial for trial in self.study.get_trials(deepcopy=False) if not is_skipped(trial)]
+
     def _budget_left(self) -> bool:
-        if len(self.study.trials) >= self.trial_budget:
+        if len(self._trials()) >= self.trial_budget:
             return False
         budget = self.config.time_budget
         return not (budget and self.active_seconds >= budget)
 
     def _write_state(self, **items: Any) -> None:
         trials = self.study.get_trials(deepcopy=False)
-        counts = {state.name.lower(): sum(trial.state == state for trial in trials) for state in TrialState}
+        counts = {state.name.lower(): sum(trial.state == state and not is_skipped(trial) for trial in trials)
+                  for state in TrialState}
         best = _best(self.study)
         self.sweeps.update_state(
             self.sweep_id, active_seconds=self.active_seconds, trials=counts, trial_budget=self.trial_budget,
+            repeats_skipped=sum(map(is_skipped, trials)),
             best_value=best.value if best else None, best_trial=best.number if best else None,
             best_run=best.user_attrs.get("run_id") if best else None, **items)
 
     # -- trials -------------------------------------------------------------------------------
     def _start_trial(self, trial: optuna.Trial | None = None) -> None:
         """Ask for a trial (or take one the study holds without a run), sample it and launch its run."""
-        trial = trial or self.study.ask()
-        params = self.config.space.sample(optuna_suggest(trial), self.config.base,
-                                          shared_units=self.config.sampler == "grid")
+        trial, params = self._propose(trial)
         try:
             config = self.config.space.apply(self.config.base, params)
         except ConfigError as error:
@@ -162,11 +178,35 @@ class Controller:
         self.runs.update_summary(run_id, sweep={"id": self.sweep_id, "trial": trial.number, "params": params})
         self.in_flight[trial.number] = Flight(trial, run_id)
 
+    def _propose(self, trial: optuna.Trial | None = None) -> tuple[optuna.Trial, dict[str, Any]]:
+        """A trial (``trial``, or a new one) and its sampled settings, which no earlier trial had:
+        a repeat is told as a skipped trial (``repeat_of`` the earlier number) and the study asked
+        again; after :data:`MAX_REPEAT_ASKS` repeats in a row the last one is taken all the same."""
+        tried: dict[tuple, int] = {}
+        for frozen in self._trials():
+            if frozen.params and (trial is None or frozen.number != trial.number):
+                tried.setdefault(_settings_key(frozen.params), frozen.number)
+        for attempt in range(MAX_REPEAT_ASKS + 1):
+            trial = trial or self.study.ask()
+            params = self.config.space.sample(optuna_suggest(trial), self.config.base,
+                                              shared_units=self.config.sampler == "grid")
+            earlier = tried.get(_settings_key(params))
+            if earlier is None or attempt == MAX_REPEAT_ASKS:
+                return trial, params
+            trial.set_user_attr("repeat_of", earlier)
+            trial.set_user_attr("outcome", f"skipped: the settings of trial {earlier}")
+            self.study.tell(trial, state=TrialState.FAIL)
+            trial = None
+        raise AssertionError("unreachable")  # the last attempt returns
+
     def _adopt(self) -> None:
         """Take over the trials a previous controller left running."""
         known = trial_runs(self.runs, self.sweep_id)
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             trial = optuna.Trial(self.study, frozen._trial_id)
+            if is_skipped(frozen):  # the previous controller died while skipping this repeat
+                self.study.tell(trial, state=TrialState.FAIL)
+                continue
             run = known.get(frozen.number)
             if run is None:  # the previous controller died between asking and launching
                 self._start_trial(trial)
@@ -231,6 +271,11 @@ class Controller:
                                                   for flight in self.in_flight.values()):
             time.sleep(0.2)
         self.in_flight.clear()
+
+
+def _settings_key(params: dict[str, Any]) -> tuple:
+    """Sampled settings in a form that compares and hashes (equal settings, equal keys)."""
+    return tuple(sorted(params.items()))
 
 
 def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:

@@ -40,6 +40,7 @@ from metalearn_core.config import (
 
 SWEEP_KINDS = ("base", "fewshot")  # kinds whose runs report a validation score per epoch or interval
 GRID_POINTS = 3  # values a grid takes of a range with no step: low, middle, high
+MAX_STEPS = 10_000  # values one dimension may list or step through (units 1..4096 by 1 and batch sizes fit)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,17 @@ class Dimension:
             return sorted({int(round(value)) for value in values})
         return [float(f"{value:.6g}") for value in values]
 
+    def values(self) -> list[Any] | None:
+        """Every value a sampler can draw (choices, whole numbers, steps); None for a float range
+        without a step, which has no end of them."""
+        if self.choices:
+            return list(self.choices)
+        if self.setting.type == "float" and not self.step:
+            return None
+        step = self.step or 1
+        count = int(math.floor((float(self.high) - float(self.low)) / step + 1e-9)) + 1
+        return [self.low + index * step for index in range(count)]
+
     def describe(self) -> str:
         if self.choices:
             return ", ".join(map(str, self.choices))
@@ -126,13 +138,29 @@ def _unknown_setting(name: Any, kind: str) -> ConfigError:
     known = [setting for setting, spec in SETTINGS.items() if kind in spec.kinds]
     close = difflib.get_close_matches(str(name), list(SETTINGS), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ConfigError(f"sweep space: unknown setting {name!r}{hint}; a {kind} sweep can search "
+    return ConfigError(f"sweep space: unknown setting {_shown(name)}{hint}; a {kind} sweep can search "
                        f"{', '.join(known)}")
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    """``value``'s repr on one line, cut short: a message quotes what it refuses, never all of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a bool, not NaN or infinite, not an int too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a float's range
+        return False
+
+
 def _parse_number(name: str, which: str, value: Any, setting: Setting) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _error(name, f"{which} must be a number, got {value!r}")
+    if not _is_number(value):
+        raise _error(name, f"{which} must be a number, got {_shown(value)}")
     if setting.type == "int" and value != int(value):
         raise _error(name, f"{which} must be a whole number, got {value!r}")
     if not setting.low <= value <= setting.high:
@@ -151,8 +179,10 @@ def parse_dimension(name: str, spec: Any, kind: str = "base") -> Dimension:
     if isinstance(spec, (list, tuple)):
         spec = {"choices": list(spec)}
     if not isinstance(spec, Mapping):
-        raise _error(name, f"give a range {{\"low\": .., \"high\": ..}} or {{\"choices\": [..]}}, got {spec!r}")
-    unknown = sorted(set(spec) - {"low", "high", "log", "step", "choices"})
+        raise _error(name, f"give a range {{\"low\": .., \"high\": ..}} or {{\"choices\": [..]}}, "
+                           f"got {_shown(spec)}")
+    unknown = sorted(_shown(key) if not isinstance(key, str) else key
+                     for key in spec if key not in ("low", "high", "log", "step", "choices"))
     if unknown:
         raise _error(name, f"unknown key(s) {', '.join(unknown)}; use low, high, log, step or choices")
     if "choices" in spec:
@@ -170,31 +200,39 @@ def parse_dimension(name: str, spec: Any, kind: str = "base") -> Dimension:
                            "instead, or widen the range")
     log = spec.get("log", setting.log)
     if not isinstance(log, bool):
-        raise _error(name, f"log must be true or false, got {log!r}")
+        raise _error(name, f"log must be true or false, got {_shown(log)}")
     if log and low <= 0:
         raise _error(name, f"a log-scale range must start above 0, got low {low:g} (set \"log\": false)")
     step = spec.get("step")
     if step is not None:
-        if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0 or step > high - low:
-            raise _error(name, f"step must be a number above 0 and at most high - low, got {step!r}")
+        if not _is_number(step) or step <= 0 or step > high - low:
+            raise _error(name, f"step must be a number above 0 and at most high - low, got {_shown(step)}")
         if log:
             raise _error(name, "a range has either a step or a log scale, not both")
         if setting.type == "int" and step != int(step):
             raise _error(name, f"step must be a whole number, got {step!r}")
+        if (high - low) / step + 1 > MAX_STEPS:
+            raise _error(name, f"a step of {step:g} from {low:g} to {high:g} makes more than {MAX_STEPS:,} "
+                               "values: take a larger step")
     return Dimension(name, low, high, log, step)
 
 
 def _parse_choices(name: str, values: Any, setting: Setting) -> Dimension:
     if not isinstance(values, (list, tuple)) or not values:
-        raise _error(name, f"choices must be a non-empty list, got {values!r}")
+        raise _error(name, f"choices must be a non-empty list, got {_shown(values)}")
+    if len(values) > MAX_STEPS:
+        raise _error(name, f"too many choices ({len(values):,}; at most {MAX_STEPS:,})")
+    for value in values:  # before they are compared: a list or an object cannot be a choice (nor a dict key)
+        if not isinstance(value, (bool, int, float, str)):
+            raise _error(name, f"choices must be numbers, strings or booleans, got {_shown(value)}")
     unique = list(dict.fromkeys(values))
     if len(unique) == 1:
-        raise _error(name, f"a choice list with one value ({unique[0]!r}) is no search: set it on the Train "
+        raise _error(name, f"a choice list with one value ({_shown(unique[0])}) is no search: set it on the Train "
                            "page instead, or add another value")
     for value in unique:
         if setting.type == "choice":
             if value not in setting.choices:
-                raise _error(name, f"{value!r} is not one of {', '.join(map(str, setting.choices))}")
+                raise _error(name, f"{_shown(value)} is not one of {', '.join(map(str, setting.choices))}")
         else:
             _parse_number(name, "each choice", value, setting)
     return Dimension(name, choices=tuple(unique))
@@ -214,7 +252,7 @@ class SearchSpace:
             raise ConfigError(f"sweep: {kind} runs cannot be swept; a sweep searches "
                               f"{' or '.join(SWEEP_KINDS)} runs, whose validation score it reads each epoch")
         if not isinstance(data, Mapping):
-            raise ConfigError(f"sweep space: must be a JSON object of setting: range or choices, got {data!r}")
+            raise ConfigError(f"sweep space: must be a JSON object of setting: range or choices, got {_shown(data)}")
         if not data:
             raise ConfigError("sweep space: it is empty; choose at least one setting to search")
         dimensions = [parse_dimension(name, spec, kind) for name, spec in data.items()]
@@ -252,6 +290,24 @@ class SearchSpace:
 
     def grid_size(self) -> int:
         return math.prod(len(values) for values in self.grid().values())
+
+    def size(self, base: RunConfig, shared_units: bool = False) -> int | None:
+        """How many distinct points :meth:`sample` can draw over ``base`` (units drawn per hidden
+        layer unless ``shared_units``); None when a float range without a step makes it endless."""
+        counts: dict[str, int] = {}
+        layer_counts: list[Any] = [len(_dense_positions(base.base.layers))]
+        for dimension in self.dimensions:
+            values = dimension.values()
+            if values is None:
+                return None
+            if dimension.name == "hidden_layers":
+                layer_counts = values
+            counts[dimension.name] = len(values)
+        if "units" in counts and not shared_units:  # one units value per layer: u ** layers ways
+            units = counts.pop("units")
+            counts.pop("hidden_layers", None)
+            counts["layers"] = sum(units ** int(layers) for layers in layer_counts)
+        return math.prod(counts.values())
 
     # -- applying -----------------------------------------------------------------------------
     def apply(self, base: RunConfig, params: Mapping[str, Any]) -> RunConfig:

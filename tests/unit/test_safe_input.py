@@ -160,3 +160,20 @@ def test_sweep_names_with_control_characters_are_refused():
 
     with pytest.raises(ConfigError, match="control characters"):
         SweepConfig.from_dict({"name": "a\x1b[2Jb", "space": {"learning_rate": [0.001, 0.1]}})
+
+
+def test_a_huge_integer_is_an_input_error():
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_json("[" + "9" * 5000 + "]", "x")
+
+
+def test_a_grid_of_millions_of_cells_is_refused():
+    from metalearn_core.config import TrainingConfig
+    from metalearn_core.sweeps.config import SweepConfig
+
+    base = RunConfig(training=TrainingConfig(validation_split=0.1)).to_dict()
+    space = {"batch_size": {"low": 1, "high": 8192, "step": 1, "log": False},
+             "epochs": {"low": 1, "high": 500, "step": 1}}
+    with pytest.raises(ConfigError, match="combinations"):
+        SweepConfig.from_dict({"sampler": "grid", "space": space, "base": base})
+    assert SweepConfig.from_dict({"sampler": "tpe", "space": space, "base": base}).sampler == "tpe"
