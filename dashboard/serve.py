@@ -17,18 +17,31 @@ import sys
 from pathlib import Path
 
 from metalearn_core.runs import runner
+from metalearn_core.runs.database import DatabaseError
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
-def main(argv: list[str]) -> None:
+def start_warm_worker() -> None:
+    """Start the warm worker if the data home allows it; otherwise say why on stderr and go on: the
+    app still starts, and its pages say what is wrong (a damaged database, a read-only home...)."""
     try:
         settings = get_settings()
-        runner.ensure_spare(RunStore(settings.home), settings.mnist_path)
-    except (OSError, ValueError) as error:  # the app still starts; its pages will say what is wrong
+        store = RunStore(settings.home)
+        if store.read_only:
+            print(f"warm worker not started: {store.read_only_reason}", file=sys.stderr)
+            return
+        runner.ensure_spare(store, settings.mnist_path)
+    except (OSError, ValueError, DatabaseError) as error:
         print(f"warm worker not started: {error}", file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - only a head start is lost; the server must start regardless
+        print(f"warm worker not started: {type(error).__name__}: {error}", file=sys.stderr)
+
+
+def main(argv: list[str]) -> None:
+    start_warm_worker()
     os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(APP), *argv])
 
 

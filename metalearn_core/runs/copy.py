@@ -5,7 +5,9 @@ current store (``METALEARN_HOME``, ``METALEARN_DB``) with its id, config, status
 owner, metric history, in-epoch points and layer statistics into the target, which must hold no
 runs yet. Run folders stay where they are (``<home>/runs/<id>``), so the app pointed at the same
 home and the new database opens every run as before; with ``--artifacts URL`` they are copied to
-a shared artefact location too. Active runs are refused: cancel them, or wait for them to end.
+a shared artefact location too. Active runs are refused: cancel them, or wait for them to end. An
+SQLite target must be a new file or an SQLite database: any other existing file (``--to /etc/passwd``)
+is refused before it is opened, and nothing is written to it.
 
 Example:
     >>> copy_store(RunStore("~/.metalearn"), "postgresql://postgres@127.0.0.1:5432/lab")  # doctest: +SKIP
@@ -15,8 +17,9 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from metalearn_core.runs.database import redact
+from metalearn_core.runs.database import DatabaseError, has_sqlite_header, is_postgres_url, redact
 from metalearn_core.runs.store import ACTIVE, RunStore
 
 # The copied tables and their columns, parents first (the children reference runs by id).
@@ -46,7 +49,14 @@ def copy_store(source: RunStore, target_url: str, artifacts: str | None = None,
                         "them end before copying")
     if target_url == source.database_url or (source.db_path is not None and str(source.db_path) == target_url):
         raise CopyError("the target is the store's own database")
-    target = RunStore(source.home, database=target_url, artifacts=artifacts or "")
+    if not is_postgres_url(target_url):
+        _check_sqlite_target(target_url, source)
+    try:
+        target = RunStore(source.home, database=target_url, artifacts=artifacts or "")
+    except DatabaseError as error:
+        raise CopyError(f"cannot open the target: {error}") from None
+    if target.read_only:
+        raise CopyError(f"the target {redact(target_url)} is read-only here: copy needs a database it can write")
     with target.db.connection() as conn:
         held = conn.execute("SELECT COUNT(*) AS n FROM runs").fetchone()["n"]
     if held:
@@ -71,4 +81,21 @@ def copy_store(source: RunStore, target_url: str, artifacts: str | None = None,
         for run in source.list_runs():
             target.artifacts.push(run.id, run.folder)
     return counts
+
+
+def _check_sqlite_target(target_url: str, source: RunStore) -> None:
+    """Refuse a target path that is a folder, the source's own file, or an existing file that is not
+    an SQLite database, before SQLite opens (and could write) it."""
+    path = Path(target_url[len("sqlite:///"):] if target_url.startswith("sqlite:///") else target_url).expanduser()
+    if source.db_path is not None and path.exists() and path.resolve() == Path(source.db_path).resolve():
+        raise CopyError("the target is the store's own database")
+    if path.is_dir():
+        raise CopyError(f"the target {path} is a folder: give a file path for a new SQLite database")
+    try:
+        foreign = path.exists() and not has_sqlite_header(path)
+    except OSError as error:
+        raise CopyError(f"cannot read the target {path}: {error.strerror or error}") from None
+    if foreign:
+        raise CopyError(f"the target {path} exists and is not an SQLite database: copy writes into a new "
+                        "SQLite file (or an empty database), and leaves that file as it is")
 

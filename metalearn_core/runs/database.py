@@ -12,16 +12,29 @@ Example:
     >>> db = open_database(None, Path("/tmp/metalearn-demo"))  # doctest: +SKIP
     >>> with db.transaction() as conn:  # doctest: +SKIP
     ...     conn.execute("UPDATE runs SET name = ? WHERE id = ?", ("first", 1))
+
+Opening is safe when many processes open the same new home at once: the switch to WAL mode (which
+SQLite may refuse at once, busy timeout or not, while another connection converts the file) and the
+schema migration are retried while the database is locked, and the schema is created in one write
+transaction (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's advisory lock taken before any ``CREATE``).
+
+A database the process cannot write (a read-only home, a read-only file) opens read-only: reads
+work, writes raise :class:`ReadOnlyDatabase`. A file that is not an SQLite database, or a damaged
+one, raises :class:`CorruptDatabase` naming the file and ``python -m metalearn_core store recover``.
+An SQLite file deleted or emptied while the store is open is made again, with its schema, by the
+next connection (the run folders are what :mod:`metalearn_core.runs.recover` rebuilds it from).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +46,85 @@ TYPES = {
                    "bigint": "BIGINT"},
 }
 MIGRATION_LOCK = 7_105_220  # the PostgreSQL advisory lock key that serialises schema migrations
+LOCKED_RETRY_SECONDS = 120.0  # how long opening keeps retrying a database another process holds locked
+SQLITE_HEADER = b"SQLite format 3\x00"
+RECOVER_COMMAND = "python -m metalearn_core store recover"
 
 
 class DatabaseError(RuntimeError):
     """The database cannot be opened or reached; the message says which and how to fix it."""
+
+
+class CorruptDatabase(DatabaseError):
+    """The SQLite file ``path`` is damaged or is not an SQLite database at all."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(corrupt_message(path, detail))
+        self.path = path
+
+
+class ReadOnlyDatabase(DatabaseError, ValueError):
+    """A write to a database opened read-only (a ValueError too: a request the store refuses, which
+    the pages show as a message)."""
+
+
+def corrupt_message(path: Path, detail: str) -> str:
+    return (f"the runs database {path} is damaged or is not an SQLite database ({detail}); the run folders "
+            f"are untouched: rebuild the database from them with `{RECOVER_COMMAND}`")
+
+
+def has_sqlite_header(path: Path) -> bool:
+    """True for an empty file or one that starts as an SQLite database does."""
+    with open(path, "rb") as handle:
+        start = handle.read(len(SQLITE_HEADER))
+    return not start or start == SQLITE_HEADER
+
+
+def _error_name(error: BaseException) -> str:
+    return getattr(error, "sqlite_errorname", "") or ""
+
+
+def is_locked(error: BaseException) -> bool:
+    """SQLite's "database is locked" (another connection holds the lock), the error worth retrying."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    return _error_name(error).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(error)
+
+
+def _is_read_only(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and (
+        _error_name(error).startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
+        or "readonly" in str(error) or "unable to open" in str(error))
+
+
+def _is_corrupt(error: BaseException) -> bool:
+    return type(error) is sqlite3.DatabaseError or _error_name(error).startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
+
+
+def retry_while_locked(action: Callable[[], Any], retryable: Callable[[BaseException], bool] = is_locked,
+                       seconds: float = LOCKED_RETRY_SECONDS) -> Any:
+    """``action()``, tried again (with a growing, jittered pause) while it fails with a retryable error."""
+    deadline = time.monotonic() + seconds
+    pause = 0.002
+    while True:
+        try:
+            return action()
+        except Exception as error:
+            if not retryable(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause * (1 + random.random()))
+        pause = min(pause * 2, 0.25)
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (an SQLite file) and create files beside it (its
+    journal); ``os.access`` also says no for a read-only file system, even to root."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
 
 
 def is_postgres_url(value: str | None) -> bool:
@@ -79,6 +167,7 @@ class Database:
 
     dialect = ""
     for_update = ""  # appended to a SELECT whose rows the transaction goes on to change
+    read_only = False  # reads only: this process cannot write the database (see SqliteDatabase)
 
     def connection(self) -> contextlib.AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -100,9 +189,20 @@ class Database:
     def migrate(self, schema: str, columns: Sequence[tuple[str, str, str]], version: int, indexes: str = "") -> None:
         """Create missing tables, add missing columns (table, column, type), then create missing
         ``indexes``, in one transaction, and record ``version``; safe to run from many processes
-        at once."""
+        at once (the schema lock is taken before the first statement; a locked database is retried)."""
+        self._schema_arguments = (schema, tuple(columns), version, indexes)
         if self._version() == version:  # the common case: nothing to do, and no write lock taken
             return
+        if self.read_only:
+            raise ReadOnlyDatabase(f"{self.describe()} has no runs tables, or tables of an older version, and "
+                                   "cannot be written here: open the home once with write access to create or "
+                                   "upgrade them")
+        retry_while_locked(lambda: self._migrate(schema, columns, version, indexes), self._retryable)
+
+    def _retryable(self, error: BaseException) -> bool:
+        return False
+
+    def _migrate(self, schema: str, columns: Sequence[tuple[str, str, str]], version: int, indexes: str) -> None:
         with self.transaction() as conn:
             self._lock_schema(conn)
             for statement in self.schema(schema):
@@ -119,6 +219,8 @@ class Database:
         try:
             with self.connection() as conn:
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except (CorruptDatabase, ReadOnlyDatabase):
+            raise
         except Exception:  # noqa: BLE001 - no meta table yet: a new database or one from before it
             return None
         return int(row["value"]) if row else None
@@ -126,49 +228,156 @@ class Database:
     def _lock_schema(self, conn: Connection) -> None:
         """Serialise migrations (SQLite's write transaction already does)."""
 
+    def advance_ids(self, conn: Connection, table: str, used: int) -> None:
+        """Have ``table``'s generated ids continue after ``used`` (an id given explicitly), never going back."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Close cached connections (a no-op where there are none)."""
 
 
 class SqliteDatabase(Database):
     """An SQLite file in WAL mode; a short-lived connection per call, so threads and processes can
-    share one file."""
+    share one file.
+
+    Opened read-only (``read_only``) when this process cannot write the file or its folder: reads
+    go through ``mode=ro``, or, when no WAL file is there to read (none is being written), through
+    ``immutable=1``, which needs no ``-shm`` file in a folder that cannot hold one."""
 
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connection() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+        self._schema_arguments: tuple | None = None
+        self._identity: tuple[int, int] | None = None
+        self._local = threading.local()
+        if self.path.is_dir():
+            raise DatabaseError(f"{self.path} is a folder, not an SQLite database file")
+        self.read_only = not writable(self.path)
+        if not self.read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._prepare()
+            except sqlite3.OperationalError as error:
+                if not _is_read_only(error) or not self.path.exists():
+                    raise DatabaseError(f"cannot open the SQLite database {self.path}: {error}") from None
+                self.read_only = True
+            except PermissionError:
+                self.read_only = True
+        if self.read_only and not self.path.is_file():
+            raise DatabaseError(f"cannot create the SQLite database {self.path}: its folder is read-only")
+
+    def _prepare(self) -> None:
+        """Switch a new (or emptied, or replaced) file to WAL mode, retrying while another process
+        holds it: SQLite answers "database is locked" at once, without waiting out the busy
+        timeout, when two connections try to convert the same file together."""
+        def switch() -> None:
+            with self._raw_connection() as conn:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+        retry_while_locked(switch)
+        self._identity = self._file_identity()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """The file's (device, inode), or None when it is missing or empty (a new database)."""
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (status.st_dev, status.st_ino) if status.st_size else None
+
+    def _retryable(self, error: BaseException) -> bool:
+        return is_locked(error)
+
+    def _check_file(self) -> None:
+        """Make the database again when its file was deleted, emptied or replaced since this
+        object last saw it (a user removed ``runs.sqlite`` under a running app, say): WAL mode
+        and the schema, so every page goes on instead of failing with "no such table"."""
+        if self.read_only or getattr(self._local, "rebuilding", False):
+            if self.read_only and not self.path.is_file():
+                raise DatabaseError(f"the SQLite database {self.path} is gone and its folder is read-only; "
+                                    f"rebuild it where it can be written with `{RECOVER_COMMAND}`")
+            return
+        if self._identity is not None and self._file_identity() == self._identity:
+            return
+        self._local.rebuilding = True
+        try:
+            self._prepare()
+            if self._schema_arguments is not None:
+                self.migrate(*self._schema_arguments)
+        finally:
+            self._local.rebuilding = False
+
+    def migrate(self, schema: str, columns: Sequence[tuple[str, str, str]], version: int, indexes: str = "") -> None:
+        super().migrate(schema, columns, version, indexes)
+        if not self.read_only:
+            self._identity = self._file_identity()
+
+    def _uri(self) -> tuple[str, bool]:
+        if not self.read_only:
+            return str(self.path), False
+        uri = self.path.absolute().as_uri() + "?mode=ro"
+        wal = self.path.with_name(self.path.name + "-wal")
+        if not (wal.exists() and wal.stat().st_size):
+            uri += "&immutable=1"  # nothing in a WAL: the file alone is the database
+        return uri, True
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[Connection]:
-        raw = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+    def _raw_connection(self) -> Iterator[Connection]:
+        target, uri = self._uri()
+        try:
+            raw = sqlite3.connect(target, timeout=30.0, isolation_level=None, uri=uri)
+        except sqlite3.OperationalError as error:
+            raise DatabaseError(f"cannot open the SQLite database {self.path}: {error}") from None
         try:
             raw.execute("PRAGMA busy_timeout=30000")
             raw.execute("PRAGMA foreign_keys=ON")
             raw.row_factory = sqlite3.Row
             yield Connection(raw, self.dialect)
+        except sqlite3.DatabaseError as error:
+            if _is_corrupt(error):
+                raise CorruptDatabase(self.path, str(error)) from None
+            if self.read_only and _is_read_only(error):
+                raise ReadOnlyDatabase(self._read_only_message()) from None
+            raise
         finally:
             raw.close()
 
+    def _read_only_message(self) -> str:
+        return (f"the runs database {self.path} is read-only here (its file or folder cannot be written): "
+                "runs can be listed and viewed, not launched, changed or deleted")
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        self._check_file()
+        with self._raw_connection() as conn:
+            yield conn
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
+        if self.read_only:
+            raise ReadOnlyDatabase(self._read_only_message())
         with self.connection() as conn:
             conn.execute("BEGIN IMMEDIATE")  # takes the write lock now: read-modify-write is safe
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # nothing to roll back: the error says why
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 
     def columns(self, conn: Connection, table: str) -> set[str]:
         return {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
 
+    def advance_ids(self, conn: Connection, table: str, used: int) -> None:
+        # AUTOINCREMENT's counter follows inserts only, not an id changed by UPDATE.
+        conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (used, table))
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? "
+                     "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", (table, used, table))
+
     def describe(self) -> str:
-        return f"SQLite file {self.path}"
+        return f"SQLite file {self.path}" + (" (read-only)" if self.read_only else "")
 
 
 class PostgresDatabase(Database):
@@ -246,7 +455,14 @@ class PostgresDatabase(Database):
             self._give_back(raw)
 
     def _lock_schema(self, conn: Connection) -> None:
+        # Taken before the first CREATE: two sessions creating the same table at once would otherwise
+        # collide on PostgreSQL's catalogue (a unique violation on pg_type), IF NOT EXISTS or not.
         conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+
+    def advance_ids(self, conn: Connection, table: str, used: int) -> None:
+        # nextval is past every id handed out so far, so the sequence never goes back below one in use.
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                     f"GREATEST(?, nextval(pg_get_serial_sequence('{table}', 'id'))))", (used,))
 
     def columns(self, conn: Connection, table: str) -> set[str]:
         rows = conn.execute("SELECT column_name FROM information_schema.columns "

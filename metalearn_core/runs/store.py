@@ -20,6 +20,14 @@ for as long as it lives, and the operating system drops that lock when the proce
 it dies. A run on another host cannot be seen that way: its worker writes a heartbeat to the
 database every few seconds, and a running run whose heartbeat is older than
 :data:`HEARTBEAT_TIMEOUT` is marked interrupted.
+
+The run folders outlive the database: a new run never takes the id of an existing folder (its id
+continues past the highest one), and a finished run leaves its record (:data:`RECORD_FILE`: name,
+status, tags, times, summary) and its metric history (:data:`HISTORY_FILE`) in its folder, from
+which ``python -m metalearn_core store recover`` (:mod:`metalearn_core.runs.recover`) rebuilds a
+lost or damaged database. A home this process cannot write opens read-only (:attr:`RunStore.read_only`):
+runs can be listed and viewed; a write raises
+:class:`~metalearn_core.runs.database.ReadOnlyDatabase`, a ValueError with the reason.
 """
 
 from __future__ import annotations
@@ -36,14 +44,18 @@ from typing import Any
 
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs.artifacts import Artifacts, open_artifacts
-from metalearn_core.runs.database import Connection, Database, open_database
-from metalearn_core.safe_input import InputError, check_label, load_json
+from metalearn_core.runs.database import Connection, Database, ReadOnlyDatabase, open_database
+from metalearn_core.safe_input import InputError, check_label, load_json, try_parse_id
 
 STATUSES = ("queued", "running", "completed", "failed", "cancelled", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
 LAUNCH_GRACE_SECONDS = 60.0  # a queued run with no worker after this long lost its launcher
 HEARTBEAT_TIMEOUT = 30.0  # a running run on another host whose heartbeat is older than this is lost
 SCHEMA_VERSION = 3  # 1: issue 1; 2: layer_stats and lock_path; 3: owner, executor, heartbeat
+RECORD_FILE = "record.json"  # a finished run's row, kept in its folder for `store recover`
+HISTORY_FILE = "metrics.json"  # its metrics, in-epoch points and layer statistics, likewise
+RECORD_FIELDS = ("name", "kind", "status", "tags", "created_at", "started_at", "ended_at", "summary", "error",
+                 "owner", "executor")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -174,10 +186,13 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 
 def _decode(text: str | None, default: Any) -> Any:
+    """A JSON column's value, or ``default`` when it is empty, damaged or of another type (a list
+    where an object belongs)."""
     try:
-        return load_json(text, "stored value") if text else default
+        value = load_json(text, "stored value") if text else default
     except InputError:
         return default
+    return value if isinstance(value, type(default)) else default
 
 
 class RunStore:
@@ -195,8 +210,12 @@ class RunStore:
 
     def __init__(self, home: str | Path, database: str | None = None, artifacts: str | None = None) -> None:
         self.home = Path(home).expanduser()
-        self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "runs").mkdir(exist_ok=True)
+        try:
+            (self.home / "runs").mkdir(parents=True, exist_ok=True)
+        except OSError:
+            if not self.home.is_dir():
+                raise
+            # a read-only home: what it holds can still be read (the database says if it cannot)
         self.database_url = database if database is not None else os.environ.get("METALEARN_DB") or None
         self.db: Database = open_database(self.database_url, self.home)
         self.db_path = getattr(self.db, "path", None)  # the SQLite file, None on PostgreSQL
@@ -204,11 +223,31 @@ class RunStore:
             artifacts if artifacts is not None else os.environ.get("METALEARN_ARTIFACTS") or None)
         self.db.migrate(_SCHEMA, _ADDED_COLUMNS, SCHEMA_VERSION, _INDEXES)
 
+    @property
+    def read_only(self) -> bool:
+        """True when this process cannot write the database: runs can be viewed, not launched or changed."""
+        return self.db.read_only
+
+    @property
+    def read_only_reason(self) -> str:
+        """Why nothing can be launched or changed here (empty when the store is writable)."""
+        if not self.read_only:
+            return ""
+        where = self.db_path if self.db_path is not None else self.db.describe()
+        return (f"this data home is read-only here ({where} cannot be written): runs can be listed and "
+                "viewed, not launched, changed or deleted")
+
     def _connect(self) -> contextlib.AbstractContextManager[Connection]:
         return self.db.connection()
 
     def _transaction(self) -> contextlib.AbstractContextManager[Connection]:
         return self.db.transaction()
+
+    def check_database(self) -> None:
+        """Read the database once, so that a damaged file or an unreachable server raises its
+        DatabaseError (with what to do) now, before a page has drawn half of itself."""
+        with self._connect() as conn:
+            conn.execute("SELECT id FROM runs LIMIT 1").fetchone()
 
     def describe(self) -> str:
         """Where the runs live, for the CLI and the sidebar."""
@@ -221,7 +260,14 @@ class RunStore:
     # -- writing ------------------------------------------------------------------------------
     def create_run(self, config: RunConfig, tags: list[str] | None = None, owner: str = "") -> int:
         """Insert a queued run (with ``tags``, say a sweep's, and the signed-in ``owner``, if any),
-        write its config.json and return its id."""
+        write its config.json and return its id.
+
+        The run's folder is made (never reused) in the same transaction: when a folder with the id
+        the database hands out already exists (the database was lost and made again, say, while the
+        run folders stayed), the run takes the next id past every folder instead, and later ids
+        continue from there. An existing folder is never written into."""
+        if self.read_only:
+            raise ReadOnlyDatabase(self.read_only_reason)
         with self._transaction() as conn:
             row = conn.execute(
                 "INSERT INTO runs (name, kind, status, config, tags, created_at, owner) "
@@ -230,12 +276,36 @@ class RunStore:
                  owner or ""),
             ).fetchone()
             run_id = int(row["id"])
-            if not config.name:
-                conn.execute("UPDATE runs SET name = ? WHERE id = ?", (f"{config.kind}-{run_id}", run_id))
-        folder = self.run_folder(run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "config.json").write_text(config.to_json())
+            if not self._claim_folder(run_id):
+                run_id = self._move_past_folders(conn, run_id)
+            try:
+                if not config.name:
+                    conn.execute("UPDATE runs SET name = ? WHERE id = ?", (f"{config.kind}-{run_id}", run_id))
+                (self.run_folder(run_id) / "config.json").write_text(config.to_json())
+            except BaseException:
+                shutil.rmtree(self.run_folder(run_id), ignore_errors=True)  # ours alone: made just now
+                raise
         return run_id
+
+    def _claim_folder(self, run_id: int) -> bool:
+        """Make the run's folder; False when it exists already (it belongs to an earlier run)."""
+        try:
+            self.run_folder(run_id).mkdir(parents=True)
+        except FileExistsError:
+            return False
+        return True
+
+    def _move_past_folders(self, conn: Connection, run_id: int) -> int:
+        """Move the new run ``run_id`` to the first free id past every run folder and stored run
+        (making its folder), and have the database hand out ids after it from now on."""
+        folders = [number for path in (self.home / "runs").iterdir() if (number := try_parse_id(path.name))]
+        highest = conn.execute("SELECT MAX(id) AS n FROM runs").fetchone()["n"] or 0
+        new_id = max([highest, run_id, *folders]) + 1
+        while not self._claim_folder(new_id):  # another process took it meanwhile
+            new_id += 1
+        conn.execute("UPDATE runs SET id = ? WHERE id = ?", (new_id, run_id))
+        self.db.advance_ids(conn, "runs", new_id)
+        return new_id
 
     def _update(self, run_id: int, **values: Any) -> None:
         columns = ", ".join(f"{key} = ?" for key in values)
@@ -251,13 +321,44 @@ class RunStore:
         self._update(run_id, status="running", started_at=time.time())
 
     def finish(self, run_id: int, status: str, summary: dict | None = None, error: str = "") -> None:
-        """Record the final status (and summary or error) of a run."""
+        """Record the final status (and summary or error) of a run; its folder gets a copy of its
+        record and metric history first (see :meth:`save_to_folder`)."""
         if status not in STATUSES or status in ACTIVE:
             raise ValueError(f"finish needs a final status, got {status!r}")
         values: dict[str, Any] = {"status": status, "ended_at": time.time(), "error": error}
         if summary is not None:
             values["summary"] = json.dumps(summary)
+        self.save_to_folder(run_id, {**values, "summary": summary} if summary is not None else values)
         self._update(run_id, **values)
+
+    def save_to_folder(self, run_id: int, changes: dict[str, Any] | None = None) -> bool:
+        """Write the run's record (:data:`RECORD_FILE`, with ``changes`` applied) and its metric
+        history (:data:`HISTORY_FILE`) into its folder, each replaced whole, so that
+        ``store recover`` can bring the run back with its curves if the database is lost.
+        Returns False (and leaves the files as they were) when the run or its folder is missing
+        or cannot be written: the database stays the record."""
+        folder = self.run_folder(run_id)
+        if not folder.is_dir():
+            return False
+        try:
+            with self._connect() as conn:
+                row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                return False
+            run = self._row_to_run(row)
+            record = {"format": 1, "id": run_id, **{name: getattr(run, name) for name in RECORD_FIELDS}}
+            record.update({key: value for key, value in (changes or {}).items() if key in RECORD_FIELDS})
+            history = {"format": 1,
+                       "metrics": [[row["series"], row["epoch"], row["name"], row["value"]]
+                                   for row in self.metrics(run_id)],
+                       "points": [[row["series"], row["x"], row["loss"], row["accuracy"]]
+                                  for row in self.points(run_id)],
+                       "layer_stats": self.layer_stats(run_id)}
+            _write_whole(folder / HISTORY_FILE, json.dumps(history, separators=(",", ":")))
+            _write_whole(folder / RECORD_FILE, json.dumps(record, indent=1))
+        except OSError:
+            return False
+        return True
 
     def update_summary(self, run_id: int, **items: Any) -> None:
         """Merge items into the run's summary."""
@@ -359,26 +460,33 @@ class RunStore:
 
     def get(self, run_id: int) -> Run:
         """One run, after checking that an active run's worker is still alive."""
-        self.reconcile([run_id])
+        lost = self.reconcile([run_id])
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
-        run = self._row_to_run(row)
-        if self.artifacts is not None and not run.is_active:
+        run = self._as_lost(self._row_to_run(row), lost)
+        if self.artifacts is not None and not run.is_active and not self.read_only:
             self.artifacts.pull(run.id, run.folder)  # a run trained elsewhere: its files come here once
+        return run
+
+    def _as_lost(self, run: Run, lost: list[int]) -> Run:
+        """A read-only store cannot mark a run whose worker is gone: it shows it interrupted all the same."""
+        if self.read_only and run.id in lost and run.is_active:
+            run.status = "interrupted"
+            run.error = run.error or "the worker process stopped unexpectedly (killed or crashed)"
         return run
 
     def list_runs(self, statuses: tuple[str, ...] | None = None, owner: str | None = None) -> list[Run]:
         """All runs (only ``owner``'s when given), newest first, after marking runs with dead
         workers as interrupted."""
-        self.reconcile()
+        lost = self.reconcile()
         with self._connect() as conn:
             if owner is None:
                 rows = conn.execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
             else:
                 rows = conn.execute("SELECT * FROM runs WHERE owner = ? ORDER BY id DESC", (owner,)).fetchall()
-        runs = [self._row_to_run(row) for row in rows]
+        runs = [self._as_lost(self._row_to_run(row), lost) for row in rows]
         return [run for run in runs if statuses is None or run.status in statuses]
 
     def metrics(self, run_id: int) -> list[dict[str, Any]]:
@@ -531,6 +639,8 @@ class RunStore:
                 dead = not self.worker_alive(row["id"])
             if dead:
                 lost.append(row["id"])
+        if self.read_only:  # nothing can be written: readers see them as interrupted (see _as_lost)
+            return lost
         for run_id in lost:
             with self._transaction() as conn:
                 conn.execute(
@@ -549,12 +659,23 @@ def _finite_or_none(value: float) -> float | None:
 
 def lock_held(path: Path) -> bool:
     """True while some process holds an exclusive ``flock`` on ``path``."""
-    if not path.exists():
+    try:
+        handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND), "ab")
+    except FileNotFoundError:
         return False
-    with open(path, "a") as handle:
+    except PermissionError:  # a read-only home: Linux's flock does not need write access
+        handle = open(path, "rb")
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``path`` through a temporary file, so a reader sees the old content or the new, never half."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
