@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,8 @@ import pandas as pd
 
 from metalearn_core import kinds
 from metalearn_core.config import ConfigError, RunConfig, TrainingConfig
+from metalearn_core.runs.run_files import metric_damage as metric_damage  # the pages say what it left out
+from metalearn_core.runs.run_files import whole_number
 from metalearn_core.runs.store import Run
 from metalearn_core.safe_input import try_parse_id
 
@@ -41,7 +44,9 @@ _LABEL_ARCHITECTURE_CHARS = 48
 
 
 def _float_or_nan(value: Any) -> float:
-    return float(value) if value is not None else math.nan
+    """``value`` as a float; NaN for None and for anything that is not a number (a damaged store's
+    text, say)."""
+    return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
 
 
 # -- runs and metrics -------------------------------------------------------------------------
@@ -75,18 +80,20 @@ def metrics_frame(rows_by_run: dict[int, list[dict]], names: dict[int, str]) -> 
     """The metric histories of several runs in long format.
 
     Columns: run_id, run (its name, or "run <id>" when ``names`` lacks it), series, epoch, metric,
-    value (NaN where the store holds NULL) and elapsed: the ``elapsed`` metric (seconds since the
-    first batch) of the same run, series and epoch, joined onto every row so curves can be drawn
-    against wall-clock time. Rows keep the order of ``rows_by_run``.
+    value (NaN where the store holds NULL, or text: see
+    :func:`~metalearn_core.runs.run_files.metric_damage`) and elapsed: the
+    ``elapsed`` metric (seconds since the first batch) of the same run, series and epoch, joined
+    onto every row so curves can be drawn against wall-clock time. Rows keep the order of
+    ``rows_by_run``; a row whose epoch is not a whole number is left out.
 
     Example:
         >>> metrics_frame({}, {}).columns.tolist()
         ['run_id', 'run', 'series', 'epoch', 'metric', 'value', 'elapsed']
     """
     records = [
-        (run_id, names.get(run_id, f"run {run_id}"), row["series"], int(row["epoch"]), row["name"],
+        (run_id, names.get(run_id, f"run {run_id}"), str(row["series"]), epoch, str(row["name"]),
          _float_or_nan(row["value"]))
-        for run_id, rows in rows_by_run.items() for row in rows
+        for run_id, rows in rows_by_run.items() for row in rows if (epoch := whole_number(row["epoch"])) is not None
     ]
     frame = pd.DataFrame.from_records(records, columns=METRIC_COLUMNS[:-1])
     frame = frame.astype({"run_id": "int64", "epoch": "int64", "value": float})
@@ -359,7 +366,7 @@ def learners_frame(summary: dict[str, Any]) -> pd.DataFrame:
     """
     records = [{"model": item.get("label", f"base {number}"), "kind": item.get("kind", ""),
                 "test_accuracy": _float_or_nan(item.get("test_accuracy"))}
-               for number, item in enumerate(summary.get("learners", []), start=1)]
+               for number, item in enumerate(summary.get("learners", []), start=1) if isinstance(item, dict)]
     meta_accuracy = _float_or_nan(summary.get("test_accuracy"))
     if records:
         records.append({"model": "meta network", "kind": "meta", "test_accuracy": meta_accuracy})
@@ -404,7 +411,7 @@ def parallel_frame(runs: list[Run]) -> pd.DataFrame:
     tasks. Columns: id, name, kind (category code: the index in :func:`digit_classifier_kinds`, 0 base, 1 stacked),
     epochs, batch_size, learning_rate, validation_split, seed, base_layers (hidden layers of the
     base network), dense_units (total units of its dense layers) and test_accuracy. Runs without
-    a readable config or a test accuracy are left out.
+    a readable config or a numeric test accuracy are left out.
 
     Example:
         >>> parallel_frame([]).empty
@@ -413,7 +420,8 @@ def parallel_frame(runs: list[Run]) -> pd.DataFrame:
     records = []
     classifiers = digit_classifier_kinds()
     for run in runs:
-        if run.status != "completed" or run.test_accuracy is None or run.kind not in classifiers:
+        accuracy = _float_or_nan(run.test_accuracy)  # NaN also for a damaged store's text
+        if run.status != "completed" or math.isnan(accuracy) or run.kind not in classifiers:
             continue
         try:
             config = run.config
@@ -426,7 +434,7 @@ def parallel_frame(runs: list[Run]) -> pd.DataFrame:
             "learning_rate": training.learning_rate, "validation_split": training.validation_split,
             "seed": training.seed, "base_layers": len(config.base.layers),
             "dense_units": sum(layer.units for layer in config.base.layers if layer.type == "dense"),
-            "test_accuracy": float(run.test_accuracy),
+            "test_accuracy": accuracy,
         })
     frame = pd.DataFrame.from_records(records, columns=PARALLEL_COLUMNS)
     integer = ["id", "kind", "epochs", "batch_size", "seed", "base_layers", "dense_units"]

@@ -9,7 +9,7 @@
     python -m metalearn_core data info
     python -m metalearn_core sweep --space space.json --trials 20 --sampler tpe --pruner asha
     python -m metalearn_core sweeps list | sweeps show ID | sweeps resume ID | sweeps cancel ID
-    python -m metalearn_core store info | store copy --to postgresql://user@host:5432/lab
+    python -m metalearn_core store info | store copy --to postgresql://user@host:5432/lab | store recover
 
 Errors print one line (``error: ...``) and exit with status 2.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -29,14 +28,18 @@ from metalearn_core import kinds
 from metalearn_core.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig
 from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
 from metalearn_core.data.mnist import DataError
+from metalearn_core.kinds.base.report import read_evaluation
+from metalearn_core.kinds.summary_text import generic_lines
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.runs.artifacts import ArtifactError
 from metalearn_core.runs.copy import CopyError, copy_store
 from metalearn_core.runs.database import DatabaseError, redact
+from metalearn_core.runs.recover import recover_runs
+from metalearn_core.runs.run_files import DamagedFile, damaged_metric_row, metric_damage, whole_number
 from metalearn_core.runs.runner import cancel, launch
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
-from metalearn_core.safe_input import InputError, parse_id, read_text
+from metalearn_core.safe_input import InputError, parse_id, printable, read_text
 from metalearn_core.sweeps import cli as sweep_cli
 from metalearn_core.sweeps.store import SweepNotFound
 
@@ -104,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     copy.add_argument("--to", required=True, metavar="URL",
                       help="postgresql://user[:password]@host[:port]/dbname, or an SQLite file path")
     copy.add_argument("--artifacts", metavar="URL", help="also copy run folders to this folder or fsspec URL")
+    store_commands.add_parser("recover", help="rebuild the run index from the run folders (after the database "
+                                              "was lost or damaged); rows already there are kept")
 
     data = commands.add_parser("data", help="data source")
     data.add_subparsers(dest="data_command", required=True).add_parser(
@@ -192,45 +197,71 @@ def _percent(value: float | None) -> str:
     return f"{100 * value:.2f}%" if isinstance(value, (int, float)) else "-"
 
 
+def _summary_lines(run: Run) -> list[str]:
+    """What the run's kind says its summary holds (an unknown kind's: every number and text in it)."""
+    try:
+        kind = kinds.get(run.kind)
+    except kinds.UnknownKind:
+        return generic_lines(run.summary)
+    return kind.summary_lines(run.summary)
+
+
+def _print_metrics(run: Run, store: RunStore) -> None:
+    """The last epoch's loss and accuracy of every series; damaged rows are left out with a note."""
+    rows = store.metrics(run.id)
+    for message in metric_damage({run.id: rows}):
+        print(f"note: {message}")
+    last: dict[str, dict[str, tuple[int, float]]] = {}
+    for row in rows:
+        if not damaged_metric_row(row):
+            last.setdefault(printable(row["series"]), {})[str(row["name"])] = (whole_number(row["epoch"]), row["value"])
+    if last:
+        print("metrics (last epoch per series):")
+    for series, values in last.items():
+        shown = "  ".join(f"{name} {value:.4g}" for name, (_, value) in sorted(values.items())
+                          if value is not None and name in ("loss", "accuracy", "val_loss", "val_accuracy",
+                                                             "prequential_accuracy", "window_accuracy"))
+        epoch = max(epoch for epoch, _ in values.values())
+        print(f"  {series} (epoch {epoch}): {shown}")
+
+
+def _print_confusion(run: Run) -> None:
+    """The test-set confusion matrix from evaluation.json; a note naming the run and the file when it
+    is damaged."""
+    try:
+        evaluation = read_evaluation(run.folder)
+    except DamagedFile as error:
+        print(f"note: {error}")
+        return
+    if evaluation is None:
+        return
+    confusion = evaluation["confusion"]
+    print("confusion matrix (rows: true class, columns: predicted):")
+    print("      " + "".join(f"{k:>6}" for k in range(len(confusion))))
+    for k, row in enumerate(confusion):
+        print(f"{k:>6}" + "".join(f"{v:>6}" for v in row))
+
+
 def _print_run(run: Run, store: RunStore) -> None:
-    print(f"run {run.id}: {run.name}  [{run.kind}, {run.status}]  tags: {', '.join(run.tags) or '-'}")
+    """Everything the store knows of a run, whatever its kind, however far it got; text from the
+    store goes through :func:`printable`."""
+    tags = ", ".join(printable(tag) for tag in run.tags) if isinstance(run.tags, list) else ""
+    print(f"run {run.id}: {printable(run.name)}  [{printable(run.kind)}, {printable(run.status)}]  tags: {tags or '-'}")
     print(f"created {_when(run.created_at)}  started {_when(run.started_at)}  ended {_when(run.ended_at)}")
     if run.error:
-        print(f"note: {run.error}")
-    summary = run.summary
-    if "fewshot_1shot" in summary:
-        print(f"few-shot accuracy on held-out digits: 1-shot {_percent(summary['fewshot_1shot'])}  "
-              f"5-shot {_percent(summary['fewshot_5shot'])}  ({summary.get('iterations', 0):,} meta-iterations)")
-    elif "test_accuracy" in summary:
-        print(f"test accuracy {_percent(summary['test_accuracy'])}  test loss {summary['test_loss']:.4f}")
-    for learner in summary.get("learners", []):
-        print(f"  {learner['label']}: test accuracy {_percent(learner['test_accuracy'])}")
-    if summary.get("data"):
-        print(f"data: {summary['data']}")
-    rows = store.metrics(run.id)
-    if rows:
-        print("metrics (last epoch per series):")
-        last: dict[str, dict] = {}
-        for row in rows:
-            last.setdefault(row["series"], {})[row["name"]] = (row["epoch"], row["value"])
-        for series, values in last.items():
-            shown = "  ".join(f"{name} {value:.4g}" for name, (_, value) in sorted(values.items())
-                              if value is not None and name in ("loss", "accuracy", "val_loss", "val_accuracy",
-                                                                 "prequential_accuracy", "window_accuracy"))
-            epoch = max(epoch for epoch, _ in values.values())
-            print(f"  {series} (epoch {epoch}): {shown}")
-    evaluation = run.folder / "evaluation.json"
-    if evaluation.exists():
-        confusion = json.loads(evaluation.read_text())["confusion"]
-        print("confusion matrix (rows: true class, columns: predicted):")
-        print("      " + "".join(f"{k:>6}" for k in range(len(confusion))))
-        for k, row in enumerate(confusion):
-            print(f"{k:>6}" + "".join(f"{v:>6}" for v in row))
-    print(f"folder: {run.folder}")
+        print(f"note: {printable(run.error)}")
+    for line in _summary_lines(run):
+        print(printable(line))
+    data = run.summary.get("data") if isinstance(run.summary, dict) else None
+    if isinstance(data, str) and data:
+        print(f"data: {printable(data)}")
+    _print_metrics(run, store)
+    _print_confusion(run)
+    print(f"folder: {printable(run.folder)}")
     if run.config_error:
-        print(f"config: unreadable ({run.config_error})")
+        print(f"config: unreadable ({printable(run.config_error)})")
     else:
-        print(f"base network: {run.config.base.describe()}")
+        print(f"base network: {printable(run.config.base.describe())}")
 
 
 def _runs_command(args: argparse.Namespace, store: RunStore) -> int:
@@ -242,7 +273,7 @@ def _runs_command(args: argparse.Namespace, store: RunStore) -> int:
             print("no runs yet: start one with `python -m metalearn_core train`")
         print(f"{'id':>4}  {'name':<24} {'kind':<8} {'status':<12} {'created':<16} {'test acc':>9}")
         for run in runs:
-            print(f"{run.id:>4}  {run.name[:24]:<24} {run.kind:<8} {run.status:<12} "
+            print(f"{run.id:>4}  {printable(run.name)[:24]:<24} {printable(run.kind):<8} {printable(run.status):<12} "
                   f"{_when(run.created_at):<16} {_percent(run.test_accuracy):>9}")
     elif args.runs_command == "show":
         _print_run(store.get(args.run_id), store)
@@ -311,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["METALEARN_FASHION_MNIST"] = str(settings.fashion_path)
         if args.command == "data":
             return _data_info(mnist, settings.fashion_path)
+        if args.command == "store" and args.store_command == "recover":  # before opening: it may be damaged
+            print(recover_runs(settings.home).describe())
+            return 0
         store = RunStore(settings.home)
         if args.command == "store":
             return _store_command(args, store)

@@ -141,3 +141,22 @@ def check_label(text: str, what: str = "name", max_length: int = 200) -> str:
     if has_control_characters(value):
         raise InputError(f"a {what} cannot hold control characters (newlines, tabs, terminal escape codes)")
     return value
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value: object) -> str:
+    r"""``value`` as text that is safe on a terminal: control characters (newlines, terminal escape
+    codes, text-direction overrides), which a store written by an older version may hold in a name or
+    a tag, are written as ``\xNN`` or ``\uNNNN`` instead of being sent raw.
+
+    Example:
+        >>> printable("red\x1b[31m\nrun")
+        'red\\x1b[31m\\nrun'
+    """
+    def escape(match: re.Match) -> str:
+        code = ord(match.group())
+        return {10: "\\n", 13: "\\r", 9: "\\t"}.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+    return _UNPRINTABLE.sub(escape, str(value))

@@ -11,7 +11,8 @@ A run kind is a package ``metalearn_core/kinds/<name>/`` with the same shape:
                  process calls (imports TensorFlow)
 ``report.py``    reading its saved results back, and its figure builders
 ``cli.py``       its command-line flags: ``add_arguments(parser)`` and
-                 ``apply_arguments(config, args, from_file) -> config``
+                 ``apply_arguments(config, args, from_file) -> config``; and
+                 ``summary_lines(summary) -> list[str]``, what ``runs show`` prints of a run's summary
 ==============  ==========================================================================
 
 The worker, the command line, the config, the Compare tables and the pages look a kind up here
@@ -117,6 +118,16 @@ class RunKind:
 
     def cli_module(self) -> Any:
         return importlib.import_module(self.cli)
+
+    def summary_lines(self, summary: Any) -> list[str]:
+        """What its run's summary holds, as lines for the command line (its cli module's
+        ``summary_lines``, else every number and text in it). A key the summary lacks is left out, so
+        an interrupted run's empty summary gives no line."""
+        from metalearn_core.kinds.summary_text import generic_lines
+
+        lines = getattr(self.cli_module(), "summary_lines", None)
+        summary = summary if isinstance(summary, dict) else {}
+        return lines(summary) if lines is not None else generic_lines(summary)
 
 
 def names() -> tuple[str, ...]:

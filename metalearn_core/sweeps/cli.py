@@ -19,7 +19,7 @@ from datetime import datetime
 
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs.store import RunStore
-from metalearn_core.safe_input import InputError, parse_id, read_json_file
+from metalearn_core.safe_input import InputError, parse_id, printable, read_json_file
 from metalearn_core.sweeps.config import OBJECTIVES, PRUNERS, SAMPLERS, SweepConfig
 from metalearn_core.sweeps.space import SearchSpace
 from metalearn_core.sweeps.store import Sweep, SweepStore
@@ -142,7 +142,7 @@ def list_sweeps(sweeps: SweepStore) -> None:
         counts = sweep.state.get("trials", {})
         done = sum(counts.get(state, 0) for state in ("complete", "pruned", "fail"))
         budget = sweep.state.get("trial_budget") or sweep.config.trials
-        print(f"{sweep.id:>4}  {sweep.name[:24]:<24} {sweep.status:<12} {f'{done}/{budget}':>9}  "
+        print(f"{sweep.id:>4}  {printable(sweep.name)[:24]:<24} {sweep.status:<12} {f'{done}/{budget}':>9}  "
               f"{sweep.config.sampler:<7} {sweep.config.pruner:<7} {_value(sweep.state.get('best_value')):>8}  "
               f"{_when(sweep.state.get('created_at'))}")
 
@@ -152,10 +152,10 @@ def show(runs: RunStore, sweep: Sweep) -> None:
     from metalearn_core.sweeps.analysis import best_trial, importances, param_columns, trials_frame
 
     config = sweep.config
-    print(f"sweep {sweep.id}: {sweep.name}  [{sweep.status}]  {config.sampler} sampler, {config.pruner} pruner, "
+    print(f"sweep {sweep.id}: {printable(sweep.name)}  [{sweep.status}]  {config.sampler} sampler, {config.pruner} pruner, "
           f"objective {config.objective_label} ({config.direction})")
     if sweep.state.get("error"):
-        print(f"note: {sweep.state['error']}")
+        print(f"note: {printable(sweep.state['error'])}")
     print(f"base: {config.base.kind} run, {config.base.base.describe()}")
     for dimension in config.space.dimensions:
         print(f"  search {dimension.name}: {dimension.describe()}")

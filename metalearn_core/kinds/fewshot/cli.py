@@ -1,4 +1,4 @@
-"""Command-line flags of few-shot runs (``--kind fewshot``)."""
+"""Command-line flags of few-shot runs (``--kind fewshot``), and the lines ``runs show`` prints of one."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from metalearn_core.config import DATASETS
 from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS, FewShotConfig
 from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings
+from metalearn_core.kinds.summary_text import count, line, percent, seconds, text
 
 FLAGS = ("algorithm", "network", "shots", "iterations", "budget", "episodes", "train_domain", "eval_domain")
 
@@ -44,3 +45,16 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
     settings = FewShotConfig(**{**settings.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
     base = fewshot_network(args.network or "conv") if (args.network or not from_file) else config.base
     return config.replace(base=base, fewshot=settings)  # checked when the kind is set (KIND.check)
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """A few-shot run's accuracy on held-out classes (1-shot and 5-shot, 5-way), its algorithm,
+    meta-training and domains; what the summary lacks is left out."""
+    shots = [("1-shot", percent(summary.get("fewshot_1shot"))), ("5-shot", percent(summary.get("fewshot_5shot")))]
+    if all(value is None for _, value in shots):  # an older run: only its own shot count's accuracy
+        shots = [("test accuracy", percent(summary.get("test_accuracy")))]
+    lines = line(*shots, prefix="few-shot accuracy on held-out classes: ")
+    lines += line(("algorithm", text(summary.get("algorithm"))), ("meta-iterations", count(summary.get("iterations"))),
+                  ("meta-training time", seconds(summary.get("train_seconds"))))
+    train, evaluate = text(summary.get("train_domain")), text(summary.get("eval_domain"))
+    return lines + line(("domains", f"meta-trained on {train}, evaluated on {evaluate}" if train and evaluate else None))

@@ -6,7 +6,6 @@ adapting) is :mod:`metalearn_core.kinds.fewshot.run`, imported by the worker and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 
 from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig
 from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS
+from metalearn_core.runs.run_files import DamagedFile, check_shape, read_run_json
 
 ALGORITHM_LABELS = {"protonet": "Prototypical Networks", "maml": "MAML", "fomaml": "First-order MAML",
                     "metasgd": "Meta-SGD", "reptile": "Reptile"}
@@ -114,12 +114,18 @@ def check_fewshot(config: RunConfig) -> None:
 
 
 def read_results(folder: Path) -> dict | None:
-    """A finished few-shot run's ``fewshot.json``, or None when it is missing or unreadable."""
-    path = Path(folder) / RESULTS_FILE
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+    """A finished few-shot run's ``fewshot.json``, or None when it is missing; DamagedFile (naming the
+    run and the file) when it is unreadable or lacks the scores the pages show."""
+    results = read_run_json(folder, RESULTS_FILE, {"iterations": float, "meta_train_seconds": float,
+                                                   "settings": dict})
+    if results is None:
         return None
+    for shots, setting in results["settings"].items():
+        score = {"mean": float, "ci95": float}
+        if not shots.isdigit() or check_shape(setting, {"learner": dict, "pixels": dict}) or any(
+                check_shape(setting[method], score) for method in ("learner", "pixels")):
+            raise DamagedFile.of(folder, RESULTS_FILE, "its scores are not what the run wrote")
+    return results
 
 
 

@@ -1,10 +1,13 @@
-"""Command-line flags of learned-optimizer runs (``--kind learned_optimizer``, or its presets)."""
+"""Command-line flags of learned-optimizer runs (``--kind learned_optimizer``, or its presets), and the lines
+``runs show`` prints of one."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 from typing import Any
+
+from metalearn_core.kinds.summary_text import count, line, number, percent, seconds, text
 
 FLAGS = ("reuse_optimizer_of", "meta_iterations", "meta_budget", "meta_seed", "meta_method", "design")
 
@@ -30,3 +33,23 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
              "design": args.design}
     changes = {name: value for name, value in flags.items() if value is not None}
     return config.replace(learned_optimizer=dataclasses.replace(config.learned_optimizer, **changes))
+
+
+OPTIMIZERS = ("learned", "sgd", "momentum", "rmsprop", "adam")  # the order of the final-loss line
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """A learned-optimizer run's verdict: every optimizer's mean final training loss on held-out
+    initialisations, whether the learned one beats Adam, the test accuracy it reaches, its
+    meta-training; what the summary lacks is left out."""
+    names = [*OPTIMIZERS, *sorted(key.removeprefix("final_loss_") for key in summary
+                                  if key.startswith("final_loss_") and key.removeprefix("final_loss_") not in OPTIMIZERS)]
+    lines = line(*((name, number(summary.get(f"final_loss_{name}"))) for name in names),
+                 prefix="final training loss (mean over held-out initialisations): ")
+    beats = summary.get("learned_beats_adam")
+    lines += line(("learned optimizer beats Adam:", {True: "yes", False: "no"}.get(beats) if isinstance(beats, bool)
+                   else None), ("best hand-tuned optimizer:", text(summary.get("best_hand_optimizer"))))
+    lines += line(("test accuracy (base network trained by the learned optimizer)",
+                   percent(summary.get("test_accuracy"))))
+    return lines + line(("meta-training trajectories", count(summary.get("iterations"))),
+                        ("meta-training time", seconds(summary.get("train_seconds"))))

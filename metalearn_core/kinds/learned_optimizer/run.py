@@ -35,6 +35,7 @@ from metalearn_core.kinds.learned_optimizer.config import (
 from metalearn_core.presets import learned_optimizer_preset as learned_optimizer_preset  # noqa: F401
 from metalearn_core.presets import optimizee_network
 from metalearn_core.runs.reporting import Reporter, RunResult
+from metalearn_core.runs.run_files import DamagedFile, check_shape, read_run_json
 
 OPTIMIZER_FILE = "optimizer.npz"
 RESULTS_FILE = "learned_optimizer.json"
@@ -175,11 +176,17 @@ def _grid(points: int) -> dict[str, tuple[float, ...]]:
 
 
 def read_results(folder: Path) -> dict | None:
-    """A finished run's ``learned_optimizer.json``, or None when missing or unreadable."""
-    try:
-        return json.loads((Path(folder) / RESULTS_FILE).read_text())
-    except (OSError, ValueError):
+    """A finished run's ``learned_optimizer.json``, or None when missing; DamagedFile (naming the run
+    and the file) when it is unreadable or lacks the evaluation the pages show."""
+    results = read_run_json(folder, RESULTS_FILE, {"evaluation": dict})
+    if results is None:
         return None
+    evaluation, curve = results["evaluation"], {"final_loss_mean": (float, type(None)), "loss_curves": list}
+    if (check_shape(evaluation, {"optimizers": dict, "steps": int}, "evaluation")
+            or "learned" not in evaluation["optimizers"]
+            or any(check_shape(score, curve) for score in evaluation["optimizers"].values())):
+        raise DamagedFile.of(folder, RESULTS_FILE, "its evaluation of the optimizers is not what the run wrote")
+    return results
 
 
 # -- presets and the generalisation checks -------------------------------------------------------

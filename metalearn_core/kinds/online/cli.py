@@ -1,4 +1,4 @@
-"""Command-line flags of online runs (``--kind online``)."""
+"""Command-line flags of online runs (``--kind online``), and the lines ``runs show`` prints of one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import dataclasses
 from typing import Any
 
-from metalearn_core.kinds.online.config import LEARNERS, META_STEPS, STREAMS
+from metalearn_core.kinds.online.config import LEARNER_LABELS, LEARNERS, META_STEPS, STREAMS
+from metalearn_core.kinds.summary_text import count, line, number, percent, seconds, text
 
 FLAGS = ("stream", "stream_length", "stream_batch", "max_angle", "online_learners", "pretrained_run",
          "fewshot_run", "meta_step")
@@ -43,3 +44,16 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
     changes.setdefault("report_every", min(settings.report_every, changes.get("length", settings.length)))
     changes.setdefault("window", min(settings.window, changes.get("length", settings.length)))
     return config.replace(online=dataclasses.replace(settings, **changes))
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """An online run's stream and, per learner, its final prequential accuracy, the area under its
+    running-accuracy curve and its time; what the summary lacks is left out."""
+    lines = line(("stream", text(summary.get("stream"))), ("examples", count(summary.get("examples"))),
+                 ("drift at example", count(summary.get("drift_at"))))
+    learners = [key.removeprefix("final_") for key in summary if key.startswith("final_")]
+    for name in learners:
+        lines += line((f"{LEARNER_LABELS.get(name, name)}: final accuracy", percent(summary.get(f"final_{name}"))),
+                      ("AUC", number(summary.get(f"auc_{name}"))), ("time", seconds(summary.get(f"seconds_{name}"))),
+                      prefix="  ")
+    return lines

@@ -13,29 +13,38 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from metalearn_core.kinds.online.config import LEARNER_LABELS
+from metalearn_core.runs.run_files import DamagedFile, check_shape, damaged_metric_row, read_run_json
 
 RESULTS_FILE = "online.json"
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 
 
 def read_results(folder: Path) -> dict[str, Any] | None:
-    """The run's ``online.json``, or None when it is missing or unreadable (a run that did not finish)."""
-    try:
-        return json.loads((Path(folder) / RESULTS_FILE).read_text())
-    except (OSError, ValueError):
+    """The run's ``online.json``, or None when it is missing (a run that did not finish); DamagedFile
+    (naming the run and the file) when it is unreadable or lacks the learners' curves and scores."""
+    results = read_run_json(folder, RESULTS_FILE, {"learners": dict, "stream": dict, "window": int,
+                                                   "drift_at": (int, type(None))})
+    if results is None:
         return None
+    point = {metric: (float, type(None)) for metric in ("examples", "prequential_accuracy", "window_accuracy")}
+    for learner in results["learners"].values():
+        if (check_shape(learner, {"points": list, "final": (float, type(None)), "auc": (float, type(None))})
+                or any(check_shape(item, point) for item in learner["points"])):
+            raise DamagedFile.of(folder, RESULTS_FILE, "its learners' results are not what the run wrote")
+    return results
 
 
 def curves_from_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
-    """The store's metric rows of an online run as ``{learner: {metric: values in epoch order}}``."""
+    """The store's metric rows of an online run as ``{learner: {metric: values in epoch order}}``; rows
+    a damaged store holds as text are left out (see :func:`~metalearn_core.runs.run_files.metric_damage`)."""
     by_series: dict[str, dict[int, dict[str, float]]] = {}
     for row in rows:
-        by_series.setdefault(row["series"], {}).setdefault(int(row["epoch"]), {})[row["name"]] = row["value"]
+        if not damaged_metric_row(row):
+            by_series.setdefault(row["series"], {}).setdefault(int(row["epoch"]), {})[row["name"]] = row["value"]
     curves = {}
     for series, epochs in by_series.items():
         points = [epochs[epoch] for epoch in sorted(epochs) if "examples" in epochs[epoch]]

@@ -1,4 +1,4 @@
-"""Command-line flags of stacked runs (``--kind stacked``)."""
+"""Command-line flags of stacked runs (``--kind stacked``), and the lines ``runs show`` prints of one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 from metalearn_core.kinds.stacked.config import LEARNER_KINDS, META_INPUTS, LearnerConfig
+from metalearn_core.kinds.summary_text import count, line, number, percent, text
 
 FLAGS = ("learners", "meta_input", "folds")
 
@@ -28,3 +29,19 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
     if args.folds:
         stacking = dataclasses.replace(stacking, folds=args.folds)
     return config.replace(stacking=stacking)
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """A stacked run's meta network on the test set, what stacking gained over the best base learner,
+    and each base learner's test accuracy; what the summary lacks is left out."""
+    lines = line(("test accuracy", percent(summary.get("test_accuracy"))),
+                 ("test loss", number(summary.get("test_loss"))), ("meta epochs", count(summary.get("epochs_done"))),
+                 prefix="meta network: ")
+    lines += line(("best base learner", percent(summary.get("best_base_accuracy"))),
+                  ("stacking gain", number(summary.get("stacking_gain"), "+.2%")))
+    learners = summary.get("learners")
+    for position, learner in enumerate(learners if isinstance(learners, list) else [], start=1):
+        if isinstance(learner, dict):
+            label = text(learner.get("label")) or f"base {position}"
+            lines += line((f"{label}: test accuracy", percent(learner.get("test_accuracy"))), prefix="  ")
+    return lines

@@ -1,4 +1,5 @@
-"""Command-line flags of transfer runs (``--kind transfer --source-run ID``)."""
+"""Command-line flags of transfer runs (``--kind transfer --source-run ID``), and the lines ``runs show``
+prints of one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from metalearn_core.config import DATASETS, ConfigError
+from metalearn_core.kinds.summary_text import count, line, percent, seconds, text
 from metalearn_core.kinds.transfer.config import TRANSFER_MODES
 
 # --shots belongs to few-shot runs, hence --transfer-shots.
@@ -48,3 +50,18 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
         raise ConfigError("transfer: give --source-run, the id of a finished base run")
     store = RunStore(get_settings(home=args.home).home)
     return transfer_config(store, settings, config.training, name=config.name)
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """A transfer run's source and target, and the mean test accuracy of every mode at every number
+    of examples per class ("frozen@10": frozen features, 10 examples per class); what the summary
+    lacks is left out."""
+    lines = line(("from run", count(summary.get("source_run"))), ("trained on", text(summary.get("source_dataset"))),
+                 ("to", text(summary.get("target"))))
+    lines += line(("points trained", count(summary.get("points"))), ("time", seconds(summary.get("train_seconds"))))
+    accuracy = summary.get("transfer_accuracy")
+    if isinstance(accuracy, dict) and accuracy:
+        lines.append("test accuracy per mode @ examples per class:")
+        for point, value in accuracy.items():
+            lines += line((f"{point}:", percent(value)), prefix="  ")
+    return lines

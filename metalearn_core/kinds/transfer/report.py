@@ -5,7 +5,6 @@ No TensorFlow: the Train page draws these while it shows the run.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import plotly.graph_objects as go
 from metalearn_core.data.domains import DOMAIN_LABELS
 from metalearn_core.figures import TEMPLATE, _colour, _rgba
 from metalearn_core.kinds.transfer.config import shots_label
+from metalearn_core.runs.run_files import DamagedFile, check_shape, read_run_json
 
 RESULTS_FILE = "transfer.json"  # written by metalearn_core.kinds.transfer.run
 MODE_LABELS = {"scratch": "from scratch", "frozen": "frozen features + new head", "all": "all layers fine-tuned"}
@@ -22,17 +22,25 @@ MODE_SHORT = {"scratch": "scratch", "frozen": "frozen + new head", "all": "all l
 
 
 def read_results(folder: Path) -> dict[str, Any] | None:
-    """The run's ``transfer.json``, or None when it is missing or unreadable (a run that did not complete).
+    """The run's ``transfer.json``, or None when it is missing or holds no point (a run that did not
+    complete); DamagedFile (naming the run and the file) when it is unreadable or not shaped as the run
+    writes it.
 
     Example:
         >>> read_results(Path("/nowhere")) is None
         True
     """
-    try:
-        results = json.loads((Path(folder) / RESULTS_FILE).read_text())
-    except (OSError, ValueError):
+    results = read_run_json(folder, RESULTS_FILE, {
+        "summary": list, "modes": list, "shots": list, "train_samples": float, "test_samples": float,
+        "repeats": float, "source_run": float, "source_dataset": str, "target": str})
+    if not results or not results["summary"]:
         return None
-    return results if isinstance(results, dict) and results.get("summary") else None
+    row = {"mode": str, "shots": int, "mean": float, "std": float}
+    if (any(check_shape(item, row) for item in results["summary"])
+            or not all(isinstance(shots, int) for shots in results["shots"])
+            or not all(mode in MODE_LABELS for mode in results["modes"])):
+        raise DamagedFile.of(folder, RESULTS_FILE, "its learning curve is not what the run wrote")
+    return results
 
 
 def examples_per_class(results: dict[str, Any], shots: int) -> float:
