@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import common
+from dashboard.text import chart_text
 from metalearn_core.config import HYPERGRADIENT_OPTIMIZERS, ConfigError, TrainingConfig
 from metalearn_core.runs.store import Run, RunStore
 
@@ -98,7 +99,7 @@ def compare_learning_rates(store: RunStore, runs: list[Run], names: dict[int, st
         if training is not None and training.optimizer != "learned":
             curve = _curve(store, run, training)
             if len(curve.x) > 1:
-                curves[names.get(run.id, f"run {run.id}")] = curve
+                curves[chart_text(names.get(run.id, f"run {run.id}"))] = curve
     if not any(curve.varies for curve in curves.values()):
         return
     st.subheader("Learning rates")

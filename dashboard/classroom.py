@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.text import plain
 from metalearn_core.runs.classroom import ClassroomSettings, Viewer, classroom_settings
 
 WHOLE_CLASS_KEY = "classroom.whole_class"
@@ -58,7 +59,7 @@ def gate() -> None:
         st.button("Sign out", key="classroom.logout", on_click=st.logout)
         st.stop()
     with st.sidebar:
-        st.caption(f"Signed in as **{email}**" + (" (teacher)" if settings.is_teacher(email) else ""))
+        st.caption(f"Signed in as **{plain(email)}**" + (" (teacher)" if settings.is_teacher(email) else ""))
         if settings.is_teacher(email):
             st.toggle("Whole class", key=WHOLE_CLASS_KEY,
                       help="See, compare and manage every student's runs and sweeps, not only your own.")

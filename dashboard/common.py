@@ -11,6 +11,7 @@ from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
 from metalearn_core.data.mnist import DataError, MnistData, load_mnist
 from metalearn_core.runs import runner
 from metalearn_core.runs.classroom import ScopedRunStore
+from metalearn_core.runs.database import RECOVER_COMMAND, CorruptDatabase, DatabaseError
 from metalearn_core.runs.settings import Settings, get_settings
 from metalearn_core.runs.shared_reads import SharedReads
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
@@ -61,10 +62,28 @@ def fashion_line() -> tuple[str, str]:
 
 
 def current_store() -> RunStore:
-    """The run store as the person looking sees it (in classroom mode, scoped to their runs)."""
+    """The run store as the person looking sees it (in classroom mode, scoped to their runs).
+
+    A database that cannot be opened or read (damaged, unreachable) stops the page with one message
+    naming it and what to do (the cached store is not kept when opening fails, so the next page
+    load tries again, say after ``store recover``)."""
     viewer = classroom.viewer()
-    base = store(str(settings().home))
+    try:
+        base = store(str(settings().home))
+        base.check_database()
+    except DatabaseError as error:
+        from dashboard.text import plain
+
+        st.error(plain(f"The run store cannot be used: {error}"))
+        if isinstance(error, CorruptDatabase):
+            st.code(RECOVER_COMMAND, language="bash")
+        st.stop()
     return ScopedRunStore(base, viewer) if viewer.email else base
+
+
+def read_only_reason(store: RunStore) -> str:
+    """Why nothing can be launched or changed (the data home is read-only here); empty when it can."""
+    return _base(store).read_only_reason
 
 
 def frozen(figure):
@@ -136,8 +155,16 @@ def keep_warm_worker() -> None:
 
     Called by every page as it starts, so the first page a new user opens on a fresh server
     starts one and a Launch seconds later finds it (it waits for that worker to finish warming up
-    rather than starting a second process). None starts while a run trains."""
-    runner.ensure_spare(current_store(), mnist_path())
+    rather than starting a second process). None starts while a run trains, nor in a read-only
+    data home (which the sidebar then says)."""
+    store = current_store()
+    reason = read_only_reason(store)
+    if reason:
+        from dashboard.text import plain
+
+        st.sidebar.warning(plain(reason[0].upper() + reason[1:] + "."))
+        return
+    runner.ensure_spare(_base(store), mnist_path())  # the whole store: another person's run may be training
 
 
 def sidebar(data: bool = True) -> None:

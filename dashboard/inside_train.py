@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import common
+from dashboard.text import chart_text, plain
 from metalearn_core.runs.store import Run, RunStore
 
 TITLE = "Inside the training: weights and gradients"
@@ -92,7 +93,8 @@ def compare_section(store: RunStore, runs: list[Run], names: dict[int, str]) -> 
     metric = st.radio("Norm", ("weight_norm", "gradient_norm"), horizontal=True, key="compare.inside.metric",
                       format_func={"weight_norm": "weights", "gradient_norm": "gradients"}.get)
     series = {names[run.id]: analysis.main_series(run.kind) for run in runs}
-    st.plotly_chart(weight_figures.compare_norms_figure(rows, metric, series), key="compare.inside.norms",
-                    width="stretch")
+    figure = weight_figures.compare_norms_figure({chart_text(label): run_rows for label, run_rows in rows.items()},
+                                                 metric, {chart_text(label): name for label, name in series.items()})
+    st.plotly_chart(figure, key="compare.inside.norms", width="stretch")
     missing = [label for label, run_rows in rows.items() if not run_rows]
-    st.caption(COMPARE_CAPTION + (f" Without statistics: {', '.join(missing)}." if missing else ""))
+    st.caption(COMPARE_CAPTION + (f" Without statistics: {plain(', '.join(missing))}." if missing else ""))

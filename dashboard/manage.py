@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
+from dashboard.text import chart_text, plain
 from metalearn_core import analysis, figures, kinds
+from metalearn_core.kinds.base.report import read_evaluation
+from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 
 
@@ -39,15 +40,21 @@ def _apply(action, message: str) -> None:
     try:
         action()
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     st.toast(message)
     st.rerun()
 
 
 def _confusion(run: Run) -> list[list[int]] | None:
-    path = run.folder / "evaluation.json"
-    return json.loads(path.read_text())["confusion"] if path.exists() else None
+    """The run's confusion matrix; None when it has none, or (with a warning naming the run and the
+    file) when its evaluation.json is damaged."""
+    try:
+        evaluation = read_evaluation(run.folder)
+    except DamagedFile as error:
+        st.warning(str(error))
+        return None
+    return evaluation["confusion"] if evaluation is not None else None
 
 
 def confusion_section(chosen: list[Run], names: dict[int, str]) -> None:
@@ -59,12 +66,13 @@ def confusion_section(chosen: list[Run], names: dict[int, str]) -> None:
     normalise = st.toggle("Normalise rows", key="compare.normalise")
     shown = list(matrices)[:4]
     for column, run_id in zip(st.columns(len(shown)), shown):
-        column.plotly_chart(figures.confusion_figure(matrices[run_id], normalize=normalise, title=names[run_id]),
+        column.plotly_chart(figures.confusion_figure(matrices[run_id], normalize=normalise,
+                                                     title=chart_text(names[run_id])),
                             key=f"compare.confusion.{run_id}", width="stretch")
     if len(matrices) >= 2:
         first, second = list(matrices)[:2]
-        st.plotly_chart(figures.confusion_diff_figure(matrices[first], matrices[second], names[first],
-                                                      names[second]),
+        st.plotly_chart(figures.confusion_diff_figure(matrices[first], matrices[second], chart_text(names[first]),
+                                                      chart_text(names[second])),
                         key="compare.confusion.diff", width="stretch")
 
 

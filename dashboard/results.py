@@ -9,9 +9,11 @@ import numpy as np
 import streamlit as st
 
 from dashboard import adaptive, common, inside_train
+from dashboard.text import plain
 from metalearn_core import kinds
 from metalearn_core.kinds.base.report import read_evaluation
 from metalearn_core.runs import runner
+from metalearn_core.runs.run_files import DamagedFile, damaged_point_row, is_number
 from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
 from metalearn_core.safe_input import try_parse_id
@@ -24,12 +26,12 @@ if TYPE_CHECKING:
 def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
     """The run this session launched, else the one in the URL, else a run still going (so a
     reload or a second browser tab shows the same run still training)."""
-    for candidate in (chosen, from_url):
+    for candidate in (chosen, try_parse_id(from_url)):
         if candidate is None:
             continue
         try:
             return store.get(int(candidate)).id
-        except (RunNotFound, ValueError):
+        except RunNotFound:
             continue
     active = store.list_runs(statuses=("queued", "running"))
     running = [run for run in active if run.status == "running"]
@@ -53,8 +55,11 @@ def launch_button(store: RunStore, config, prefix: str) -> None:
 
     The page started a warm worker (TensorFlow imported, MNIST loaded) as it opened
     (:func:`dashboard.common.keep_warm_worker`); the launch hands the run to it, and the rerun that
-    follows the run's end starts the next one."""
-    if st.button("Launch", type="primary", disabled=config is None, key=f"{prefix}.launch"):
+    follows the run's end starts the next one. In a read-only data home it is disabled and says why."""
+    read_only = common.read_only_reason(store)
+    if read_only:
+        st.info(plain(f"Launch is unavailable: {read_only}."))
+    if st.button("Launch", type="primary", disabled=config is None or bool(read_only), key=f"{prefix}.launch"):
         run_id = runner.launch(store, config, common.mnist_path())
         st.session_state[f"{prefix}.run_id"] = run_id
         st.query_params["run"] = str(run_id)
@@ -88,7 +93,7 @@ def watch(store: RunStore, run_id: int, prefix: str, show_results: Callable[[Run
 def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:
     """Progress bar, elapsed and remaining time, live curves, live layer statistics and a Cancel button."""
     view = progress_view(run)
-    st.progress(view.fraction, text=f"Run {run.id} · {run.name}: {view.label}")
+    st.progress(view.fraction, text=f"Run {run.id} · {plain(run.name)}: {view.label}")
     left, middle, right = st.columns([2, 2, 1])
     left.metric("Elapsed", format_seconds(view.elapsed))
     middle.metric("Time left", format_seconds(view.remaining))
@@ -113,6 +118,9 @@ def curves(store: RunStore, run: Run) -> None:
         st.info("The curves appear with the first batches.")
         return
     x_title = kinds.get(run.kind).x_axis
+    for message in analysis.metric_damage({run.id: metrics}, {run.id: points}):  # left out of the curves
+        st.warning(message)
+    points = [point for point in points if not damaged_point_row(point)]
 
     def build():
         frame = analysis.metrics_frame({run.id: metrics}, {run.id: run.name})
@@ -126,7 +134,7 @@ def status_line(run: Run) -> None:
     """The run's outcome in one coloured line, with the error when there is one."""
     show = {"completed": st.success, "cancelled": st.warning, "diverged": st.error,
             "failed": st.error, "interrupted": st.warning}.get(run.status, st.info)
-    show(f"Run {run.id} · {run.name}: {run.status}" + (f" — {run.error}" if run.error else ""))
+    show(f"Run {run.id} · {plain(run.name)}: {run.status}" + (f" — {plain(run.error)}" if run.error else ""))
 
 
 def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
@@ -137,20 +145,24 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
 
     status_line(run)
     summary = run.summary
-    if "test_accuracy" in summary:
+    if is_number(summary.get("test_accuracy")):  # a damaged store's text shows as "-"
         columns = st.columns(4)
         columns[0].metric("Test accuracy", f"{100 * summary['test_accuracy']:.1f}%")
-        columns[1].metric("Test loss", f"{summary['test_loss']:.3f}")
-        columns[2].metric("Epochs", summary.get("epochs_done", "-"))
-        if summary.get("train_seconds"):
+        columns[1].metric("Test loss", f"{summary['test_loss']:.3f}" if is_number(summary.get("test_loss")) else "-")
+        columns[2].metric("Epochs", summary["epochs_done"] if is_number(summary.get("epochs_done")) else "-")
+        if is_number(summary.get("train_seconds")) and summary["train_seconds"] > 0:
             columns[3].metric("Training time", format_seconds(summary["train_seconds"]))
-    if summary.get("learners"):
+    if isinstance(summary.get("learners"), list) and summary["learners"]:
         st.markdown("**What stacking bought**: each base learner beside the meta network (test set)")
         st.dataframe(analysis.learners_frame(summary), hide_index=True)
     curves(store, run)
     adaptive.learning_rate_panel(store, run)
     inside_train.panel(store, run)
-    evaluation = read_evaluation(run.folder)
+    try:
+        evaluation = read_evaluation(run.folder)
+    except DamagedFile as error:  # the metrics and curves above still show
+        st.warning(str(error))
+        return
     if evaluation is None:
         return
     names = _class_names(run)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import classroom, common, editor
 from dashboard.kinds import views
+from dashboard.text import plain
 from metalearn_core import kinds
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs import runner
@@ -184,7 +185,7 @@ def build_config(kind: str, base: RunConfig | None, base_problem: str, space: di
 def launch_panel(sweeps: SweepStore, config: SweepConfig | None, problem: str) -> None:
     """The problem (Launch is disabled then) or what the sweep will do, then Launch."""
     if problem:
-        st.error(f"Fix this before launching: {problem}")
+        st.error(f"Fix this before launching: {plain(problem)}")
     elif config is None:
         st.info("Tick at least one setting to search, then launch.")
     elif config is not None:
@@ -192,7 +193,10 @@ def launch_panel(sweeps: SweepStore, config: SweepConfig | None, problem: str) -
         st.caption(f"{config.trials} trials of {config.base.kind} runs, each searching "
                    + "; ".join(f"{dimension.name} over {dimension.describe()}" for dimension in config.space.dimensions)
                    + f".{grid}")
-    if st.button("Launch sweep", type="primary", disabled=config is None, key=key("launch")):
+    read_only = common.read_only_reason(common.current_store())
+    if read_only:
+        st.info(plain(f"Launch is unavailable: {read_only}."))
+    if st.button("Launch sweep", type="primary", disabled=config is None or bool(read_only), key=key("launch")):
         sweep_id = launch_sweep(sweeps, config, common.mnist_path())
         st.session_state[key("view")] = sweep_id
         st.query_params["sweep"] = str(sweep_id)
@@ -242,7 +246,7 @@ def panel(store: RunStore, sweeps: SweepStore, sweep: Sweep) -> None:
     try:
         config = sweep.config
     except ConfigError as error:
-        st.error(f"Sweep {sweep.id} cannot be read: {error}")
+        st.error(f"Sweep {sweep.id} cannot be read: {plain(error)}")
         return
     status_line(sweep, config)
     frame = analysis.trials_frame(store, sweep)
@@ -273,7 +277,8 @@ def status_line(sweep: Sweep, config: SweepConfig) -> None:
     counts = state.get("trials", {})
     budget = state.get("trial_budget", config.trials)
     show = STATUS_SHOW.get(sweep.status, st.info)
-    show(f"Sweep {sweep.id} · {sweep.name}: {sweep.status}" + (f" — {state['error']}" if state.get("error") else ""))
+    show(f"Sweep {sweep.id} · {plain(sweep.name)}: {sweep.status}"
+         + (f" — {plain(state['error'])}" if state.get("error") else ""))
     columns = st.columns(5)
     columns[0].metric("Trials finished", f"{counts.get('complete', 0) + counts.get('pruned', 0)} / {budget}")
     columns[1].metric("Running", counts.get("running", 0))
@@ -297,17 +302,18 @@ def buttons(store: RunStore, sweeps: SweepStore, sweep: Sweep, config: SweepConf
         try:
             resume_sweep(sweeps, sweep.id, common.mnist_path())
         except ValueError as error:
-            st.error(str(error))
+            st.error(plain(error))
         else:
             st.rerun()
     best = analysis.best_trial(frame, config.direction) if not frame.empty else None
     if best is not None and middle.button(f"Re-launch the best (trial {int(best['trial'])}) as a full run",
                                           key=key("full", sweep.id),
+                                          disabled=bool(common.read_only_reason(store)),
                                           help="The same settings on all of the data, as an ordinary run"):
         try:
             run_config = analysis.full_run_config(store, sweep)
         except ValueError as error:
-            st.error(str(error))
+            st.error(plain(error))
         else:
             run_id = runner.launch(store, run_config, common.mnist_path())
             st.session_state[key("full_run", sweep.id)] = run_id

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import adaptive, classroom, common, inside_train, manage
+from dashboard.text import chart_text
 from metalearn_core import analysis, figures
 
 st.set_page_config(page_title="Compare · Meta-learning lab", page_icon="📊", layout="wide")
@@ -38,8 +39,12 @@ if not chosen:
     st.stop()
 
 names = {run.id: f"#{run.id} {run.name}" for run in chosen}
-frame = analysis.metrics_frame({run.id: store.metrics(run.id) for run in chosen}, names)
+metric_rows = {run.id: store.metrics(run.id) for run in chosen}
+for message in analysis.metric_damage(metric_rows):  # metrics_frame leaves those rows out
+    st.warning(message)
+frame = analysis.metrics_frame(metric_rows, names)
 main = analysis.main_series_frame(frame, {run.id: run.kind for run in chosen})
+main["run"] = main["run"].map(chart_text)  # the legend's names: text, not Plotly's HTML
 st.subheader("Curves")
 left, middle, right = st.columns(3)
 smoothing = left.slider("Smoothing (EMA)", 0.0, 0.99, 0.0, 0.01, key="compare.smoothing")

@@ -5,6 +5,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import common, inside_draw, online_draw, teach
+from dashboard.text import plain
 from metalearn_core import analysis, figures
 from metalearn_core.data.drawing import DrawingError, load_image_file, preprocess_canvas
 from metalearn_core.predictor import PredictorError
@@ -52,7 +53,7 @@ with left:
             except DrawingError as error:
                 problem = str(error)
     if problem:
-        st.error(problem)
+        st.error(plain(problem))
 
 inside = None  # the first model's inside views, computed before anything on the right is shown
 if image28 is not None:
@@ -70,16 +71,16 @@ with right:
             try:
                 predictor = common.predictor(run_id)
             except PredictorError as error:
-                st.error(str(error))
+                st.error(plain(error))
                 continue
             probabilities = predictor.predict_proba(image28[None])[0]
             digit = int(np.argmax(probabilities))
-            st.markdown(f"**{labels[run_id]}** predicts **{digit}** ({100 * probabilities[digit]:.1f}%)")
+            st.markdown(f"**{plain(labels[run_id])}** predicts **{digit}** ({100 * probabilities[digit]:.1f}%)")
             st.html(figures.probabilities_bars_html(probabilities))
 
 with classify_tab.expander("Inside the model", expanded=True):
     if inside is None:  # shown from the start, so the browser has what it needs to draw the view at pen-up
         inside_draw.show_placeholder()
     else:
-        st.markdown(f"**{labels[first]}**")
+        st.markdown(f"**{plain(labels[first])}**")
         inside_draw.show_inside(inside)

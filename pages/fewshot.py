@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import common, diagram, editor, results
 from dashboard.kinds import fewshot as fewshot_views
+from dashboard.text import plain
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.inside.diagram import fewshot_diagram
 from metalearn_core.kinds.fewshot.config import FewShotConfig
@@ -31,7 +32,7 @@ with setup:
     except ConfigError as error:
         config, problem = None, str(error)
     if problem:
-        st.error(f"Fix this before launching: {problem}")
+        st.error(f"Fix this before launching: {plain(problem)}")
     results.launch_button(store, config, "fewshot")
 
 with watch:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import common, results
 from dashboard.kinds import online as online_views
+from dashboard.text import plain
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.kinds.online.config import OnlineConfig
 
@@ -25,7 +26,7 @@ with setup:
     except ConfigError as error:
         problem = str(error)
     if problem:
-        st.error(f"Fix this before launching: {problem}")
+        st.error(f"Fix this before launching: {plain(problem)}")
     results.launch_button(store, config, online_views.PREFIX)
     if config is not None:
         with st.expander("The stream", expanded=False):

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import common
 from dashboard import sweep as sweep_views
+from dashboard.text import plain
 
 st.set_page_config(page_title="Sweep · Meta-learning lab", page_icon="🎛️", layout="wide")
 st.title("Sweep")
@@ -16,7 +17,7 @@ store = common.current_store()
 sweeps = sweep_views.sweep_store()
 link_error = sweep_views.init_state()
 if link_error:
-    st.error(f"The link's configuration could not be used: {link_error}. Showing the default instead.")
+    st.error(f"The link's configuration could not be used: {plain(link_error)}. Showing the default instead.")
 
 kind = sweep_views.kind_picker()
 setup, space_column = st.columns(2, gap="large")

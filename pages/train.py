@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import common, diagram, editor, results
 from dashboard.kinds import views
+from dashboard.text import plain
 from metalearn_core import kinds
 from metalearn_core.config import ConfigError
 from metalearn_core.inside.diagram import train_diagram
@@ -22,7 +23,7 @@ if "train.base" not in st.session_state and URL_KEY in st.query_params:
         link_error = str(error)
 editor.init_state()
 if link_error:
-    st.error(f"The link's configuration could not be used: {link_error}. Showing the default instead.")
+    st.error(f"The link's configuration could not be used: {plain(link_error)}. Showing the default instead.")
 
 setup, watch = st.columns([2, 3], gap="large")
 with setup:
@@ -55,8 +56,8 @@ with setup:
         target = {"meta network": meta_error, "stacking": meta_error, "training": training_error,
                   "learned optimizer": training_error}.get(
             problem.split(":")[0], base_error)
-        target.error(problem)
-        st.error(f"Fix this before launching: {problem}")
+        target.error(plain(problem))
+        st.error(f"Fix this before launching: {plain(problem)}")
     if config is not None:
         st.query_params[URL_KEY] = config_to_token(config)
         st.caption("The page's link reproduces this setup: copy it from the address bar to share it.")

@@ -28,6 +28,7 @@ from metalearn_core.kinds.fewshot.setup import (
     read_results,
     recommended_settings,
 )
+from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds
 
@@ -159,7 +160,11 @@ def finished_run(store: RunStore, run: Run, data: MnistData) -> None:
 
 def results_panel(run: Run, data: MnistData) -> None:
     """Accuracy with 95% intervals beside the baselines, accuracy per inner step, the episode viewer."""
-    results = read_results(run.folder)
+    try:
+        results = read_results(run.folder)
+    except DamagedFile as error:  # its curves above still show
+        st.warning(str(error))
+        return
     if results is None:
         st.info("This run left no few-shot results (it did not finish).")
         return
@@ -198,7 +203,11 @@ def same_episodes_view(run: Run, results: dict) -> None:
     others = []
     for other in common.current_store().list_runs():
         if other.kind == "fewshot" and other.id != run.id and other.status == "completed":
-            found = read_results(other.folder)
+            try:
+                found = read_results(other.folder)
+            except DamagedFile as error:  # that run is left out of the table
+                st.warning(str(error))
+                continue
             if found is not None:
                 others.append((f"run {other.id}" + (f" · {other.name}" if other.name else ""), found))
     table = fewshot_report.same_episodes_table(results, others)

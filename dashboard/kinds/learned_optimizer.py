@@ -9,8 +9,10 @@ import streamlit as st
 
 from dashboard import common, editor
 from dashboard import results as result_views
+from dashboard.text import plain
 from metalearn_core.kinds.learned_optimizer.run import CHECKS, OPTIMIZER_FILE, check_config, read_results
 from metalearn_core.runs import runner
+from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds
 
@@ -25,7 +27,11 @@ def finished_optimizers(store: RunStore) -> dict[int, str]:
 def results_panel(store: RunStore, run: Run) -> None:
     from metalearn_core.kinds.learned_optimizer import report as learnopt_report  # pandas, on use
 
-    results = read_results(run.folder)
+    try:
+        results = read_results(run.folder)
+    except DamagedFile as error:  # its curves above still show
+        st.warning(str(error))
+        return
     if results is None:
         st.info("This run left no comparison (it did not finish).")
         return
@@ -79,7 +85,7 @@ def inside_section(run: Run) -> None:
                f"grows with the gradient, Adam's first step is about its learning rate whatever the gradient. The "
                f"rules remember past gradients, so the lower panels first feed {curves.histories[1].steps} steps of "
                f"a constant gradient ±{size:.2g} (typical here): look for a rule that keeps its remembered direction.")
-    if (read_results(run.folder) or {}).get("net", {}).get("kind") == "nominal":
+    if _net_kind(run) == "nominal":
         st.caption("This optimizer divides each input by its root mean square over the weight's tensor, so here the "
                    "probed gradients are read as one tensor, at parameter value 0; untrained it is Adam exactly.")
     st.plotly_chart(optimizer_figures.magnitudes_figure(magnitudes), key=f"lo.inside.sizes.{run.id}",
@@ -87,6 +93,15 @@ def inside_section(run: Run) -> None:
     st.caption("The average distance each optimizer moves a weight at every step, all from the same held-out start "
                "and minibatches (bands: middle 80% of the weights that moved). Does the learned optimizer take big "
                "steps early and smaller ones later, like a learning-rate schedule?")
+
+
+def _net_kind(run: Run) -> str:
+    """The design of the run's optimizer network ("nominal", "dense", ...); "" when unknown."""
+    try:
+        net = (read_results(run.folder) or {}).get("net")
+    except DamagedFile:  # the results panel above says so
+        return ""
+    return str(net.get("kind", "")) if isinstance(net, dict) else ""
 
 
 def checks_section(store: RunStore, run: Run) -> None:
@@ -100,16 +115,21 @@ def checks_section(store: RunStore, run: Run) -> None:
     columns = st.columns(len(CHECKS))
     for column, (check, label) in zip(columns, CHECKS.items()):
         config = check_config(run.config, run.id, check)
-        if column.button(label.capitalize(), key=f"lo.check.{run.id}.{check}", disabled=config.name in done,
-                         width="stretch"):
+        if column.button(label.capitalize(), key=f"lo.check.{run.id}.{check}", width="stretch",
+                         disabled=config.name in done or bool(common.read_only_reason(store))):
             runner.launch(store, config, common.mnist_path())
             st.toast(f"Check launched: {check}")
             st.rerun()
     for name, child in sorted(done.items()):
         with st.expander(f"{name}: {child.status}", expanded=child.status == "completed"):
-            results = read_results(child.folder) if child.status == "completed" else None
+            try:
+                results = read_results(child.folder) if child.status == "completed" else None
+            except DamagedFile as error:
+                st.warning(str(error))
+                continue
             if results is None:
-                st.caption(child.error or "running… the result appears here when it is done (reload the page).")
+                st.caption(plain(child.error) if child.error
+                           else "running… the result appears here when it is done (reload the page).")
                 continue
             wins, sentence = learnopt_report.verdict(results)
             (st.success if wins else st.warning)(sentence[0].upper() + sentence[1:] + ".")

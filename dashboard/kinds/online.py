@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import common
 from dashboard import results as result_views
+from dashboard.text import plain
 from metalearn_core.data.mnist import DataError
 from metalearn_core.kinds.online import report
 from metalearn_core.kinds.online.config import (
@@ -24,6 +25,7 @@ from metalearn_core.kinds.online.config import (
     STREAMS,
     OnlineConfig,
 )
+from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds, progress_view
@@ -154,7 +156,7 @@ def _figure(run: Run, curves: dict, title: str = CHART_TITLE):
 def live(store: RunStore, run: Run) -> None:
     """Progress, Cancel, and the prequential curves of every learner so far."""
     view = progress_view(run)
-    st.progress(view.fraction, text=f"Run {run.id} · {run.name}: {view.label}")
+    st.progress(view.fraction, text=f"Run {run.id} · {plain(run.name)}: {view.label}")
     left, middle, right = st.columns([2, 2, 1])
     left.metric("Elapsed", format_seconds(view.elapsed))
     middle.metric("Time left", format_seconds(view.remaining))
@@ -202,11 +204,16 @@ def results(store: RunStore, run: Run) -> None:
     """A finished online run: its outcome, the prequential chart with the drift marked, and the table."""
     result_views.status_line(run)
     if run.config_error:
-        st.error(run.config_error)
+        st.error(plain(run.config_error))
         return
-    results_data = report.read_results(run.folder)
+    damaged = False
+    try:
+        results_data = report.read_results(run.folder)
+    except DamagedFile as error:  # the curves the run streamed to the store still show
+        st.warning(str(error))
+        results_data, damaged = None, True
     if results_data is None:
-        if run.status == "completed":
+        if run.status == "completed" and not damaged:
             st.error(f"{report.RESULTS_FILE} is missing or unreadable in run {run.id}'s folder.")
         else:
             curves = report.curves_from_metrics(store.metrics(run.id))

@@ -15,6 +15,7 @@ from metalearn_core.data.domains import DOMAIN_LABELS
 from metalearn_core.kinds.transfer.config import TRANSFER_MODES, TransferConfig, shots_label
 from metalearn_core.kinds.transfer.source import target_domain, transfer_config
 from metalearn_core.runs import runner
+from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 
 PREFIX = "transfer"
@@ -44,7 +45,11 @@ def results(store: RunStore, run: Run) -> None:
     from metalearn_core.kinds.transfer import report  # pandas and plotly: loaded with the first chart
 
     result_views.status_line(run)
-    results = report.read_results(run.folder)
+    try:
+        results = report.read_results(run.folder)
+    except DamagedFile as error:
+        st.warning(str(error))
+        return
     if results is None:
         st.info("This transfer run has no results to show: it did not complete.")
         return
@@ -80,7 +85,8 @@ def launcher(store: RunStore, run: Run) -> None:
         shots = st.multiselect("Labelled examples per class", SHOT_CHOICES, default=[1, 5, 20, 100, 0],
                                format_func=shots_label, key=key("shots", run.id))
         repeats = st.number_input("Repeats per point", 1, 10, 2, key=key("repeats", run.id))
-        if st.button("Launch transfer", key=key("launch", run.id), disabled=not shots):
+        if st.button("Launch transfer", key=key("launch", run.id),
+                     disabled=not shots or bool(common.read_only_reason(store))):
             _launch(store, source_run=run.id, target=target, modes=tuple(modes), shots=tuple(shots),
                     repeats=int(repeats))
 
