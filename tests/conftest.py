@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from busy_machine import slowdown_factor, wait_for_quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
@@ -19,6 +20,31 @@ if "METALEARN_MNIST" not in os.environ and SHARED_MNIST.is_file():
     os.environ["METALEARN_MNIST"] = str(SHARED_MNIST)
 if "METALEARN_FASHION_MNIST" not in os.environ and DEBIAN_FASHION.is_dir():
     os.environ["METALEARN_FASHION_MNIST"] = str(DEBIAN_FASHION)
+
+
+def pytest_collection_modifyitems(config, items):
+    """METALEARN_TEST_SLOWDOWN (see tests/busy_machine.py) also stretches pytest-timeout's limit."""
+    factor = slowdown_factor()
+    try:
+        limit = float(config.getini("timeout") or 0)
+    except ValueError:  # pytest-timeout is not installed
+        return
+    if factor > 1 and limit > 0:
+        for item in items:
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(limit * factor))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    """A ``needs_quiet`` test (two runs side by side, anything timing-related) first waits, for a
+    bounded time, until the machine's CPUs are quiet; then it runs anyway, with a warning."""
+    if item.get_closest_marker("needs_quiet") is None:
+        return
+    quiet, busy, waited = wait_for_quiet()
+    if not quiet:
+        item.warn(pytest.PytestWarning(f"the machine stayed busy ({busy:.1f} CPUs) for {waited:.0f} s; "
+                                       "running this needs_quiet test anyway"))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from dashboard import adaptive
@@ -48,7 +49,7 @@ def _compare(run_ids: list[int]) -> None:
 
 
 def _render(function, argument) -> AppTest:
-    at = AppTest.from_function(function, args=(argument,), default_timeout=60)
+    at = AppTest.from_function(function, args=(argument,), default_timeout=APP_TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     return at

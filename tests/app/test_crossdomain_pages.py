@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import RunConfig
@@ -38,7 +39,7 @@ def crossdomain_home(tmp_path_factory, mnist, record_run):
 
 
 def fewshot_page(run_id: int | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page("pages/fewshot.py")
     if run_id is not None:
         at.query_params["run"] = str(run_id)

@@ -6,6 +6,7 @@ import html
 import re
 from pathlib import Path
 
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def page(path: str) -> AppTest:
     """The app started at Home and switched to ``path``, as tests/app/test_pages.py does."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     if path != "app.py":
         at.switch_page(path)
     return at

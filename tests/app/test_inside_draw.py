@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from dashboard.inside_draw import DONE_TEXT, META_DONE_TEXT
@@ -53,7 +54,7 @@ def inside_script(run_id: int, image_index: int) -> None:
 
 def rendered(home, run_id: int, monkeypatch) -> AppTest:
     monkeypatch.setenv("METALEARN_HOME", str(home))
-    at = AppTest.from_function(inside_script, args=(run_id, IMAGE), default_timeout=60).run()
+    at = AppTest.from_function(inside_script, args=(run_id, IMAGE), default_timeout=APP_TIMEOUT).run()
     assert not at.exception, at.exception
     return at
 
@@ -133,7 +134,7 @@ def no_logits_script() -> None:
 
 
 def test_a_network_without_logits_gets_a_message_not_a_traceback():
-    at = AppTest.from_function(no_logits_script, default_timeout=60).run()
+    at = AppTest.from_function(no_logits_script, default_timeout=APP_TIMEOUT).run()
     assert not at.exception, at.exception
     assert any("has no layer named 'logits'" in info.value for info in at.info)
 
@@ -141,7 +142,7 @@ def test_a_network_without_logits_gets_a_message_not_a_traceback():
 def test_the_draw_page_shows_the_view_open_with_a_hint_before_any_drawing(runs, monkeypatch):
     home, _ = runs
     monkeypatch.setenv("METALEARN_HOME", str(home))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page("pages/draw.py")
     at.run()
     assert not at.exception, at.exception

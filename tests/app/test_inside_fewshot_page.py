@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import RunConfig
@@ -34,7 +35,7 @@ def fewshot_home(tmp_path_factory, mnist, record_run):
 
 
 def fewshot_page(run_id: int) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page("pages/fewshot.py")
     at.query_params["run"] = str(run_id)
     return at.run()
@@ -86,7 +87,7 @@ def test_protonet_run_says_it_has_no_inner_steps_and_shows_its_embedding(fewshot
 
 
 def test_fewshot_page_preselects_the_best_measured_method(home):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page("pages/fewshot.py")
     at.run()
     assert not at.exception, at.exception
@@ -114,7 +115,7 @@ def test_teach_tab_watches_the_taught_learner_adapt(algorithm, fewshot_home, mni
     home, ids = fewshot_home
     monkeypatch.setenv("METALEARN_HOME", str(home))
     digits, x, y, query = taught_examples(mnist)
-    at = AppTest.from_function(teach_script, args=(ids[algorithm], digits, x, y, query), default_timeout=120).run()
+    at = AppTest.from_function(teach_script, args=(ids[algorithm], digits, x, y, query), default_timeout=APP_TIMEOUT).run()
     assert not at.exception, at.exception
     if algorithm == "protonet":
         assert "take no inner steps" in texts(at)

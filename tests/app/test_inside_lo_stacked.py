@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
@@ -46,7 +47,7 @@ def inside_home(tmp_path_factory, mnist, record_run):
 
 def _train_page(home: Path, run_id: int, monkeypatch) -> AppTest:
     monkeypatch.setenv("METALEARN_HOME", str(home))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page("pages/train.py")
     at.query_params["run"] = str(run_id)
     return at.run()

@@ -9,9 +9,11 @@ import os
 from pathlib import Path
 
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from dashboard import inside_train
+from dashboard.text import plain
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.runs.store import RunStore
 
@@ -19,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def page(path: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page(path)
     return at
 
@@ -91,7 +93,7 @@ def test_compare_overlays_the_chosen_runs_norms(stats_home, monkeypatch):
     at.query_params["runs"] = "1,2,3"
     at.run()
     assert not at.exception, at.exception
-    assert inside_train.TITLE in texts(at) and "Without statistics: #3 no-stats" in texts(at)
+    assert inside_train.TITLE in texts(at) and f"Without statistics: {plain('#3 no-stats')}" in texts(at)
     chart = next(chart for chart in at.get("plotly_chart") if chart.proto.id.endswith("compare.inside.norms"))
     names = {trace["name"] for trace in json.loads(chart.proto.spec)["data"]}
     assert names == {"#1 rate-0.001", "#2 rate-0.01"}

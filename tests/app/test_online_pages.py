@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import RunConfig
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def online_page(run_id: int | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page("pages/online.py")  # as a user clicking the sidebar would
     if run_id is not None:
         at.query_params["run"] = str(run_id)
@@ -94,7 +95,7 @@ def _draw_tab() -> None:
 def test_the_draw_tab_panel_offers_the_runs_and_starts_a_learner(online_home, monkeypatch):
     home, _ = online_home
     monkeypatch.setenv("METALEARN_HOME", str(home))
-    at = AppTest.from_function(_draw_tab, default_timeout=120).run()
+    at = AppTest.from_function(_draw_tab, default_timeout=APP_TIMEOUT).run()
     assert not at.exception, at.exception
     assert at.selectbox(key="draw.online.start").options == ["a fresh network (random weights)"]  # no base run here
     assert "Draw a digit to see the model's guess." in texts(at)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
@@ -22,7 +23,7 @@ PAGES = ["app.py", "pages/train.py", "pages/compare.py", "pages/fewshot.py", "pa
 
 def page(path: str) -> AppTest:
     """The app started at its home script, switched to ``path`` as a user clicking the sidebar would."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     if path != "app.py":
         at.switch_page(path)
     return at

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
@@ -36,7 +37,7 @@ def test_pages_show_the_runs_of_a_postgres_store(path, postgres_home, monkeypatc
     home, url = postgres_home
     monkeypatch.setenv("METALEARN_HOME", str(home))
     monkeypatch.setenv("METALEARN_DB", url)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     if path != "app.py":
         at.switch_page(path)
     if path.endswith("compare.py"):

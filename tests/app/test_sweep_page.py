@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
+from dashboard.text import plain
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.runs.store import RunStore
 from metalearn_core.sweeps.config import SweepConfig
@@ -20,7 +22,7 @@ PAGE = "pages/sweep.py"
 
 def sweep_page() -> AppTest:
     """The app started at its home script, switched to the Sweep page."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page(PAGE)
     return at
 
@@ -73,7 +75,7 @@ def test_a_finished_sweep_shows_its_trials_figures_and_importances(swept_home, m
     assert len(at.get("plotly_chart")) == 4  # best so far, parallel coordinates, curves, importances
     assert "Which settings mattered" in texts(at)
     assert "never looks at the test set" in texts(at)
-    assert any("tiny-sweep: completed" in element.value for element in at.success)
+    assert any(f"{plain('tiny-sweep')}: completed" in element.value for element in at.success)  # shown as text
     assert not any(button.label in ("Cancel sweep", "Resume sweep") for button in at.button)
 
 

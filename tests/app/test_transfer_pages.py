@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def page(path: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page(path)
     return at
 
@@ -89,7 +90,7 @@ def test_the_launcher_under_a_base_run_launches_a_transfer(transfer_home, monkey
     monkeypatch.setenv("METALEARN_HOME", str(transfer_home))
     launched = []
     monkeypatch.setattr(runner, "launch", lambda store, config, mnist: launched.append(config) or 99)
-    at = AppTest.from_function(_launcher_script, default_timeout=30)
+    at = AppTest.from_function(_launcher_script, default_timeout=APP_TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert at.expander[0].label == "Transfer this network to Fashion-MNIST clothes"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from busy_machine import scaled, scaled_ms
 
 from tools.browser import launch_chromium, start_server
 
@@ -17,10 +18,10 @@ ARTIFACTS = ROOT / "artifacts" / "screenshots"
 def server(tmp_path_factory):
     """(base URL, data home) of a running app."""
     home = tmp_path_factory.mktemp("e2e-home")
-    process, url = start_server(home)
+    process, url = start_server(home, timeout=scaled(60))
     yield url, home
     process.terminate()
-    process.wait(timeout=20)
+    process.wait(timeout=scaled(20))
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +36,12 @@ def browser():
 
 @pytest.fixture()
 def page(browser):
+    from playwright.sync_api import expect
+
     context = browser.new_context(viewport={"width": 1400, "height": 1600})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(scaled_ms(60_000))  # waits for training use busy_machine.visible_while_progressing
+    expect.set_options(timeout=scaled_ms(15_000))  # Playwright's own default is 5 s
     yield page
     context.close()
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from busy_machine import scaled_ms, visible_while_progressing, wait_until_done, wait_until_idle
 from playwright.sync_api import expect
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
@@ -22,8 +21,13 @@ QUICK = RunConfig(name="browser-run", base=NetworkConfig((LayerConfig("flatten")
                   training=TrainingConfig(epochs=1, batch_size=64, train_limit=3000, test_limit=1000))
 
 
-def wait_for_text(page, text: str, timeout: float = 60_000):
-    page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
+def wait_for_text(page, text: str, timeout: float | None = None):
+    page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout or scaled_ms(60_000))
+
+
+def wait_for_training(page, home, text: str) -> None:
+    """Wait for ``text``, which shows once a run trains or has ended, as long as the home makes progress."""
+    visible_while_progressing(page.get_by_text(text, exact=False).first, RunStore(home), repr(text))
 
 
 def test_home_page(server, page):
@@ -38,11 +42,11 @@ def test_train_launch_shows_live_curve_then_confusion_matrix(server, page):
     url, home = server
     page.goto(f"{url}/train?config={config_to_token(QUICK)}")
     page.get_by_role("button", name="Launch").click()
-    page.locator("[data-testid='stPlotlyChart']").first.wait_for(state="visible", timeout=90_000)
+    visible_while_progressing(page.locator("[data-testid='stPlotlyChart']").first, RunStore(home), "the live curve")
     screenshot(page, "train-live")
     page.reload()  # a reload shows the same run, still going or finished
-    wait_for_text(page, "browser-run", timeout=60_000)
-    wait_for_text(page, "Confusion matrix (test set)", timeout=120_000)
+    wait_for_text(page, "browser-run")
+    wait_for_training(page, home, "Confusion matrix (test set)")
     wait_for_text(page, "Misclassified test digits")
     screenshot(page, "train-results")
     run = RunStore(home).list_runs()[-1]
@@ -55,14 +59,12 @@ def test_compare_two_runs_shows_both_curves(server, page):
     for name in ("compare-a", "compare-b"):
         if not any(run.name == name for run in store.list_runs()):
             launch(store, QUICK.replace(name=name))
-    deadline = time.monotonic() + 180
-    while any(run.is_active for run in store.list_runs()) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_until_idle(store)
     ids = [run.id for run in store.list_runs() if run.name in ("compare-a", "compare-b")]
     page.goto(f"{url}/compare?runs={','.join(map(str, ids))}")
     for metric in ("loss", "accuracy"):  # one chart per metric, a curve per run in each
         chart = page.locator(f".st-key-compare-curves-{metric}")
-        expect(chart).to_contain_text("compare-a", timeout=60_000)
+        expect(chart).to_contain_text("compare-a", timeout=scaled_ms(60_000))
         expect(chart).to_contain_text("compare-b")
     screenshot(page, "compare")
 
@@ -72,13 +74,12 @@ def test_draw_a_stroke_and_see_a_prediction(server, page):
     store = RunStore(home)
     if not store.list_runs(statuses=("completed",)):
         run_id = launch(store, QUICK.replace(name="draw-model"))
-        while store.get(run_id).is_active:
-            time.sleep(0.5)
+        wait_until_done(store, run_id)
     page.goto(f"{url}/draw")
     canvas = page.locator("canvas").first
-    canvas.wait_for(state="visible", timeout=60_000)
+    canvas.wait_for(state="visible")
     draw_stroke(page, canvas)
-    wait_for_text(page, "predicts", timeout=60_000)
+    wait_for_text(page, "predicts")
     screenshot(page, "draw")
 
 
@@ -92,8 +93,8 @@ def test_fewshot_run_live_then_results_then_the_teach_tab(server, page):
     store = RunStore(home)
     run_id = launch(store, FEWSHOT)
     page.goto(f"{url}/fewshot?run={run_id}")
-    page.locator("[data-testid='stPlotlyChart']").first.wait_for(state="visible", timeout=90_000)
-    wait_for_text(page, "Episode viewer", timeout=180_000)  # the results, once evaluation is done
+    visible_while_progressing(page.locator("[data-testid='stPlotlyChart']").first, store, "the live curve")
+    wait_for_training(page, home, "Episode viewer")  # the results, once evaluation is done
     wait_for_text(page, "Nearest centroid on pixels")
     screenshot(page, "fewshot")
     assert store.get(run_id).status == "completed"

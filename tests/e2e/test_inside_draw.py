@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from busy_machine import scaled_ms, wait_until_done
 from playwright.sync_api import expect
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
@@ -24,15 +23,12 @@ def test_draw_a_stroke_and_see_inside_the_model(server, page):
     url, home = server
     store = RunStore(home)
     if not any(run.kind == "base" for run in store.list_runs(statuses=("completed",))):
-        run_id = launch(store, QUICK)
-        deadline = time.monotonic() + 180
-        while store.get(run_id).is_active and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_until_done(store, launch(store, QUICK))
     page.goto(f"{url}/draw")
     canvas = page.locator("canvas").first
-    canvas.wait_for(state="visible", timeout=60_000)
+    canvas.wait_for(state="visible")
     draw_stroke(page, canvas)
-    page.get_by_text("Which pixels decided the ").wait_for(state="visible", timeout=60_000)
+    page.get_by_text("Which pixels decided the ").wait_for(state="visible")
     inside = page.locator("[data-testid='stExpander']").filter(has_text="Inside the model")
     for text in ("Layer by layer", "· Dense · 64 units", "logits", "units your drawing excites most",
                  "Gradient × input"):
@@ -45,7 +41,7 @@ def test_draw_a_stroke_and_see_inside_the_model(server, page):
     expect(pictures).to_have_count(6)
     sorted_strip = pictures.first.get_attribute("src")
     page.get_by_text("in order", exact=True).click()  # each unit in its own place: a new picture
-    expect(pictures.first).not_to_have_attribute("src", sorted_strip, timeout=30_000)
+    expect(pictures.first).not_to_have_attribute("src", sorted_strip, timeout=scaled_ms(30_000))
     expect(saliency).to_have_count(2)
     saliency_loaded(page)
     screenshot(page, "inside-draw")
@@ -53,4 +49,4 @@ def test_draw_a_stroke_and_see_inside_the_model(server, page):
 
 def saliency_loaded(page) -> None:
     page.wait_for_function(f"""() => [...document.querySelectorAll("{SALIENCY_IMAGES}")].every(
-        (image) => image.complete && image.naturalWidth > 0)""", timeout=30_000)
+        (image) => image.complete && image.naturalWidth > 0)""", timeout=scaled_ms(30_000))

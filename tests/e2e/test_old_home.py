@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from busy_machine import scaled, scaled_ms
 from playwright.sync_api import expect
 
 from metalearn_core.runs.store import RunStore
@@ -30,7 +31,7 @@ def old_server(tmp_path, monkeypatch):
     home = tmp_path / "old-home"
     shutil.copytree(FIXTURE, home)
     monkeypatch.setenv("METALEARN_WARM_WORKER", "0")  # the server alone: its own imports are checked
-    process, url = start_server(home)
+    process, url = start_server(home, timeout=scaled(60))
     yield url, home, process
     stop_server(process, home)
 
@@ -42,7 +43,7 @@ def test_an_old_data_home_opens_compares_and_predicts(old_server, page):
     page.goto(f"{url}/compare?runs={runs['old-base-renamed']},{runs['old-stacked']}")
     for metric in ("loss", "accuracy"):
         chart = page.locator(f".st-key-compare-curves-{metric}")
-        expect(chart).to_contain_text("old-base-renamed", timeout=60_000)
+        expect(chart).to_contain_text("old-base-renamed", timeout=scaled_ms(60_000))
         expect(chart).to_contain_text("old-stacked")
     screenshot(page, "old-home-compare")
 
@@ -54,11 +55,12 @@ def test_an_old_data_home_opens_compares_and_predicts(old_server, page):
     page.goto(f"{url}/train?run={runs['old-stacked']}")
     page.get_by_text("Confusion matrix (test set)").first.wait_for(state="visible")
     expect(page.get_by_text("What stacking bought").first).to_be_visible()
-    expect(page.get_by_text("Inside the meta network").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Inside the meta network").first).to_be_visible(timeout=scaled_ms(60_000))
 
     page.goto(f"{url}/fewshot?run={runs['old-maml']}")
     page.get_by_text("Episode viewer").first.wait_for(state="visible")
-    expect(page.get_by_text("Inner steps taken on the support set").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Inner steps taken on the support set").first).to_be_visible(
+        timeout=scaled_ms(60_000))
 
     page.goto(f"{url}/draw")
     canvas = page.locator("canvas").first

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from busy_machine import scaled_ms, visible_while_progressing
 from playwright.sync_api import expect
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.runs.store import RunStore
 from metalearn_core.session import config_to_token
 from metalearn_core.sweeps.store import SweepStore
 
@@ -31,9 +33,10 @@ def test_sweep_launches_three_trials_and_shows_them(server, page):
     launch = page.get_by_role("button", name="Launch sweep")
     expect(launch).to_be_enabled()
     launch.click()
-    expect(page).to_have_url(re.compile(r"sweep=\d+"), timeout=30_000)
-    page.get_by_text("Trials finished").first.wait_for(state="visible", timeout=60_000)
-    page.get_by_text("browser-sweep: completed").first.wait_for(state="visible", timeout=150_000)
+    expect(page).to_have_url(re.compile(r"sweep=\d+"), timeout=scaled_ms(30_000))
+    store = RunStore(home)  # the waits for the trials last as long as they make progress
+    visible_while_progressing(page.get_by_text("Trials finished").first, store, "the trials table")
+    visible_while_progressing(page.get_by_text("browser-sweep: completed").first, store, "the sweep's end")
     expect(page.get_by_text("3 / 3")).to_be_visible()
     expect(page.get_by_text("Which settings mattered")).to_be_visible()
     screenshot(page, "sweep")
@@ -41,4 +44,4 @@ def test_sweep_launches_three_trials_and_shows_them(server, page):
     assert sweep.state["trials"]["complete"] == 3
     assert sweep.config.base.training.train_limit == 1000  # the link's setup is the base of every trial
     page.reload()  # the sweep survives a reload: the URL names it
-    page.get_by_text("browser-sweep: completed").first.wait_for(state="visible", timeout=60_000)
+    page.get_by_text("browser-sweep: completed").first.wait_for(state="visible")

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from busy_machine import scaled
 
 from metalearn_core.cli import main
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig
@@ -45,7 +46,7 @@ def test_data_info_names_source_and_sizes(capsys):
 def test_train_then_list_show_delete_from_the_shell(home, mnist_path):
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "metalearn_core", "--home", str(home), "--mnist", mnist_path,
-                               *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                               *args], cwd=ROOT, capture_output=True, text=True, timeout=scaled(300))
 
     done = cli("train", "--preset", "seed", "--epochs", "1", "--train-limit", "1000", "--test-limit", "300",
                "--name", "cli-run")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from busy_machine import scaled
 
 from metalearn_core import kinds
 
@@ -100,7 +101,7 @@ def test_every_module_imports_alone_in_a_fresh_interpreter_in_random_orders():
         order = random.Random(seed).sample(modules, len(modules))
         code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
         result = subprocess.run([sys.executable, "-c", code, *order], cwd=ROOT, capture_output=True, text=True,
-                                timeout=300)
+                                timeout=scaled(300))
         assert result.returncode == 0, f"order seed {seed}: {result.stderr[-2000:]}"
 
 
@@ -115,7 +116,7 @@ def test_light_modules_do_not_import_tensorflow():
     code = ("import sys\nfor name in sys.argv[1:]:\n    __import__(name)\n"
             "from metalearn_core import kinds\n[k.section_class for k in kinds.all_kinds()]\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
-    result = subprocess.run([sys.executable, "-c", code, *light], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code, *light], cwd=ROOT, capture_output=True, text=True, timeout=scaled(120))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
 

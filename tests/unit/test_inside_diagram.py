@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from busy_machine import scaled
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig
 from metalearn_core.inside.diagram import (
@@ -295,6 +296,6 @@ def test_drawing_every_diagram_imports_no_tensorflow():
             "    fewshot_diagram(fewshot_network('conv'), algorithm)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
     root = Path(__file__).resolve().parents[2]
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=scaled(120))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"

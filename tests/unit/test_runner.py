@@ -5,11 +5,19 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from run_helpers import long_run, tiny, wait_for, wait_until_done
+from run_helpers import (
+    home_progress,
+    launch_at_once,
+    long_run,
+    scaled,
+    tiny,
+    training_position,
+    wait_for,
+    wait_until_done,
+)
 
 from metalearn_core.runs.runner import cancel, ensure_spare, launch
 from metalearn_core.runs.store import RunStore, lock_held
@@ -33,17 +41,25 @@ def test_launched_run_completes_in_its_own_process(home, mnist_path, store_backe
     assert "run 1: completed" in (run.folder / "worker.log").read_text()
 
 
+def first_epoch_logged(store, run_id):
+    """The run once it has logged an epoch's metrics; waits while its home makes progress."""
+    return wait_for(lambda: store.get(run_id) if store.metrics(run_id) else None, timeout=900,
+                    progress=lambda: home_progress(store), stall=90, what=f"run {run_id}'s first epoch")
+
+
 def test_cancel_stops_quickly_and_keeps_metrics(home, mnist_path, store_backend):
     store = RunStore(home)
     run_id = launch(store, long_run(), mnist_path)
-    wait_for(lambda: len(store.metrics(run_id)) > 0, timeout=120)
-    asked = time.monotonic()
+    asked_at = training_position(first_epoch_logged(store, run_id))
     cancel(store, run_id)
-    run = wait_until_done(store, run_id, timeout=30)
-    latency = time.monotonic() - asked
+    run = wait_until_done(store, run_id)
     assert run.status == "cancelled" and "cancelled" in run.error
     assert store.metrics(run_id), "metrics recorded before the cancel are kept"
-    assert latency < 10, f"cancel took {latency:.1f}s"  # generous: bench/bench_core.py measures it
+    # "quickly" in training done rather than in seconds, which a busy machine stretches (the
+    # wall-clock latency on a quiet machine is bench/bench_core.py's to measure): the run stops
+    # before it has trained another epoch's worth of batches
+    batches = run.progress.get("batches") or 0
+    assert batches and training_position(run) - asked_at < batches, (asked_at, run.progress)
     assert cancel(store, run_id) == "cancelled"  # cancelling an ended run changes nothing
 
 
@@ -52,8 +68,7 @@ def test_sigkill_marks_interrupted_and_leaves_others_intact(home, mnist_path, st
     done = launch(store, tiny("done"), mnist_path)
     wait_until_done(store, done)
     victim = launch(store, long_run("victim"), mnist_path)
-    wait_for(lambda: len(store.metrics(victim)) > 0, timeout=120)
-    os.kill(store.get(victim).pid, signal.SIGKILL)
+    os.kill(first_epoch_logged(store, victim).pid, signal.SIGKILL)
     run = wait_for(lambda: (lambda r: r if r.status == "interrupted" else None)(store.get(victim)), timeout=30)
     assert "stopped unexpectedly" in run.error
     assert store.metrics(victim), "metrics up to the kill are kept"
@@ -65,19 +80,8 @@ def test_sigkill_marks_interrupted_and_leaves_others_intact(home, mnist_path, st
     assert wait_until_done(store, after).status == "completed"
 
 
-def test_two_processes_launching_at_once_both_get_runs_which_queue(home, mnist_path, store_backend):
-    start_at = time.time() + 4.0
-    script = (
-        "import sys, time; from metalearn_core.runs.runner import launch; from metalearn_core.runs.store import RunStore;"
-        "from metalearn_core.config import RunConfig, TrainingConfig;"
-        "store = RunStore(sys.argv[1]); time.sleep(max(0.0, float(sys.argv[2]) - time.time()));"
-        "print(launch(store, RunConfig(name=sys.argv[3], training=TrainingConfig(epochs=1, train_limit=600,"
-        " test_limit=200)), sys.argv[4]))"
-    )
-    processes = [subprocess.Popen([sys.executable, "-c", script, str(home), str(start_at), f"p{k}", mnist_path],
-                                  cwd=ROOT, stdout=subprocess.PIPE, text=True) for k in range(2)]
-    ids = sorted(int(p.communicate(timeout=60)[0].strip()) for p in processes)
-    assert all(p.returncode == 0 for p in processes)
+def test_two_processes_launching_at_once_both_get_runs_which_queue(home, mnist_path, store_backend, tmp_path):
+    ids = sorted(launch_at_once(home, tmp_path / "gate", mnist_path, ["p0", "p1"], epochs=1, train_limit=600))
     assert len(set(ids)) == 2
     store = RunStore(home)
     runs = [wait_until_done(store, run_id) for run_id in ids]
@@ -86,27 +90,39 @@ def test_two_processes_launching_at_once_both_get_runs_which_queue(home, mnist_p
     assert second.started_at >= first.ended_at - 0.5, "one run at a time by default"
 
 
+def wait_for_spare(store, predicate, what):
+    """A warm worker's start-up imports TensorFlow: wait as long as the home makes progress."""
+    return wait_for(predicate, timeout=600, progress=lambda: home_progress(store), stall=90, what=what)
+
+
 def spare_ready(store):
     with store.db.connection() as conn:
         row = conn.execute("SELECT pid FROM spare WHERE run_id IS NULL AND ready_at > 0").fetchone()
     return (row["pid"],) if row else None
 
 
+def import_seconds(run) -> float:
+    """How long the run's worker spent importing its training code (and TensorFlow) once it ran."""
+    return run.summary["timing"]["tensorflow_imported"] - run.summary["timing"]["worker_running"]
+
+
 def test_warm_worker_takes_the_next_run(home, mnist_path):
     store = RunStore(home)
     assert ensure_spare(store, mnist_path)
     assert not ensure_spare(store, mnist_path)  # one at a time
-    (pid,) = wait_for(lambda: spare_ready(store), timeout=120)
+    (pid,) = wait_for_spare(store, lambda: spare_ready(store), "the warm worker ready")
     run_id = launch(store, tiny("warm"), mnist_path)
     run = wait_until_done(store, run_id)
     assert run.status == "completed", run.error
     assert run.pid == pid and run.summary.get("warm_start") is True
     assert f"run {run_id}: completed" in (run.folder / "worker.log").read_text()
-    # TensorFlow was imported before the launch: no import time inside the run's start-up
-    assert run.summary["timing"]["tensorflow_imported"] - run.summary["timing"]["worker_running"] < 0.5
+    warm_import = import_seconds(run)
     other = launch(store, tiny("cold"), mnist_path)  # the spare is used up: a fresh worker
     run = wait_until_done(store, other)
     assert run.status == "completed" and run.pid != pid and not run.summary.get("warm_start")
+    # TensorFlow was imported before the launch: next to a cold start's import (measured on the same
+    # machine, so a busy machine stretches both), the warm run's start-up has next to no import time
+    assert warm_import < import_seconds(run) / 10, (warm_import, import_seconds(run))
 
 
 def test_a_launch_while_the_warm_worker_warms_up_waits_for_it(home, mnist_path):
@@ -114,7 +130,7 @@ def test_a_launch_while_the_warm_worker_warms_up_waits_for_it(home, mnist_path):
     imported TensorFlow: the run goes to that worker, not to a second process competing with it."""
     store = RunStore(home)
     assert ensure_spare(store, mnist_path)
-    wait_for(lambda: store.spare_state() == "starting", timeout=30)
+    wait_for_spare(store, lambda: store.spare_state() == "starting", "the warm worker starting")
     run_id = launch(store, tiny("early"), mnist_path)
     assert store.spare_state() == "claimed"
     run = wait_until_done(store, run_id)
@@ -126,19 +142,19 @@ def test_a_launch_while_the_warm_worker_warms_up_waits_for_it(home, mnist_path):
 def test_cancelling_a_run_handed_to_a_warming_worker_ends_it_cancelled(home, mnist_path):
     store = RunStore(home)
     ensure_spare(store, mnist_path)
-    wait_for(lambda: store.spare_state() == "starting", timeout=30)
+    wait_for_spare(store, lambda: store.spare_state() == "starting", "the warm worker starting")
     run_id = launch(store, tiny("early-cancel"), mnist_path)
     cancel(store, run_id)
-    run = wait_until_done(store, run_id, timeout=60)
+    run = wait_until_done(store, run_id)
     assert run.status == "cancelled"
 
 
 def test_a_killed_warm_worker_is_not_handed_runs(home, mnist_path):
     store = RunStore(home)
     ensure_spare(store, mnist_path)
-    (pid,) = wait_for(lambda: spare_ready(store), timeout=120)
+    (pid,) = wait_for_spare(store, lambda: spare_ready(store), "the warm worker ready")
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not lock_held(store.spare_lock_path), timeout=10)
+    wait_for_spare(store, lambda: not lock_held(store.spare_lock_path), "the killed warm worker's lock free")
     run_id = launch(store, tiny("after-dead-spare"), mnist_path)
     run = wait_until_done(store, run_id)
     assert run.status == "completed" and run.pid != pid
@@ -149,16 +165,17 @@ def test_no_warm_worker_while_a_run_trains(home, mnist_path):
     run_id = launch(store, long_run("busy"), mnist_path)
     assert not ensure_spare(store, mnist_path)
     cancel(store, run_id)
-    wait_until_done(store, run_id, timeout=60)
+    wait_until_done(store, run_id)
 
 
 def test_warm_worker_leaves_with_the_app_that_started_it(home, mnist_path, tmp_path):
     # A stand-in for the app: a process that starts a warm worker, then exits.
     script = ("import sys; from metalearn_core.runs.runner import ensure_spare; from metalearn_core.runs.store import RunStore;"
               "ensure_spare(RunStore(sys.argv[1]), sys.argv[2])")
-    subprocess.run([sys.executable, "-c", script, str(home), mnist_path], cwd=ROOT, check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", script, str(home), mnist_path], cwd=ROOT, check=True, timeout=scaled(120))
     store = RunStore(home)
-    wait_for(lambda: not lock_held(store.spare_lock_path), timeout=60)
+    # it leaves once its imports are done, which a busy machine makes slow
+    wait_for_spare(store, lambda: not lock_held(store.spare_lock_path), "the warm worker gone")
     assert spare_ready(store) is None
 
 

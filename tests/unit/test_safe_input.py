@@ -177,3 +177,14 @@ def test_a_grid_of_millions_of_cells_is_refused():
     with pytest.raises(ConfigError, match="combinations"):
         SweepConfig.from_dict({"sampler": "grid", "space": space, "base": base})
     assert SweepConfig.from_dict({"sampler": "tpe", "space": space, "base": base}).sampler == "tpe"
+
+
+def test_stored_json_of_the_wrong_type_reads_as_empty(home):
+    import sqlite3
+
+    store = RunStore(home)
+    run_id = store.create_run(RunConfig(name="odd"))
+    with sqlite3.connect(store.db_path) as conn:
+        conn.execute("UPDATE runs SET summary = '[1, 2]', tags = '{\"a\": 1}', progress = '[' WHERE id = ?", (run_id,))
+    run = store.get(run_id)
+    assert run.summary == {} and run.tags == [] and run.progress == {} and run.test_accuracy is None

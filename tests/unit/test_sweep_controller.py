@@ -9,12 +9,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
-from run_helpers import wait_for
+from run_helpers import home_progress, scaled, wait_for
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.runs.store import RunStore
@@ -36,6 +37,11 @@ def tiny_sweep(epochs: int = 2, trials: int = 2, train_limit: int = 1000, **opti
                      training=TrainingConfig(epochs=epochs, batch_size=64, train_limit=train_limit,
                                              test_limit=300, validation_split=0.2))
     return SweepConfig(space=SearchSpace.from_dict(SPACE), base=base, trials=trials, **options)
+
+
+def wait_progressing(runs, predicate, what):
+    """Wait for ``predicate`` as long as the home (its trials' workers, the controllers) makes progress."""
+    return wait_for(predicate, timeout=900, progress=lambda: home_progress(runs), stall=90, what=what)
 
 
 @pytest.fixture()
@@ -98,14 +104,14 @@ def test_a_controller_killed_with_sigkill_leaves_an_interrupted_sweep_that_resum
         stores, mnist_path):
     runs, sweeps = stores
     sweep_id = launch_sweep(sweeps, tiny_sweep(epochs=6, trials=2, train_limit=2000), mnist_path)
-    first_run = wait_for(lambda: next((run for run in trial_runs(runs, sweep_id).values()
-                                       if run.status == "running"), None))
+    first_run = wait_progressing(runs, lambda: next((run for run in trial_runs(runs, sweep_id).values()
+                                                     if run.status == "running"), None), "trial 0 running")
     pid = sweeps.get(sweep_id).state["pid"]
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: sweeps.get(sweep_id).status == "interrupted", timeout=10)
+    wait_for(lambda: sweeps.get(sweep_id).status == "interrupted", timeout=10, what="the sweep interrupted")
     assert runs.get(first_run.id).is_active or runs.get(first_run.id).status == "completed"  # the run goes on
     resume_sweep(sweeps, sweep_id, mnist_path)
-    wait_for(lambda: sweeps.get(sweep_id).status == "completed", timeout=180)
+    wait_progressing(runs, lambda: sweeps.get(sweep_id).status == "completed", "the resumed sweep completed")
     sweep = sweeps.get(sweep_id)
     trials = read_trials(sweep)
     assert [trial.state for trial in trials] == [TrialState.COMPLETE] * 2 and sweep.state["resumes"] == 1
@@ -116,11 +122,13 @@ def test_a_controller_killed_with_sigkill_leaves_an_interrupted_sweep_that_resum
     assert sorted(trials[0].intermediate_values) == [step for step, _ in curve]  # every epoch reported
 
 
+@pytest.mark.needs_quiet  # each controller must queue its first trial before the other's ends
 def test_two_sweeps_at_once_share_the_run_queue_and_both_progress(stores, mnist_path):
     runs, sweeps = stores
     first = launch_sweep(sweeps, tiny_sweep(trials=2, name="a"), mnist_path)
     second = launch_sweep(sweeps, tiny_sweep(trials=2, name="b", seed=1), mnist_path)
-    wait_for(lambda: not sweeps.get(first).is_active and not sweeps.get(second).is_active, timeout=240)
+    wait_progressing(runs, lambda: not sweeps.get(first).is_active and not sweeps.get(second).is_active,
+                     "both sweeps ended")
     assert sweeps.get(first).status == sweeps.get(second).status == "completed"
     a, b = trial_runs(runs, first), trial_runs(runs, second)
     assert len(a) == len(b) == 2
@@ -130,6 +138,22 @@ def test_two_sweeps_at_once_share_the_run_queue_and_both_progress(stores, mnist_
     assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:]))  # never two at once
 
 
+def run_progressing(command, runs, env) -> subprocess.CompletedProcess:
+    """``subprocess.run`` whose time limit is the progress of the home (the command names it with
+    ``--home``); its output goes to files, not pipes, so that nothing blocks while it waits."""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, env=env, cwd=ROOT)
+        try:
+            wait_progressing(runs, lambda: process.poll() is not None, "the command's end")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        stdout.seek(0)
+        stderr.seek(0)
+        return subprocess.CompletedProcess(command, process.returncode, stdout.read(), stderr.read())
+
+
 def test_the_cli_runs_a_three_trial_sweep_and_shows_the_best_trial_and_the_importances(tmp_path, mnist_path):
     space = tmp_path / "space.json"
     space.write_text('{"units": {"low": 8, "high": 48}, "learning_rate": {"low": 1e-3, "high": 3e-2}}')
@@ -137,7 +161,7 @@ def test_the_cli_runs_a_three_trial_sweep_and_shows_the_best_trial_and_the_impor
     command = [sys.executable, "-m", "metalearn_core", "--home", str(tmp_path), "--mnist", mnist_path, "sweep",
                "--space", str(space), "--trials", "3", "--sampler", "random", "--pruner", "median", "--preset",
                "seed", "--epochs", "2", "--train-limit", "1000", "--test-limit", "300", "--name", "cli"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
+    done = run_progressing(command, RunStore(tmp_path), env)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("complete validation accuracy") == 3
     assert "best trial:" in done.stdout and "importances (fANOVA" in done.stdout
@@ -145,7 +169,7 @@ def test_the_cli_runs_a_three_trial_sweep_and_shows_the_best_trial_and_the_impor
     values, _ = importances(sweep)
     assert set(values) == {"units_1", "learning_rate"} and abs(sum(values.values()) - 1) < 1e-6
     listing = subprocess.run([sys.executable, "-m", "metalearn_core", "--home", str(tmp_path), "sweeps", "list"],
-                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+                             capture_output=True, text=True, timeout=scaled(60), cwd=ROOT)
     assert "cli" in listing.stdout and "completed" in listing.stdout and "3/3" in listing.stdout
 
 
@@ -157,9 +181,9 @@ def test_ctrl_c_in_the_cli_cancels_the_sweep_and_its_trial_in_flight(tmp_path, m
                "--space", str(space), "--trials", "5", "--preset", "seed", "--epochs", "40", "--train-limit", "2000"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     runs = RunStore(tmp_path)
-    wait_for(lambda: any(run.status == "running" for run in runs.list_runs()))
+    wait_progressing(runs, lambda: any(run.status == "running" for run in runs.list_runs()), "a trial running")
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=scaled(60))
     assert process.returncode == 1 and "cancelling sweep 1" in stderr
     sweep = SweepStore(tmp_path).get(1)
     assert sweep.status == "cancelled"
