@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from dashboard.text import plain
 from metalearn_core.data.drawing import DrawingError, preprocess_canvas
 
 
@@ -20,5 +21,5 @@ def drawing(key: str, size: int = 200) -> np.ndarray | None:
     try:
         return preprocess_canvas(np.asarray(canvas.image_data))
     except DrawingError as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return None

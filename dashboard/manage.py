@@ -52,7 +52,7 @@ def _confusion(run: Run) -> list[list[int]] | None:
     try:
         evaluation = read_evaluation(run.folder)
     except DamagedFile as error:
-        st.warning(str(error))
+        st.warning(plain(str(error)))
         return None
     return evaluation["confusion"] if evaluation is not None else None
 

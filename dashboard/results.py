@@ -161,7 +161,7 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
     try:
         evaluation = read_evaluation(run.folder)
     except DamagedFile as error:  # the metrics and curves above still show
-        st.warning(str(error))
+        st.warning(plain(str(error)))
         return
     if evaluation is None:
         return

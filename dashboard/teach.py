@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import canvas, common
 from dashboard.kinds import fewshot as fewshot_views
+from dashboard.text import plain
 from metalearn_core import figures
 from metalearn_core.kinds.fewshot.setup import (
     ALGORITHM_LABELS,
@@ -68,7 +69,7 @@ def _test(run_id: int, examples: dict[int, list[np.ndarray]], max_ways: int | No
     try:
         before, after = common.fewshot_model(run_id).adapt_predict(support_x, support_y, query[None])
     except FewShotError as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return None
     for title, probabilities in (("After adapting to your examples", after[0]),
                                  ("Before adapting" + (" (nearest centroid on pixels)" if max_ways is None

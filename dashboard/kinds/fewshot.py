@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import common, editor
 from dashboard import results as result_views
+from dashboard.text import plain
 from metalearn_core import figures
 from metalearn_core.config import DATASETS, RunConfig
 from metalearn_core.data.domains import DOMAIN_LABELS
@@ -163,7 +164,7 @@ def results_panel(run: Run, data: MnistData) -> None:
     try:
         results = read_results(run.folder)
     except DamagedFile as error:  # its curves above still show
-        st.warning(str(error))
+        st.warning(plain(str(error)))
         return
     if results is None:
         st.info("This run left no few-shot results (it did not finish).")
@@ -206,7 +207,7 @@ def same_episodes_view(run: Run, results: dict) -> None:
             try:
                 found = read_results(other.folder)
             except DamagedFile as error:  # that run is left out of the table
-                st.warning(str(error))
+                st.warning(plain(str(error)))
                 continue
             if found is not None:
                 others.append((f"run {other.id}" + (f" · {other.name}" if other.name else ""), found))

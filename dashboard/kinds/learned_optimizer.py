@@ -30,7 +30,7 @@ def results_panel(store: RunStore, run: Run) -> None:
     try:
         results = read_results(run.folder)
     except DamagedFile as error:  # its curves above still show
-        st.warning(str(error))
+        st.warning(plain(str(error)))
         return
     if results is None:
         st.info("This run left no comparison (it did not finish).")
@@ -125,7 +125,7 @@ def checks_section(store: RunStore, run: Run) -> None:
             try:
                 results = read_results(child.folder) if child.status == "completed" else None
             except DamagedFile as error:
-                st.warning(str(error))
+                st.warning(plain(str(error)))
                 continue
             if results is None:
                 st.caption(plain(child.error) if child.error

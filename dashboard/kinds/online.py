@@ -122,7 +122,7 @@ def stream_preview(settings: OnlineConfig) -> None:
     try:
         fashion = common.fashion() if settings.stream == "switch" else None
     except DataError as error:
-        st.warning(f"The switch stream needs Fashion-MNIST: {error}")
+        st.warning(plain(f"The switch stream needs Fashion-MNIST: {error}"))
         return
     stream = make_stream(settings, common.current_mnist(), fashion)
     positions = np.linspace(0, len(stream) - 1, 6).astype(int)
@@ -210,7 +210,7 @@ def results(store: RunStore, run: Run) -> None:
     try:
         results_data = report.read_results(run.folder)
     except DamagedFile as error:  # the curves the run streamed to the store still show
-        st.warning(str(error))
+        st.warning(plain(str(error)))
         results_data, damaged = None, True
     if results_data is None:
         if run.status == "completed" and not damaged:

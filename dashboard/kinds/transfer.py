@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import common
 from dashboard import results as result_views
+from dashboard.text import plain
 from metalearn_core.config import DATASETS, ConfigError
 from metalearn_core.data.domains import DOMAIN_LABELS
 from metalearn_core.kinds.transfer.config import TRANSFER_MODES, TransferConfig, shots_label
@@ -48,7 +49,7 @@ def results(store: RunStore, run: Run) -> None:
     try:
         results = report.read_results(run.folder)
     except DamagedFile as error:
-        st.warning(str(error))
+        st.warning(plain(str(error)))
         return
     if results is None:
         st.info("This transfer run has no results to show: it did not complete.")
@@ -95,7 +96,7 @@ def _launch(store: RunStore, **settings) -> None:
     try:
         config = transfer_config(store, TransferConfig(**settings))
     except ConfigError as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return
     run_id = runner.launch(store, config, common.mnist_path())
     st.session_state["train.run_id"] = run_id

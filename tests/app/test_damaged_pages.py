@@ -32,7 +32,8 @@ def page(path: str, home: Path, monkeypatch, **query: str) -> AppTest:
 
 
 def warnings(at: AppTest) -> list[str]:
-    return [str(element.value) for element in at.warning]
+    """The warnings as a reader sees them (the page escapes them for Markdown: backslashes, word joiners)."""
+    return [str(element.value).replace("\\", "").replace("\u2060", "") for element in at.warning]
 
 
 def test_compare_shows_both_runs_and_says_what_is_damaged(home, monkeypatch):
