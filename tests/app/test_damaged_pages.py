@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from busy_machine import APP_TIMEOUT
+from app_pages import open_page
 from damaged_runs import damaged_home
 from streamlit.testing.v1 import AppTest
 
@@ -24,11 +24,7 @@ def home(tmp_path_factory) -> Path:
 
 def page(path: str, home: Path, monkeypatch, **query: str) -> AppTest:
     monkeypatch.setenv("METALEARN_HOME", str(home))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
-    at.switch_page(path)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(path, **query).run()
 
 
 def warnings(at: AppTest) -> list[str]:

@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from app_pages import open_page
 from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
@@ -37,12 +38,7 @@ BOMB = token(b'{"name": "' + b"a" * 92_000_000 + b'"}')  # about 120 KB of link
 
 
 def page(path: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
-    if path != "app.py":
-        at.switch_page(path)
-    for name, value in params.items():
-        at.query_params[name] = value
-    return at.run()
+    return open_page(path, **params).run()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from busy_machine import APP_TIMEOUT
+from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.cli import main as cli
@@ -23,12 +23,7 @@ NAMES = ["tiny-0", "tiny-1", "tiny-2"]
 
 def page(path: str, home: Path, monkeypatch, **query: str) -> AppTest:
     monkeypatch.setenv("METALEARN_HOME", str(home))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
-    if path != "app.py":
-        at.switch_page(path)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(path, **query).run()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from busy_machine import APP_TIMEOUT
+from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 
 from dashboard.text import plain
@@ -42,10 +42,7 @@ NOT_MARKDOWN = {"dataframe", "arrow_data_frame", "plotly_chart", "html", "compon
 
 
 def page(path: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
-    if path != "app.py":
-        at.switch_page(path)
-    return at
+    return open_page(path)
 
 
 def _nodes(node):
