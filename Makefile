@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test unit bench lint clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=..."; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -29,7 +30,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_core.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check metalearn_core tests bench app.py pages
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,12 +1,12 @@
 """Home: what the lab is, which data it uses, the latest runs, and the way to each page.
 
-`make run` serves this file; the other pages are the files in pages/.
+`make run` serves this file; the other pages are the files in pages/. The table of recent runs is
+the one part that loads pandas, after everything above it is drawn.
 """
 
 import streamlit as st
 
 from dashboard import classroom, common
-from metalearn_core import analysis
 
 st.set_page_config(page_title="Meta-learning lab", page_icon="🧠", layout="wide")
 common.sidebar(data=False)
@@ -49,6 +49,8 @@ for column, (path, label, icon) in zip(st.columns(len(pages)), pages):
 st.subheader("Recent runs")
 runs = common.current_store().list_runs()[:10]
 if runs:
+    from metalearn_core import analysis  # pandas: the table
+
     columns = ["id", "name", "kind", "status", "created", "test_accuracy"] + (["owner"] if classroom.enabled() else [])
     st.dataframe(analysis.runs_frame(runs)[columns],
                  hide_index=True, column_config={"test_accuracy": st.column_config.NumberColumn(format="%.4f")})

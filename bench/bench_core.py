@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -172,7 +171,7 @@ def bench_throughput(data) -> dict:
 
 def bench_stacking(data) -> dict:
     base = preset_config(DEFAULT_PRESET)
-    config = base.replace(kind="stacked", stacking=StackingConfig(
+    config = base.replace(kind="stacked", settings=StackingConfig(
         learners=(LearnerConfig("network"), LearnerConfig("random_forest"), LearnerConfig("svm")),
         meta_input="probabilities"))
     started = time.perf_counter()

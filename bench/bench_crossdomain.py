@@ -36,20 +36,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
 from metalearn_core.data.domains import DOMAIN_LABELS, load_domain  # noqa: E402
 from metalearn_core.data.mnist import MnistData  # noqa: E402
-from metalearn_core.kinds.fewshot.algorithms import (  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.baselines import (  # noqa: E402
     mean_confidence_interval,
     nearest_centroid_features,
     nearest_centroid_pixels,

@@ -31,16 +31,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from metalearn_core.presets import preset_config
+from metalearn_core.runs.store import RunStore
+from metalearn_core.sweeps.config import SweepConfig
+from metalearn_core.sweeps.runner import launch_sweep
+from metalearn_core.sweeps.space import SearchSpace
+from metalearn_core.sweeps.store import SweepStore, sweep_tag
+from tools import services
 
-from metalearn_core.presets import preset_config  # noqa: E402
-from metalearn_core.runs.store import RunStore  # noqa: E402
-from metalearn_core.sweeps.config import SweepConfig  # noqa: E402
-from metalearn_core.sweeps.runner import launch_sweep  # noqa: E402
-from metalearn_core.sweeps.space import SearchSpace  # noqa: E402
-from metalearn_core.sweeps.store import SweepStore, sweep_tag  # noqa: E402
-from tools import services  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SPACE = {"learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}, "dropout": {"low": 0.0, "high": 0.4},
          "activation": ["relu", "gelu", "tanh"]}

@@ -43,7 +43,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -51,22 +50,21 @@ import numpy as np  # noqa: E402
 
 from metalearn_core.config import LayerConfig, NetworkConfig  # noqa: E402
 from metalearn_core.data.mnist import load_mnist  # noqa: E402
-from metalearn_core.kinds.fewshot.algorithms import (  # noqa: E402
-    MAML,
-    MetaSGD,
-    NetworkSpec,
-    ProtoNet,
-    Reptile,
+from metalearn_core.kinds.fewshot.algorithms.baselines import (  # noqa: E402
     embedding_snapshot,
     mean_confidence_interval,
-    meta_train,
-    meta_train_meta_baseline,
-    meta_train_protonet,
     nearest_centroid_features,
     nearest_centroid_pixels,
     pretrain_classifier,
 )
 from metalearn_core.kinds.fewshot.algorithms.defaults import BUDGET_SECONDS, DEFAULTS, TEST_QUERIES, TEST_WAYS  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.functional import NetworkSpec  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.loop import meta_train  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.maml import MAML  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.meta_baseline import meta_train_meta_baseline  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.metasgd import MetaSGD  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.protonet import ProtoNet, meta_train_protonet  # noqa: E402
+from metalearn_core.kinds.fewshot.algorithms.reptile import Reptile  # noqa: E402
 from metalearn_core.kinds.fewshot.episodes import (  # noqa: E402
     ClassPool,
     EpisodeConfig,

@@ -26,14 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from metalearn_core.data.mnist import load_mnist  # noqa: E402
@@ -44,6 +42,10 @@ from metalearn_core.kinds.learned_optimizer.meta_training import (  # noqa: E402
     meta_train,
     tune_baselines,
 )
+from metalearn_core.kinds.learned_optimizer.presets import (  # noqa: E402
+    LEARNED_OPTIMIZER_TRAJECTORIES,
+    LSTM_TRAJECTORIES,
+)
 from metalearn_core.kinds.learned_optimizer.rules import make_hand_optimizer  # noqa: E402
 from metalearn_core.kinds.learned_optimizer.specs import (  # noqa: E402
     LearnOptData,
@@ -51,7 +53,6 @@ from metalearn_core.kinds.learned_optimizer.specs import (  # noqa: E402
     OptimizeeSpec,
     OptimizerNetSpec,
 )
-from metalearn_core.presets import LEARNED_OPTIMIZER_TRAJECTORIES, LSTM_TRAJECTORIES  # noqa: E402
 
 HAND = ("adam", "rmsprop", "momentum", "sgd")
 META_LIMIT_SECONDS = 600.0  # the limit per seed on these 2 cores

@@ -60,14 +60,12 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from metalearn_core.presets import preset_config
+from metalearn_core.runs import runner
+from metalearn_core.runs.store import RunStore
+from tools.browser import launch_chromium, processes_naming, start_server, stop_server
 
-from metalearn_core.presets import preset_config  # noqa: E402
-from metalearn_core.runs import runner  # noqa: E402
-from metalearn_core.runs.store import RunStore  # noqa: E402
-from tools.browser import launch_chromium, processes_naming, start_server, stop_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # Runs in each page before its own scripts (an init script). It wraps WebSocket so that Streamlit's
 # connection logs, on the page's wall clock (Date.now(), the same clock as Python's time.time()):

@@ -35,17 +35,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from metalearn_core.config import RunConfig  # noqa: E402
 from metalearn_core.data.mnist import load_mnist  # noqa: E402
 from metalearn_core.kinds.fewshot.config import FewShotConfig  # noqa: E402
 from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings  # noqa: E402
-from metalearn_core.kinds.online import report  # noqa: E402
+from metalearn_core.kinds.online import results as online_results  # noqa: E402
 from metalearn_core.kinds.online.config import STREAMS, OnlineConfig  # noqa: E402
 from metalearn_core.runs.store import RunStore  # noqa: E402
-from metalearn_core.runs.worker import execute  # noqa: E402
+from metalearn_core.worker import execute  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -71,7 +70,7 @@ def meta_train(store: RunStore, data, args: argparse.Namespace) -> int:
                                                             "time_budget": args.budget, "baseline_seconds": 0.0,
                                                             "evaluation_episodes": 20, "validation_every": 1000})
     run_id = store.create_run(RunConfig(kind="fewshot", name="meta-learned start",
-                                        base=fewshot_network("dense"), fewshot=settings))
+                                        base=fewshot_network("dense"), settings=settings))
     status = execute(store, run_id, None, data=data)
     if status != "completed":
         raise SystemExit(f"meta-training failed: {store.get(run_id).error}")
@@ -80,10 +79,10 @@ def meta_train(store: RunStore, data, args: argparse.Namespace) -> int:
 
 def online_run(store: RunStore, data, settings: OnlineConfig) -> dict:
     """Run ``settings`` through the worker's code in this process; its ``online.json``."""
-    run_id = store.create_run(RunConfig(kind="online", online=settings))
+    run_id = store.create_run(RunConfig(kind="online", settings=settings))
     if execute(store, run_id, None, data=data) != "completed":
         raise SystemExit(f"the {settings.stream} stream failed: {store.get(run_id).error}")
-    return report.read_results(store.run_folder(run_id))
+    return online_results.read_results(store.run_folder(run_id))
 
 
 def stream_rows(store: RunStore, data, stream: str, fewshot_run: int, args: argparse.Namespace) -> dict:
@@ -112,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         meta_seconds = time.perf_counter() - started
         print(f"meta-trained {args.algorithm} for {meta_seconds:.0f} s", flush=True)
         per_stream = {stream: stream_rows(store, data, stream, fewshot_run, args) for stream in args.streams.split(",")}
-    rows = [{"stream": stream, **row} for stream, results in per_stream.items() for row in report.results_rows(results)]
+    rows = [{"stream": stream, **row} for stream, results in per_stream.items() for row in online_results.results_rows(results)]
     keys = ["stream", "learner", "final", "auc", "before_drift", "after_drift", "examples_per_second"]
-    table = report.markdown_table([{key: row.get(key) for key in keys} for row in rows])
+    table = online_results.markdown_table([{key: row.get(key) for key in keys} for row in rows])
     header = (f"{args.length:,} examples per stream, batch {args.batch}; meta-learned start: {args.algorithm}, "
               f"{meta_seconds:.0f} s of meta-training; {time.perf_counter() - started:.0f} s in all")
     print(header + "\n\n" + table)

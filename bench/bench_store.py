@@ -26,12 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from metalearn_core.config import RunConfig
+from metalearn_core.runs.store import RunStore
+from tools import services
 
-from metalearn_core.config import RunConfig  # noqa: E402
-from metalearn_core.runs.store import RunStore  # noqa: E402
-from tools import services  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def percentile(values: list[float], q: float) -> float:

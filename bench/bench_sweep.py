@@ -29,16 +29,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from metalearn_core.presets import preset_config
+from metalearn_core.runs.store import RunStore
+from metalearn_core.sweeps.analysis import best_trial, param_columns, trials_frame
+from metalearn_core.sweeps.config import SweepConfig
+from metalearn_core.sweeps.runner import launch_sweep
+from metalearn_core.sweeps.space import SearchSpace
+from metalearn_core.sweeps.store import SweepStore
 
-from metalearn_core.presets import preset_config  # noqa: E402
-from metalearn_core.runs.store import RunStore  # noqa: E402
-from metalearn_core.sweeps.analysis import best_trial, param_columns, trials_frame  # noqa: E402
-from metalearn_core.sweeps.config import SweepConfig  # noqa: E402
-from metalearn_core.sweeps.runner import launch_sweep  # noqa: E402
-from metalearn_core.sweeps.space import SearchSpace  # noqa: E402
-from metalearn_core.sweeps.store import SweepStore  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # Two spaces. "recipe" (the default): the default dense network as it is, its training recipe
 # searched; a trial's epoch costs about the same whatever is sampled. "architecture": the network's

@@ -21,19 +21,17 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from metalearn_core.config import DATASETS, RunConfig  # noqa: E402
 from metalearn_core.data.domains import DOMAIN_LABELS, load_domain  # noqa: E402
 from metalearn_core.kinds.base.run import train_base  # noqa: E402
-from metalearn_core.kinds.transfer import report  # noqa: E402
+from metalearn_core.kinds.transfer import results as transfer_results  # noqa: E402
 from metalearn_core.kinds.transfer.config import TransferConfig, shots_label  # noqa: E402
 from metalearn_core.kinds.transfer.run import train_transfer  # noqa: E402
 from metalearn_core.kinds.transfer.source import transfer_config  # noqa: E402
@@ -71,7 +69,7 @@ def run_direction(store: RunStore, source: str, args: argparse.Namespace, domain
     started = time.perf_counter()
     transfer_id = record(store, config, train_transfer, domains[config.training.dataset])
     print(f"transfer to {config.training.dataset}: {time.perf_counter() - started:.0f} s")
-    return report.read_results(store.run_folder(transfer_id))
+    return transfer_results.read_results(store.run_folder(transfer_id))
 
 
 def print_table(directions: list[dict]) -> None:

@@ -1,7 +1,7 @@
 """Classroom mode in the pages: sign-in with ``st.login`` and the viewer every store is scoped to.
 
 Off unless ``METALEARN_CLASSROOM=1`` (see docs/classroom.md); the scoping itself is
-:mod:`metalearn_core.runs.classroom`.
+:mod:`metalearn_core.classroom`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.text import plain
-from metalearn_core.runs.classroom import ClassroomSettings, Viewer, classroom_settings
+from metalearn_core.classroom import ClassroomSettings, Viewer, classroom_settings
 
 WHOLE_CLASS_KEY = "classroom.whole_class"
 

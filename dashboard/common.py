@@ -1,4 +1,8 @@
-"""Cached resources shared by the pages: each is a one-line wrapper over an uncached core call."""
+"""Cached resources shared by the pages: each is a one-line wrapper over an uncached core call.
+
+Light: imports no TensorFlow, Keras or pandas (every page imports it before drawing); the model
+loaders, :func:`predictor` and :func:`fewshot_model`, load TensorFlow when first called.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import classroom
+from metalearn_core.classroom import ScopedRunStore
 from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
 from metalearn_core.data.mnist import DataError, MnistData, load_mnist
 from metalearn_core.runs import runner
-from metalearn_core.runs.classroom import ScopedRunStore
 from metalearn_core.runs.database import RECOVER_COMMAND, CorruptDatabase, DatabaseError
 from metalearn_core.runs.settings import Settings, get_settings
 from metalearn_core.runs.shared_reads import SharedReads

@@ -1,15 +1,20 @@
 """The network at a glance, drawn as plain HTML boxes (no plotly, so Train's first paint stays light).
 
-The shapes and counts come from :mod:`metalearn_core.inside.diagram`; this module only lays them out.
+The shapes and counts come from the run kind's ``diagram`` hook (its ``diagram.py``, made of the
+parts in :mod:`metalearn_core.models.diagram`); this module only lays them out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
+from typing import Any
 
 import streamlit as st
 
-from metalearn_core.inside.diagram import Box, Chain, Diagram, format_shape
+from metalearn_core import kinds
+from metalearn_core.config import NetworkConfig
+from metalearn_core.models.diagram import Box, Chain, Diagram, format_shape, network_chain
 
 CAPTION = ("Each row is a layer, top to bottom as an image flows through: the shape it passes on and how many "
            "numbers (parameters) it learns, the bar its share; dashed rows are added automatically. The longest "
@@ -39,6 +44,23 @@ STYLE = """<style>
 </style>"""
 HEADER = ('<div class="nd-box nd-head"><span>layer</span><span>output</span><span class="nd-params">parameters</span>'
           '<span>share</span></div>')
+
+
+def of_kind(kind: str, base: NetworkConfig, meta: NetworkConfig,
+            sections: Mapping[str, Mapping[str, Any]] | None = None) -> Diagram:
+    """The diagram of a run of ``kind`` from a page's editors (a run config need not exist yet: the
+    diagram also shows why one cannot be built): the kind's ``diagram`` hook, given its own section's
+    values out of ``sections`` (by section name, as the Train page gathers them), else the base
+    network alone.
+
+    Example:
+        >>> of_kind("stacked", NetworkConfig(()), NetworkConfig(()), {"stacking": {}}).layout
+        'stacked'
+    """
+    run_kind = kinds.get(kind)
+    if run_kind.diagram is None:
+        return Diagram((network_chain(base),))
+    return run_kind.diagram(base, meta, (sections or {}).get(run_kind.section) or {})
 
 
 def _count(box: Box) -> str:

@@ -27,7 +27,8 @@ from metalearn_core.config import (
     RunConfig,
     TrainingConfig,
 )
-from metalearn_core.kinds.stacked.config import LEARNER_KINDS, META_INPUTS, LearnerConfig
+from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
+from metalearn_core.kinds.stacked.config import LEARNER_KINDS, META_INPUTS, LearnerConfig, StackingConfig
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.session import add_layer, move_layer, remove_layer
 
@@ -49,10 +50,14 @@ def _with_ids(layers) -> list[dict]:
 
 
 def load_config(config: RunConfig) -> None:
-    """Put a whole config into the widgets' state (a preset, a shared link, a run to re-launch)."""
+    """Put a whole config into the widgets' state (a preset, a shared link, a run to re-launch); the
+    stacking and learned-optimizer widgets take the config's section when it is theirs, else their
+    defaults."""
     for name in ("base", "meta"):
         st.session_state[key(name)] = _with_ids(getattr(config, name).layers)
-    training, stacking = config.training, config.stacking
+    training = config.training
+    stacking = config.settings if isinstance(config.settings, StackingConfig) else StackingConfig()
+    optimizer = config.settings if isinstance(config.settings, LearnedOptimizerConfig) else LearnedOptimizerConfig()
     values = {
         "kind": config.kind, "name": config.name, "epochs": training.epochs,
         "batch_size": training.batch_size, "optimizer": training.optimizer,
@@ -63,7 +68,7 @@ def load_config(config: RunConfig) -> None:
         "test_limit": training.test_limit, "learners": [learner.kind for learner in stacking.learners],
         "meta_input": stacking.meta_input, "folds": stacking.folds, "meta_epochs": stacking.meta_epochs,
         "holdout_fraction": stacking.holdout_fraction,
-        **{f"lo_{name}": value for name, value in dataclasses.asdict(config.learned_optimizer).items()},
+        **{f"lo_{name}": value for name, value in dataclasses.asdict(optimizer).items()},
     }
     for name, value in values.items():
         st.session_state[key(name)] = value
@@ -75,7 +80,7 @@ def load_config(config: RunConfig) -> None:
     if training.hypergradient_rate not in HYPERGRADIENT_RATES:
         HYPERGRADIENT_RATES.append(training.hypergradient_rate)
         HYPERGRADIENT_RATES.sort()
-    for rate in (training.learning_rate, config.learned_optimizer.meta_learning_rate):
+    for rate in (training.learning_rate, optimizer.meta_learning_rate):
         if rate not in LEARNING_RATES:
             LEARNING_RATES.append(rate)
             LEARNING_RATES.sort()

@@ -6,6 +6,9 @@ The computing is in :mod:`metalearn_core.inside.layers` and the pictures in
 first (:func:`inside_views`) and then shown (:func:`show_inside`) as one HTML element per network,
 its pictures inside it (data URIs): the browser gets the whole view in one message and fetches
 nothing afterwards. The other half of being quick is :func:`keep_collections_quick`.
+
+Light: imports no TensorFlow, Keras or pandas, so the Draw page shows its placeholder before any
+model is loaded; :func:`inside_views`, called once there is a drawing and a model, loads Keras.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ import base64
 import gc
 import html
 import io
+import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 
 from metalearn_core.inside import layer_images as images
-from metalearn_core.inside import layers
-from metalearn_core.inside.layers import InsideError, LayerOutput, NetworkInput
+
+if TYPE_CHECKING:
+    from metalearn_core.inside.layers import FirstLayerWeights, LayerOutput, NetworkInput, Saliency
 
 # The saliency captions start with these, and nothing else on the page does; the saliency pictures
 # are inside an element of these classes. The view is complete once the first caption and pictures
@@ -81,18 +87,28 @@ class InsideViews:
 
 
 def inside_views(predictor, image28: np.ndarray, order: str = "sorted") -> InsideViews:
-    """Compute the inside of ``predictor`` (a :class:`metalearn_core.predictor.Predictor`) for the
-    (28, 28) drawing, Dense units in ``order`` ("sorted" or "in order"); nothing is shown yet."""
+    """Compute the inside of ``predictor`` (a :class:`metalearn_core.models.predictor.Predictor`) for
+    the (28, 28) drawing, Dense units in ``order`` ("sorted" or "in order"); nothing is shown yet.
+
+    The one function here that needs Keras (the predictor has loaded it already)."""
+    from metalearn_core.inside import layers
+
     try:
         networks = layers.networks_inside(predictor, image28)
-    except InsideError as error:
+    except layers.InsideError as error:
         return InsideViews(problem=f"The inside of this model cannot be shown: {error}")
     views = InsideViews(note=_stacked_note(predictor, networks) if predictor.learners else "")
     for network in networks:
         body, problem = "", ""
         try:
-            body = _network_html(network, order)
-        except InsideError as error:
+            outputs = layers.layer_outputs(network.model, network.x, network.scale_pixels)
+            if network.reads_image:
+                weights = layers.first_layer_weights(network.model, outputs, k=WEIGHT_TILES)
+                decided = layers.saliency(network.model, network.x, network.scale_pixels)
+            else:  # a meta network: what decided is among the base learners' outputs
+                weights, decided = None, layers.saliency(network.model, network.x)
+            body = _network_html(network, outputs, weights, decided, order)
+        except layers.InsideError as error:
             problem = f"The inside of the {network.title} cannot be shown: {error}"
         views.titles.append(network.title.capitalize())
         views.bodies.append(body)
@@ -122,15 +138,16 @@ def show_inside(views: InsideViews) -> None:
 
 
 def keep_collections_quick() -> None:
-    """Take the objects alive now (TensorFlow's and Keras's, about 450,000) out of the garbage
-    collector's scans, once per server process.
+    """Once TensorFlow is loaded, take the objects alive then (TensorFlow's and Keras's, about
+    450,000) out of the garbage collector's scans, once per server process; before, do nothing.
 
     After every script run Streamlit collects garbage fully, twice (its ``runner.postScriptGC`` and
     ``keras.backend.clear_session()``), on the thread that would send the page's remaining messages
-    to the browser. With TensorFlow loaded each collection took about 0.17 s, so the end of the
-    page (this view) reached the browser 0.34 s after the prediction; with those objects frozen
-    (:func:`gc.freeze`, CPython's tool for long-lived objects) a collection takes milliseconds."""
-    if gc.get_freeze_count() == 0:
+    to the browser. With TensorFlow loaded each collection takes about 0.17 s, which would hold the
+    end of the page (this view) 0.34 s behind the prediction; with those objects frozen
+    (:func:`gc.freeze`, CPython's tool for long-lived objects) a collection takes milliseconds. The
+    Draw page calls this last, after whichever of its views loaded TensorFlow."""
+    if "tensorflow" in sys.modules and gc.get_freeze_count() == 0:
         gc.collect()
         gc.freeze()
 
@@ -163,9 +180,9 @@ def _stacked_note(predictor, networks: list[NetworkInput]) -> str:
             "decision trees, an SVM a set of support vectors).")
 
 
-def _network_html(network: NetworkInput, order: str) -> str:
+def _network_html(network: NetworkInput, outputs: list[LayerOutput], weights: FirstLayerWeights | None,
+                  decided: Saliency, order: str) -> str:
     """One network's whole view as HTML: layer by layer, the first layer's weights, then saliency."""
-    outputs = layers.layer_outputs(network.model, network.x, network.scale_pixels)
     parts = [_text("<strong>Layer by layer</strong>"),
              _caption("Each square is one unit of a layer and each small picture one feature map; brighter "
                       "means more active for your drawing (blue/red: below/above zero).")]
@@ -173,9 +190,9 @@ def _network_html(network: NetworkInput, order: str) -> str:
         parts.append(_meta_input_html(network))
     parts += [_layer_html(output, order) for output in outputs]
     if network.reads_image:
-        parts += [_weights_html(network, outputs), f"<div class='{SALIENCY_CLASS}'>{_saliency_html(network)}</div>"]
+        parts += [_weights_html(weights), f"<div class='{SALIENCY_CLASS}'>{_saliency_html(network, decided)}</div>"]
     else:
-        parts.append(f"<div class='{META_SALIENCY_CLASS}'>{_meta_saliency_html(network)}</div>")
+        parts.append(f"<div class='{META_SALIENCY_CLASS}'>{_meta_saliency_html(network, decided)}</div>")
     return "".join(parts)
 
 
@@ -219,8 +236,7 @@ def _layer_html(output: LayerOutput, order: str) -> str:
     return line + picture
 
 
-def _weights_html(network: NetworkInput, outputs: list[LayerOutput]) -> str:
-    weights = layers.first_layer_weights(network.model, outputs, k=WEIGHT_TILES)
+def _weights_html(weights: FirstLayerWeights | None) -> str:
     if weights is None:
         return ""
     title = _text("<strong>What the first layer looks for</strong>")
@@ -237,8 +253,7 @@ def _weights_html(network: NetworkInput, outputs: list[LayerOutput]) -> str:
         "above: a map lights up where the picture looks like the filter's red-minus-blue pattern.")
 
 
-def _saliency_html(network: NetworkInput) -> str:
-    result = layers.saliency(network.model, network.x, network.scale_pixels)
+def _saliency_html(network: NetworkInput, result: Saliency) -> str:
     pictures = _pictures([images.saliency_overlay(network.x, result.gradient),
                           images.saliency_overlay(network.x, result.gradient_x_input)],
                          7, "saliency", captions=["Gradient", "Gradient × input"])
@@ -258,8 +273,7 @@ def _meta_input_html(network: NetworkInput) -> str:
             + _caption(f"Left to right: {_groups(network)} (digits 0 to 9 within each learner)."))
 
 
-def _meta_saliency_html(network: NetworkInput) -> str:
-    result = layers.saliency(network.model, network.x)
+def _meta_saliency_html(network: NetworkInput, result: Saliency) -> str:
     strip = images.activation_strip(result.gradient_x_input, order="in order", columns=len(network.x))
     return _text("<strong>Saliency of the base outputs</strong>") + _pictures(
         [strip], 24, "saliency of the base outputs") + _caption(

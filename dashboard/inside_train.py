@@ -1,5 +1,9 @@
 """Inside the training: each layer's weight and gradient norms and its weight distributions, on the
-Train page (live and after the run) and overlaid for several runs on the Compare page."""
+Train page (live and after the run) and overlaid for several runs on the Compare page.
+
+Light: imports no TensorFlow, Keras or pandas; the figures' module (pandas, plotly) loads when a
+panel with statistics is drawn.
+"""
 
 from __future__ import annotations
 

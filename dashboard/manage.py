@@ -6,7 +6,6 @@ import streamlit as st
 
 from dashboard.text import chart_text, plain
 from metalearn_core import analysis, figures, kinds
-from metalearn_core.kinds.base.report import read_evaluation
 from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 
@@ -26,7 +25,7 @@ def run_actions(store: RunStore, chosen: list[Run]) -> None:
         tags = right.text_input("Tags (comma-separated)", value=", ".join(run.tags), key=f"compare.manage.tags.{run_id}")
         if right.button("Save tags", key="compare.manage.tag"):
             _apply(lambda: store.set_tags(run_id, tags.split(",")), f"Tagged run {run_id}")
-        model_file = kinds.get(run.kind).model_file if run.kind in kinds.names() else ""
+        model_file = _model_file(run)
         model = run.folder / model_file
         if model_file and model.exists():
             left.download_button(f"Download {model.name}", model.read_bytes(), f"run-{run_id}-{model.name}",
@@ -34,6 +33,14 @@ def run_actions(store: RunStore, chosen: list[Run]) -> None:
         sure = right.checkbox("Yes, delete this run and its files", key=f"compare.manage.sure.{run_id}")
         if right.button("Delete", key="compare.manage.delete", disabled=not sure, type="primary"):
             _apply(lambda: store.delete(run_id), f"Deleted run {run_id}")
+
+
+def _model_file(run: Run) -> str:
+    """The file of ``run``'s folder offered for download; "" for none (a kind this lab does not know)."""
+    try:
+        return kinds.get(run.kind).model_file
+    except kinds.UnknownKind:
+        return ""
 
 
 def _apply(action, message: str) -> None:
@@ -47,14 +54,16 @@ def _apply(action, message: str) -> None:
 
 
 def _confusion(run: Run) -> list[list[int]] | None:
-    """The run's confusion matrix; None when it has none, or (with a warning naming the run and the
-    file) when its evaluation.json is damaged."""
+    """The run's confusion matrix, from the results its kind reads back; None when they hold none, or
+    (with a warning naming the run and the file) when its results file is damaged."""
     try:
-        evaluation = read_evaluation(run.folder)
+        results = kinds.get(run.kind).read_results(run.folder)
+    except kinds.UnknownKind:
+        return None
     except DamagedFile as error:
         st.warning(plain(str(error)))
         return None
-    return evaluation["confusion"] if evaluation is not None else None
+    return (results or {}).get("confusion")
 
 
 def confusion_section(chosen: list[Run], names: dict[int, str]) -> None:

@@ -11,7 +11,6 @@ import streamlit as st
 from dashboard import adaptive, common, inside_train
 from dashboard.text import plain
 from metalearn_core import kinds
-from metalearn_core.kinds.base.report import read_evaluation
 from metalearn_core.runs import runner
 from metalearn_core.runs.run_files import DamagedFile, damaged_point_row, is_number
 from metalearn_core.runs.runner import cancel
@@ -38,10 +37,22 @@ def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> i
     return (running or active or [None])[0].id if active else None
 
 
+def runs_of(store: RunStore, kind: str, statuses: tuple[str, ...] | None = None) -> list[Run]:
+    """The runs of one kind (only those in ``statuses`` when given), newest first.
+
+    A kind's views module reads its own runs (or the runs its settings pick from) through this one
+    helper instead of comparing names itself.
+
+    Example:
+        >>> runs_of(store, "fewshot", statuses=("completed",))  # doctest: +SKIP
+    """
+    return [run for run in store.list_runs(statuses=statuses) if run.kind == kind]
+
+
 def kind_run_to_watch(store: RunStore, kind: str, chosen: int | None, from_url: str | None) -> int | None:
     """For a kind with its own page (few-shot, online): this session's run of that kind, else the
     URL's, else one still going, else the newest one."""
-    runs = [run for run in store.list_runs() if run.kind == kind]  # newest first
+    runs = runs_of(store, kind)  # newest first
     ids = [run.id for run in runs]
     for candidate in (chosen, try_parse_id(from_url)):
         if candidate is not None and candidate in ids:
@@ -159,11 +170,11 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
     adaptive.learning_rate_panel(store, run)
     inside_train.panel(store, run)
     try:
-        evaluation = read_evaluation(run.folder)
+        evaluation = kinds.get(run.kind).read_results(run.folder)
     except DamagedFile as error:  # the metrics and curves above still show
         st.warning(plain(str(error)))
         return
-    if evaluation is None:
+    if evaluation is None or "confusion" not in evaluation:
         return
     names = _class_names(run)
     left, right = st.columns([3, 2])

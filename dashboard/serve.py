@@ -8,6 +8,8 @@ Launch. The worker leaves with the process that started it; ``os.execv`` keeps t
 that process is the server. Pages also start one when none is waiting
 (:func:`dashboard.common.keep_warm_worker`), so ``streamlit run app.py`` works as well, a few
 seconds later.
+
+Light: imports no TensorFlow, Keras or pandas; TensorFlow lives in the worker processes.
 """
 
 from __future__ import annotations

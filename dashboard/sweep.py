@@ -1,9 +1,11 @@
 """Widgets of the Sweep page: the search space beside the layer editor, the sweep's settings,
 Launch, and the view of one sweep (live while it runs).
 
-The base of a sweep is the run the Train page (base runs) or the Few-shot page (few-shot runs)
-sets up: the page uses their editors and their session state, so the network a student built on
-Train is the one the sweep varies. Sweep state lives under ``sweep.*``.
+The base of a sweep is the run its kind's own page sets up: the page uses that page's widgets and
+session state (the kind's ``sweep_setup`` view, else the Train page's editors), so the network a
+student built on Train is the one the sweep varies. What can be searched, and how trials are
+scored, are the kind's sweep hooks (:mod:`metalearn_core.kinds.sweep_hooks`). Sweep state lives
+under ``sweep.*``.
 """
 
 from __future__ import annotations
@@ -14,40 +16,27 @@ from dashboard import classroom, common, editor
 from dashboard.kinds import views
 from dashboard.text import plain
 from metalearn_core import kinds
+from metalearn_core.classroom import ScopedSweepStore
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs import runner
-from metalearn_core.runs.classroom import ScopedSweepStore
 from metalearn_core.runs.store import RunStore
 from metalearn_core.safe_input import try_parse_id
 from metalearn_core.session import URL_KEY, assemble_config, token_to_config
 from metalearn_core.sweeps import analysis
 from metalearn_core.sweeps import figures as sweep_figures
-from metalearn_core.sweeps.config import OBJECTIVES, PRUNER_LABELS, SAMPLER_LABELS, SAMPLERS, SweepConfig
+from metalearn_core.sweeps.config import (
+    PRUNER_LABELS,
+    SAMPLER_LABELS,
+    SAMPLERS,
+    SweepConfig,
+    objective_source,
+)
 from metalearn_core.sweeps.runner import RESUMABLE, cancel_sweep, launch_sweep, resume_sweep
-from metalearn_core.sweeps.space import SETTINGS, SWEEP_KINDS, SearchSpace, Setting
+from metalearn_core.sweeps.space import SearchSpace, Setting, hooks_of, settings_of, sweep_kinds
 from metalearn_core.sweeps.store import Sweep, SweepStore
 
 PREFIX = "sweep"
 REFRESH_SECONDS = 2.0
-# Log-scaled settings get a range over values a decade apart or so; linear ones a plain slider.
-LOG_VALUES = {
-    "units": [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
-    "batch_size": [8, 16, 32, 64, 128, 256, 512, 1024, 2048],
-    "learning_rate": [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0],
-    "inner_lr": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0],
-    "meta_learning_rate": [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1],
-}
-LINEAR_RANGES = {"hidden_layers": (1, 8, 1), "dropout": (0.0, 0.9, 0.05), "epochs": (1, 50, 1),
-                 "inner_steps": (1, 20, 1)}  # (lowest, highest, step) a slider offers
-DEFAULT_RANGES = {"units": (32, 256), "batch_size": (32, 256), "learning_rate": (1e-4, 1e-2),
-                  "inner_lr": (1e-2, 0.3), "meta_learning_rate": (1e-4, 1e-2), "hidden_layers": (1, 3),
-                  "dropout": (0.0, 0.5), "epochs": (1, 10), "inner_steps": (1, 5)}
-DEFAULT_CHOICES = {"activation": ["relu", "tanh"], "optimizer": ["adam", "sgd"], "lr_schedule": ["constant", "cosine"]}
-SHORT_LABELS = {"hidden_layers": "hidden layers", "units": "units per layer", "activation": "activation",
-                "dropout": "dropout", "epochs": "epochs", "batch_size": "batch size", "optimizer": "optimizer",
-                "learning_rate": "learning rate", "lr_schedule": "rate schedule", "inner_lr": "inner learning rate",
-                "inner_steps": "inner steps", "meta_learning_rate": "meta learning rate"}
-DEFAULT_SEARCHED = ("learning_rate", "inner_lr", "meta_learning_rate")  # ticked on a first visit: each kind has one
 # Plain symbols rather than emoji: every font has them, so they show even where no emoji font is installed.
 STATE_ICONS = {"complete": "✓ complete", "pruned": "✂ pruned", "failed": "✗ failed", "running": "▶ running",
                "waiting": "… waiting"}
@@ -76,31 +65,28 @@ def init_state() -> str:
         except ConfigError as error:
             problem = str(error)
     editor.init_state()
-    defaults = {key("kind"): "base", key("sampler"): "tpe", key("pruner"): "none", key("objective"): "val_accuracy",
-                key("trials"): 10, key("minutes"): 0, key("seed"): 0, key("name"): ""}
-    defaults.update({key("search", name): True for name in DEFAULT_SEARCHED})
+    defaults = {key("kind"): sweep_kinds()[0], key("sampler"): "tpe", key("pruner"): "none",
+                key("objective"): "val_accuracy", key("trials"): 10, key("minutes"): 0, key("seed"): 0, key("name"): ""}
+    defaults.update({key("search", name): True for kind in sweep_kinds() for name in hooks_of(kind).searched})
     for name, value in defaults.items():
         st.session_state.setdefault(name, value)
     return problem
 
 
 def kind_picker() -> str:
-    return st.radio("Runs to sweep", SWEEP_KINDS, key=key("kind"), horizontal=True,
+    return st.radio("Runs to sweep", sweep_kinds(), key=key("kind"), horizontal=True,
                     format_func=lambda kind: kinds.get(kind).label,
-                    help="A sweep varies base runs (set up on the Train page) or few-shot runs (set up on the "
-                         "Few-shot page); both report a validation score as they train.")
+                    help="A sweep varies runs of one kind, set up as on that kind's own page; each reports a "
+                         "validation score as it trains.")
 
 
 def base_setup(store: RunStore, kind: str) -> tuple[RunConfig | None, str]:
-    """The run every trial starts from, with the editors of its own page; (config, problem)."""
-    if kind == "fewshot":
-        from dashboard.kinds import fewshot as fewshot_views
-        from metalearn_core.kinds.fewshot.config import FewShotConfig
-
-        fewshot_views.init_state()
-        network, fields = fewshot_views.settings_widgets()
+    """The run every trial starts from, with the widgets of its own page; (config, problem)."""
+    kind_views = views(kind)
+    setup = getattr(kind_views, "sweep_setup", None)
+    if setup is not None:
         try:
-            return RunConfig(kind="fewshot", base=network, fewshot=FewShotConfig(**fields)), ""
+            return setup(store), ""
         except ConfigError as error:
             return None, str(error)
     network_tab, training_tab = st.tabs(["Base network", "Fixed training settings"])
@@ -109,21 +95,21 @@ def base_setup(store: RunStore, kind: str) -> tuple[RunConfig | None, str]:
     with training_tab:
         st.caption("Every trial uses these, except the settings searched on the right. A small slice of MNIST "
                    "(Quick try) makes each trial fast.")
-        training, sections = views("base").training_settings(store)
+        training, sections = kind_views.training_settings(store)
     try:
-        return assemble_config("base", "", network, RunConfig().meta, training, sections), ""
+        return assemble_config(kind, "", network, RunConfig().meta, training, sections), ""
     except ConfigError as error:
         return None, str(error)
 
 
 def _range_widget(name: str, setting: Setting) -> dict:
     state_key = key("values", name)
-    if name in LOG_VALUES:
-        low, high = st.select_slider(setting.label, LOG_VALUES[name], value=DEFAULT_RANGES[name], key=state_key,
+    if setting.marks:  # a log scale: values a decade apart or so
+        low, high = st.select_slider(setting.label, list(setting.marks), value=setting.default, key=state_key,
                                      format_func=lambda value: f"{value:g}")
     else:
-        lowest, highest, step = LINEAR_RANGES[name]
-        low, high = st.slider(setting.label, lowest, highest, value=DEFAULT_RANGES[name], step=step, key=state_key)
+        lowest, highest, step = setting.slider
+        low, high = st.slider(setting.label, lowest, highest, value=setting.default, step=step, key=state_key)
     if setting.type == "float":
         return {"low": round(float(low), 8), "high": round(float(high), 8), "log": setting.log}
     return {"low": int(low), "high": int(high), "log": setting.log}
@@ -132,15 +118,15 @@ def _range_widget(name: str, setting: Setting) -> dict:
 def space_widgets(kind: str) -> dict:
     """A "search this" box per setting the kind has, then for each ticked one its range or its
     choices. Returns the space as :meth:`SearchSpace.from_dict` reads it."""
-    names = [name for name, setting in SETTINGS.items() if kind in setting.kinds]
+    settings = settings_of(kind)
     columns = st.columns(3)
-    searched = [name for index, name in enumerate(names)
-                if columns[index % 3].checkbox(SHORT_LABELS[name], key=key("search", name), help=SETTINGS[name].label)]
+    searched = [name for index, (name, setting) in enumerate(settings.items())
+                if columns[index % 3].checkbox(setting.short or name, key=key("search", name), help=setting.label)]
     space = {}
     for name in searched:
-        setting = SETTINGS[name]
+        setting = settings[name]
         if setting.type == "choice":
-            space[name] = {"choices": st.multiselect(setting.label, setting.choices, default=DEFAULT_CHOICES[name],
+            space[name] = {"choices": st.multiselect(setting.label, setting.choices, default=list(setting.default),
                                                      key=key("values", name))}
         else:
             space[name] = _range_widget(name, setting)
@@ -154,11 +140,12 @@ def sweep_settings(kind: str) -> dict:
     left, right = st.columns(2)
     sampler = left.selectbox("Sampler", SAMPLERS, key=key("sampler"), format_func=SAMPLER_LABELS.get)
     pruner = right.selectbox("Pruner", tuple(PRUNER_LABELS), key=key("pruner"), format_func=PRUNER_LABELS.get)
-    objectives = [name for name in OBJECTIVES if kind == "base" or name == "val_accuracy"]
+    offered = hooks_of(kind).objectives
+    objectives = list(offered)
     if st.session_state[key("objective")] not in objectives:
         st.session_state[key("objective")] = objectives[0]
     objective = left.radio("Objective", objectives, key=key("objective"),
-                           format_func=lambda name: OBJECTIVES[name]["label"],
+                           format_func=lambda name: offered[name].label,
                            help="Trials are scored on validation data; the test set is never used to choose.")
     trials = right.number_input("Trials", 1, 10_000, step=1, key=key("trials"))
     minutes = left.number_input("Time budget (minutes, 0 = none)", 0, 43_200, step=5, key=key("minutes"),
@@ -317,11 +304,10 @@ def buttons(store: RunStore, sweeps: SweepStore, sweep: Sweep, config: SweepConf
         else:
             run_id = runner.launch(store, run_config, common.mnist_path())
             st.session_state[key("full_run", sweep.id)] = run_id
-            st.session_state[f"{'fewshot' if run_config.kind == 'fewshot' else 'train'}.run_id"] = run_id
+            st.session_state[f"{kinds.get(run_config.kind).page}.run_id"] = run_id  # its page watches it
     full_run = st.session_state.get(key("full_run", sweep.id))
     if full_run is not None:
-        target = "pages/fewshot.py" if config.base.kind == "fewshot" else "pages/train.py"
-        right.page_link(target, label=f"Watch run {full_run}, the full run of the best", icon=":material/visibility:",
+        right.page_link(f"pages/{kinds.get(config.base.kind).page}.py", label=f"Watch run {full_run}, the full run of the best", icon=":material/visibility:",
                         query_params={"run": str(full_run)})
 
 
@@ -347,7 +333,6 @@ def trials_table(frame, config: SweepConfig) -> None:
 
 def curves_view(store: RunStore, sweep: Sweep, frame, config: SweepConfig) -> None:
     """Each trial's objective per epoch (or validation point), as the pruner saw it."""
-    from metalearn_core.sweeps.config import objective_source
     from metalearn_core.sweeps.controller import objective_curve
 
     series, metric = objective_source(config.base.kind, config.objective)

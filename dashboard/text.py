@@ -27,6 +27,8 @@ What :func:`plain` does, and why (Streamlit 1.67, checked in Chromium):
   so escapes alone cannot stop those;
 - line breaks, tabs and other control characters become spaces (a name is one line).
 
+Light: imports no TensorFlow, Keras or pandas.
+
 Example:
     >>> print(plain("*hi* [x](y) #1"))
     \*hi\* \[x\]\(y\) \#1

@@ -150,6 +150,12 @@ def ema(values: Sequence[float], weight: float) -> np.ndarray:
 
 
 # -- configs ----------------------------------------------------------------------------------
+def _flat_fields(settings: Any) -> dict[str, object]:
+    """A section's fields as they are saved, lists joined by ", "."""
+    stored = settings.to_dict() if hasattr(settings, "to_dict") else dataclasses.asdict(settings)
+    return {name: ", ".join(map(str, value)) if isinstance(value, list) else value for name, value in stored.items()}
+
+
 def flatten_config(config: RunConfig) -> dict[str, object]:
     """A run config as one flat dict of dotted keys, for tables that compare runs.
 
@@ -166,22 +172,9 @@ def flatten_config(config: RunConfig) -> dict[str, object]:
                                "base.layers": config.base.describe(), "meta.layers": config.meta.describe()}
     for item in dataclasses.fields(TrainingConfig):
         flat[f"training.{item.name}"] = getattr(config.training, item.name)
-    stacking = config.stacking
-    flat["stacking.learners"] = ", ".join(learner.kind for learner in stacking.learners)
-    for number, learner in enumerate(stacking.learners, start=1):
-        if learner.network is not None:
-            flat[f"stacking.learner_{number}.network"] = learner.network.describe()
-        if learner.max_samples:
-            flat[f"stacking.learner_{number}.max_samples"] = learner.max_samples
-    for item in dataclasses.fields(stacking):
-        if item.name != "learners":
-            flat[f"stacking.{item.name}"] = getattr(stacking, item.name)
-    stored = config.to_dict()
-    for section in config.sections:  # the other kinds' sections, field by field
-        if section == "stacking":
-            continue
-        for name, value in stored[section].items():
-            flat[f"{section}.{name}"] = ", ".join(map(str, value)) if isinstance(value, list) else value
+    if config.section:  # the kind's own settings, field by field
+        own = kinds.get(config.kind).flatten_settings or _flat_fields
+        flat.update({f"{config.section}.{key}": value for key, value in own(config.settings).items()})
     return flat
 
 

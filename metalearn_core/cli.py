@@ -28,7 +28,6 @@ from metalearn_core import kinds
 from metalearn_core.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig
 from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
 from metalearn_core.data.mnist import DataError
-from metalearn_core.kinds.base.report import read_evaluation
 from metalearn_core.kinds.summary_text import generic_lines
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
 from metalearn_core.runs.artifacts import ArtifactError
@@ -139,9 +138,11 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         if flags and other.name != kind:
             raise ConfigError(f"--{flags[0].replace('_', '-')} is a flag of {other.name} runs (add --kind {other.name})")
     config = config.replace(name=args.name or config.name, training=training)
-    # The kind's own flags first (a few-shot run takes its learner network from them), then the kind.
-    config = kinds.get(kind).cli_module().apply_arguments(config, args, from_file=bool(args.config))
-    return config.replace(kind=kind)
+    # The kind's own flags make the config of that kind (a few-shot run takes its learner network
+    # from them), starting from the settings the config holds if it is of that kind already.
+    spec = kinds.get(kind)
+    settings = config.settings if config.kind == kind else (spec.section_class() if spec.section_class else None)
+    return spec.cli_module().apply_arguments(config, settings, args, from_file=bool(args.config))
 
 
 def _bar(fraction: float, width: int = 30) -> str:
@@ -226,16 +227,18 @@ def _print_metrics(run: Run, store: RunStore) -> None:
 
 
 def _print_confusion(run: Run) -> None:
-    """The test-set confusion matrix from evaluation.json; a note naming the run and the file when it
-    is damaged."""
+    """The test-set confusion matrix, when the results its kind read back hold one; a note naming the
+    run and the file when that file is damaged."""
     try:
-        evaluation = read_evaluation(run.folder)
+        results = kinds.get(run.kind).read_results(run.folder)
+    except kinds.UnknownKind:
+        return
     except DamagedFile as error:
         print(f"note: {error}")
         return
-    if evaluation is None:
+    confusion = (results or {}).get("confusion")
+    if confusion is None:
         return
-    confusion = evaluation["confusion"]
     print("confusion matrix (rows: true class, columns: predicted):")
     print("      " + "".join(f"{k:>6}" for k in range(len(confusion))))
     for k, row in enumerate(confusion):
@@ -343,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data":
             return _data_info(mnist, settings.fashion_path)
         if args.command == "store" and args.store_command == "recover":  # before opening: it may be damaged
-            print(recover_runs(settings.home).describe())
+            print(recover_runs(settings.home, kinds.results_files()).describe())
             return 0
         store = RunStore(settings.home)
         if args.command == "store":

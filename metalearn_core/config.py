@@ -1,10 +1,13 @@
 """Run configuration: frozen, validated dataclasses with a JSON round trip.
 
 One dataclass per concern: a layer, a network (an ordered list of layers), the training settings
-and the run that ties them together; each run kind adds its own section
-(``metalearn_core/kinds/<kind>/config.py``), found through the registry. Every dataclass validates itself at
-construction and raises :class:`ConfigError` (a ``ValueError``) with a message a user understands,
-for example ``"dense layer 2: units must be between 1 and 4096, got 0"``.
+and the run that ties them together. A run holds its own kind's settings (the kind's section, a
+dataclass in ``metalearn_core/kinds/<kind>/config.py``) and nothing of the other kinds; the kinds
+register themselves here (:func:`register_kind`). Every dataclass validates itself at
+construction with the one vocabulary below (:func:`check_int`, :func:`check_range`,
+:func:`check_positive`, :func:`check_choice`, :func:`check_bool`, :func:`check_sequence`), as do
+the kinds' sections and the learned optimizer's specs, and raises :class:`ConfigError` (a
+``ValueError``) with a message a user understands, for example ``"dense layer 2: units must be between 1 and 4096, got 0"``.
 
 Example:
     >>> net = NetworkConfig(layers=(LayerConfig("flatten"), LayerConfig("dense", units=128)))
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,22 +45,73 @@ class ConfigError(ValueError):
     """A configuration value is out of range or inconsistent; the message says which and why."""
 
 
-def _check_range(where: str, name: str, value: float, low: float, high: float) -> None:
+def check_range(where: str, name: str, value: float, low: float, high: float | None = None) -> None:
+    """ConfigError unless ``value`` is a number in ``[low, high]`` (``high`` None: finite and at least ``low``).
+
+    Example:
+        >>> check_range("training", "learning rate", 0.0, 1e-7, 100.0)
+        Traceback (most recent call last):
+        ...
+        metalearn_core.config.ConfigError: training: learning rate must be between 1e-07 and 100, got 0
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{where}: {name} must be a number, got {value!r}")
-    if not low <= value <= high:
+    if high is None:
+        if not math.isfinite(value) or value < low:
+            raise ConfigError(f"{where}: {name} must be a finite number of at least {low:g}, got {value!r}")
+    elif not low <= value <= high:
         raise ConfigError(f"{where}: {name} must be between {low:g} and {high:g}, got {value:g}")
 
 
-def _check_int(where: str, name: str, value: int, low: int, high: int) -> None:
+def check_int(where: str, name: str, value: int, low: int, high: int | None = None) -> None:
+    """ConfigError unless ``value`` is a whole number (not a bool) in ``[low, high]`` (``high`` None: no cap)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{where}: {name} must be a whole number, got {value!r}")
-    _check_range(where, name, value, low, high)
+    if high is not None:
+        check_range(where, name, value, low, high)
+    elif value < low:
+        raise ConfigError(f"{where}: {name} must be a whole number of at least {low}, got {value}")
 
 
-def _check_choice(where: str, name: str, value: str, choices: tuple[str, ...]) -> None:
+def check_positive(where: str, name: str, value: float, below: float | None = None) -> None:
+    """ConfigError unless ``value`` is a finite number above 0 (and below ``below`` when given).
+
+    Example:
+        >>> check_positive("optimizer", "decay", 1.0, below=1.0)
+        Traceback (most recent call last):
+        ...
+        metalearn_core.config.ConfigError: optimizer: decay must lie strictly between 0 and 1, got 1.0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: {name} must be a number, got {value!r}")
+    if below is None and not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{where}: {name} must be a positive finite number, got {value!r}")
+    if below is not None and not 0 < value < below:
+        raise ConfigError(f"{where}: {name} must lie strictly between 0 and {below:g}, got {value!r}")
+
+
+def check_choice(where: str, name: str, value: str, choices: tuple[str, ...]) -> None:
+    """ConfigError unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ConfigError(f"{where}: {name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def check_bool(where: str, name: str, value: bool) -> None:
+    """ConfigError unless ``value`` is True or False (not 0, 1 or a string)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {name} must be true or false, got {value!r}")
+
+
+def check_sequence(where: str, name: str, value: Any) -> tuple[Any, ...]:
+    """The items of a list or tuple as a tuple; ConfigError for anything else (a number, text, a mapping).
+
+    Example:
+        >>> check_sequence("optimizer", "time scales", [10, 100])
+        (10, 100)
+    """
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{where}: {name} must be a list, got {value!r}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -79,19 +135,19 @@ class LayerConfig:
 
     def validate(self, where: str) -> None:
         """Check this layer's own fields; ``where`` names it in messages ("dense layer 2")."""
-        _check_choice(where, "type", self.type, LAYER_TYPES)
+        check_choice(where, "type", self.type, LAYER_TYPES)
         if self.type in ("dense", "lstm"):
-            _check_int(where, "units", self.units, 1, MAX_UNITS)
+            check_int(where, "units", self.units, 1, MAX_UNITS)
         if self.type == "conv2d":
-            _check_int(where, "filters", self.filters, 1, MAX_FILTERS)
-            _check_int(where, "kernel size", self.kernel_size, 1, IMAGE_SIZE)
-            _check_choice(where, "padding", self.padding, ("valid", "same"))
+            check_int(where, "filters", self.filters, 1, MAX_FILTERS)
+            check_int(where, "kernel size", self.kernel_size, 1, IMAGE_SIZE)
+            check_choice(where, "padding", self.padding, ("valid", "same"))
         if self.type in ("dense", "conv2d"):
-            _check_choice(where, "activation", self.activation, ACTIVATIONS)
+            check_choice(where, "activation", self.activation, ACTIVATIONS)
         if self.type == "max_pool":
-            _check_int(where, "pool size", self.pool_size, 1, IMAGE_SIZE)
+            check_int(where, "pool size", self.pool_size, 1, IMAGE_SIZE)
         if self.type == "dropout":
-            _check_range(where, "rate", self.rate, 0.0, 0.95)
+            check_range(where, "rate", self.rate, 0.0, 0.95)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that matter for this layer's type, for compact JSON."""
@@ -222,25 +278,25 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         where = "training"
-        _check_choice(where, "dataset", self.dataset, DATASETS)
-        _check_range(where, "hypergradient rate", self.hypergradient_rate, 0.0, 1.0)
-        _check_int(where, "learned optimizer run", self.learned_optimizer_run, 0, 2**31 - 1)
+        check_choice(where, "dataset", self.dataset, DATASETS)
+        check_range(where, "hypergradient rate", self.hypergradient_rate, 0.0, 1.0)
+        check_int(where, "learned optimizer run", self.learned_optimizer_run, 0, 2**31 - 1)
         if self.optimizer == "learned" and not self.learned_optimizer_run:
             raise ConfigError(f"{where}: the learned optimizer needs a finished learned-optimizer run to take "
                               "it from; train one with run kind 'learned optimizer' first")
         if not isinstance(self.jit_compile, bool):
             raise ConfigError(f"{where}: jit compile must be true or false")
-        _check_int(where, "epochs", self.epochs, 1, 500)
-        _check_int(where, "batch size", self.batch_size, 1, 8192)
-        _check_choice(where, "optimizer", self.optimizer, OPTIMIZERS)
-        _check_range(where, "learning rate", self.learning_rate, 1e-7, 100.0)
-        _check_choice(where, "learning-rate schedule", self.lr_schedule, LR_SCHEDULES)
-        _check_range(where, "validation split", self.validation_split, 0.0, 0.5)
-        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
+        check_int(where, "epochs", self.epochs, 1, 500)
+        check_int(where, "batch size", self.batch_size, 1, 8192)
+        check_choice(where, "optimizer", self.optimizer, OPTIMIZERS)
+        check_range(where, "learning rate", self.learning_rate, 1e-7, 100.0)
+        check_choice(where, "learning-rate schedule", self.lr_schedule, LR_SCHEDULES)
+        check_range(where, "validation split", self.validation_split, 0.0, 0.5)
+        check_int(where, "seed", self.seed, 0, 2**31 - 1)
         if not isinstance(self.scale_pixels, bool):
             raise ConfigError(f"{where}: scale pixels must be true or false")
-        _check_int(where, "train limit", self.train_limit, 0, 10_000_000)
-        _check_int(where, "test limit", self.test_limit, 0, 10_000_000)
+        check_int(where, "train limit", self.train_limit, 0, 10_000_000)
+        check_int(where, "test limit", self.test_limit, 0, 10_000_000)
         if 0 < self.train_limit < 20:
             raise ConfigError(f"{where}: train limit must be 0 (all) or at least 20, got {self.train_limit}")
 
@@ -250,65 +306,115 @@ def seed_network() -> NetworkConfig:
     return NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=128)))
 
 
-def _run_kind(name: Any):
+def _nothing(config: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class KindSchema:
+    """What a run config knows of a run kind: its own section and its checks.
+
+    Every run kind (:class:`metalearn_core.kinds.kind.RunKind` extends this) registers itself with
+    :func:`register_kind`; a :class:`RunConfig` looks its kind up here. The kinds sit above this
+    module, so they hand themselves down rather than being imported from here.
+
+    Args:
+        name: the kind's name, stored with every run ("base").
+        section: the key of the kind's own settings in the JSON ("fewshot"); "" for none.
+        section_class: the frozen dataclass of those settings (``RunConfig.settings``).
+        uses: the parts of a run config the kind reads ("base", "meta", "training", its section);
+            the others do not tell two of its runs apart and are not saved while at their defaults.
+        check: raises ConfigError for a whole run config this kind cannot run.
+        accepts_learned_optimizer: its network may be trained by a learned optimizer.
+        meta_reads_base_outputs: its meta network reads the base learners' outputs (a flat input).
+    """
+
+    name: str
+    section: str = ""
+    section_class: type | None = None
+    uses: tuple[str, ...] = ("base", "training")
+    check: Callable[[Any], None] = _nothing
+    accepts_learned_optimizer: bool = False
+    meta_reads_base_outputs: bool = False
+
+
+_KINDS: dict[str, KindSchema] = {}
+
+
+def register_kind(kind: KindSchema) -> None:
+    """Make ``kind`` known to run configs (its name must be new, or the same object again)."""
+    if _KINDS.get(kind.name, kind) is not kind:
+        raise ValueError(f"a run kind called {kind.name!r} is already registered")
+    _KINDS[kind.name] = kind
+
+
+def unregister_kind(name: str) -> None:
+    """Forget a kind (tests that register a toy kind clean up with this)."""
+    _KINDS.pop(name, None)
+
+
+def kind_schema(name: Any) -> KindSchema:
     """The registered kind called ``name``, or ConfigError listing the kinds."""
-    from metalearn_core import kinds  # the registry table; it imports a kind only when asked
-
-    try:
-        return kinds.get(name)
-    except (kinds.UnknownKind, TypeError):
-        raise ConfigError(f"run: kind must be one of {', '.join(kinds.names())}, got {name!r}") from None
+    if not isinstance(name, str) or name not in _KINDS:
+        raise ConfigError(f"run: kind must be one of {', '.join(_KINDS)}, got {name!r}")
+    return _KINDS[name]
 
 
-def _section_from_dict(section_class: type, data: Any) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"run config: a section must be an object, got {data!r}")
-    from_dict = getattr(section_class, "from_dict", None)
-    return from_dict(data) if from_dict else section_class(**data)
+# Version 1 (no "version" key) stored every kind's section in every run; version 2 stores the run's
+# own section only, and the common parts its kind does not use only where they differ from their defaults.
+CONFIG_VERSION = 2
+_COMMON = ("base", "meta", "training")
 
 
-def _section_to_dict(section: Any) -> dict[str, Any]:
-    return section.to_dict() if hasattr(section, "to_dict") else dataclasses.asdict(section)
+def _common_defaults() -> dict[str, Any]:
+    return {"base": seed_network(), "meta": NetworkConfig(), "training": TrainingConfig()}
 
 
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything needed to reproduce a run; stored as JSON with the run.
+    """Everything needed to reproduce a run: its kind, name, networks, training and the kind's own
+    settings; stored as JSON with the run.
 
-    Every run has a kind, a name, a base network, a meta network and training settings; each
-    registered kind (:mod:`metalearn_core.kinds`) adds its own section, read as an attribute
-    (``config.fewshot``, ``config.stacking``) and stored under its name in the JSON. A run config
-    carries every kind's section (the defaults where none is given), so switching kinds in the
-    editor loses nothing and runs of different kinds compare setting by setting. Immutable:
-    :meth:`replace` returns a changed copy.
+    Args:
+        kind: a registered run kind's name (:mod:`metalearn_core.kinds`).
+        name: the run's name, text of at most 200 characters.
+        base: the base network f_θ.
+        meta: the meta network m_φ (kinds that have one).
+        training: how the network is trained.
+        settings: the kind's own section (its ``section_class``); None gives its defaults, and a kind
+            without a section has None.
 
     Example:
         >>> from metalearn_core.kinds.fewshot.config import FewShotConfig
-        >>> RunConfig(kind="fewshot", fewshot=FewShotConfig(algorithm="maml")).fewshot.algorithm
+        >>> RunConfig(kind="fewshot", settings=FewShotConfig(algorithm="maml")).settings.algorithm
         'maml'
+        >>> sorted(RunConfig().to_dict())
+        ['base', 'kind', 'name', 'training', 'version']
     """
 
-    __slots__ = ("kind", "name", "base", "meta", "training", "_sections")
+    kind: str = "base"
+    name: str = ""
+    base: NetworkConfig = dataclasses.field(default_factory=seed_network)
+    meta: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    settings: Any = None
 
-    def __init__(self, kind: str = "base", name: str = "", base: NetworkConfig | None = None,
-                 meta: NetworkConfig | None = None, training: TrainingConfig | None = None,
-                 **sections: Any) -> None:
-        spec = _run_kind(kind)
-        known = _kind_sections()
-        unknown = sorted(set(sections) - set(known))
-        if unknown:
-            raise ConfigError(f"run config: unknown section(s) {', '.join(unknown)}; "
-                              f"the sections are {', '.join(known)}")
-        values = {section: sections.get(section) or section_class() for section, section_class in known.items()}
-        for section, value in values.items():
-            if not isinstance(value, known[section]):
-                raise ConfigError(f"run config: {section} must be a {known[section].__name__}, got {value!r}")
-        for attribute, value in (("kind", kind), ("name", name), ("base", base or seed_network()),
-                                 ("meta", meta or NetworkConfig()), ("training", training or TrainingConfig()),
-                                 ("_sections", values)):
-            object.__setattr__(self, attribute, value)
+    def __post_init__(self) -> None:
+        spec = kind_schema(self.kind)
+        for part, expected in (("base", NetworkConfig), ("meta", NetworkConfig), ("training", TrainingConfig)):
+            if not isinstance(getattr(self, part), expected):
+                raise ConfigError(f"run config: {part} must be a {expected.__name__}, got {getattr(self, part)!r}")
+        if spec.section_class is None:
+            if self.settings is not None:
+                raise ConfigError(f"run config: a {self.kind} run has no settings of its own, got {self.settings!r}")
+        elif self.settings is None:
+            object.__setattr__(self, "settings", spec.section_class())
+        elif not isinstance(self.settings, spec.section_class):
+            raise ConfigError(f"run config: a {self.kind} run's {spec.section} settings must be a "
+                              f"{spec.section_class.__name__}, got {type(self.settings).__name__}")
         self._validate(spec)
 
-    def _validate(self, spec: Any) -> None:
+    def _validate(self, spec: KindSchema) -> None:
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("run: name must be text of at most 200 characters")
         if has_control_characters(self.name):
@@ -321,70 +427,55 @@ class RunConfig:
         if self.training.optimizer != "learned" and (spec.meta_reads_base_outputs or not lstm_meta):
             self.meta.validate("meta network", image_input=False)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return object.__getattribute__(self, "_sections")[name]
-        except (KeyError, AttributeError):
-            raise AttributeError(f"RunConfig has no attribute or section {name!r}") from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def _key(self) -> tuple:
-        return (self.kind, self.name, self.base, self.meta, self.training, tuple(self._sections.items()))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RunConfig) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        sections = ", ".join(f"{name}={value!r}" for name, value in self._sections.items())
-        return (f"RunConfig(kind={self.kind!r}, name={self.name!r}, base={self.base!r}, meta={self.meta!r}, "
-                f"training={self.training!r}, {sections})")
-
-    def __reduce__(self):  # pickle and copy.deepcopy go through the JSON form (__setattr__ refuses)
-        return (RunConfig.from_dict, (self.to_dict(),))
-
     @property
-    def sections(self) -> dict[str, Any]:
-        """Each kind's section by name (a copy)."""
-        return dict(self._sections)
+    def section(self) -> str:
+        """The JSON key of this kind's own settings ("" for a kind without any)."""
+        return kind_schema(self.kind).section
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "base": self.base.to_dict(),
-            "meta": self.meta.to_dict(),
-            "training": dataclasses.asdict(self.training),
-            **{name: _section_to_dict(value) for name, value in self._sections.items()},
-        }
+        """The JSON form: the parts its kind uses, the others only where they are not the defaults."""
+        spec = kind_schema(self.kind)
+        defaults = _common_defaults()
+        out: dict[str, Any] = {"version": CONFIG_VERSION, "kind": self.kind, "name": self.name}
+        for part in _COMMON:
+            value = getattr(self, part)
+            if part in spec.uses or value != defaults[part]:
+                out[part] = dataclasses.asdict(value) if part == "training" else value.to_dict()
+        if spec.section:
+            out[spec.section] = _section_to_dict(self.settings)
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
     def from_dict(cls, data: Any) -> RunConfig:
-        """Build a config from parsed JSON; unknown or wrongly typed fields raise ConfigError.
+        """Build a config from parsed JSON of any version; unknown or wrongly typed fields raise ConfigError.
 
-        A JSON without some kind's section (written before that kind existed) gets its defaults."""
+        A version-1 JSON (every kind's section in every run) gives its own kind's section and
+        leaves the others, which that kind never read."""
         if not isinstance(data, dict):
             raise ConfigError(f"a run config must be a JSON object, got {type(data).__name__}")
-        known = {"kind", "name", "base", "meta", "training", *_kind_sections()}
+        version = data.get("version", 1)
+        if version not in (1, CONFIG_VERSION):
+            raise ConfigError(f"run config: version {version!r} is not one this lab reads (1 or {CONFIG_VERSION}); "
+                              "it may come from a newer version of the lab")
+        spec = kind_schema(data.get("kind", "base"))
+        known = {"version", "kind", "name", *_COMMON, *([spec.section] if spec.section else [])}
+        if version == 1:
+            known |= {kind.section for kind in _KINDS.values() if kind.section}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"run config: unknown field(s) {', '.join(unknown)}")
         try:
             return cls(
-                kind=data.get("kind", "base"),
+                kind=spec.name,
                 name=data.get("name", ""),
                 base=NetworkConfig.from_dict(data["base"]) if "base" in data else seed_network(),
                 meta=NetworkConfig.from_dict(data.get("meta", {})),
                 training=TrainingConfig(**data.get("training", {})),
-                **{name: _section_from_dict(section_class, data[name])
-                   for name, section_class in _kind_sections().items() if name in data},
+                settings=_section_from_dict(spec.section_class, data[spec.section], version)
+                if spec.section and spec.section in data else None,
             )
         except TypeError as error:  # an unknown keyword or a list where an object belongs
             raise ConfigError(f"run config: {error}") from None
@@ -404,16 +495,27 @@ class RunConfig:
             raise ConfigError(f"{source}: {error}") from None
 
     def replace(self, **changes: Any) -> RunConfig:
-        """A copy with some parts changed: ``config.replace(name="x", fewshot=FewShotConfig())``."""
-        values = {"kind": self.kind, "name": self.name, "base": self.base, "meta": self.meta,
-                  "training": self.training, **self._sections}
-        unknown = sorted(set(changes) - set(values))
+        """A copy with some parts changed: ``config.replace(name="x")``. A new ``kind`` without new
+        ``settings`` starts from that kind's default settings."""
+        unknown = sorted(set(changes) - {field.name for field in dataclasses.fields(self)})
         if unknown:
             raise ConfigError(f"run config: unknown field(s) {', '.join(unknown)}")
-        return RunConfig(**{**values, **changes})
+        if changes.get("kind", self.kind) != self.kind and "settings" not in changes:
+            changes["settings"] = None
+        return dataclasses.replace(self, **changes)
 
 
-def _kind_sections() -> dict[str, type]:
-    from metalearn_core import kinds
+def _section_from_dict(section_class: type, data: Any, version: int = CONFIG_VERSION) -> Any:
+    """A kind's section from its JSON; a section class with ``upgrade(data, version)`` first fills in
+    what a save of an older version meant by the fields it lacks."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"run config: a section must be an object, got {data!r}")
+    upgrade = getattr(section_class, "upgrade", None)
+    if upgrade is not None and version < CONFIG_VERSION:
+        data = upgrade(data, version)
+    from_dict = getattr(section_class, "from_dict", None)
+    return from_dict(data) if from_dict else section_class(**data)
 
-    return kinds.sections()
+
+def _section_to_dict(section: Any) -> dict[str, Any]:
+    return section.to_dict() if hasattr(section, "to_dict") else dataclasses.asdict(section)

@@ -1,9 +1,10 @@
 """Plotly figures for the dashboard: live and compared learning curves, confusion matrices, seed
 bands, a parallel-coordinates view of settings and a probability bar chart.
 
-Every function returns a ``plotly.graph_objects.Figure`` in the ``plotly_white`` template with
-titles, axis labels and hover text; none of them imports streamlit or TensorFlow. Frames are the
-long metric frames of :func:`metalearn_core.analysis.metrics_frame`.
+Every function returns a ``plotly.graph_objects.Figure`` in the shared style
+(:mod:`metalearn_core.style`) with titles, axis labels and hover text; none of them imports
+streamlit or TensorFlow. Frames are the long metric frames of
+:func:`metalearn_core.analysis.metrics_frame`.
 
 Example:
     >>> probabilities_figure([0.1] * 9 + [0.9]).data[0].marker.color[-1] == HIGHLIGHT
@@ -21,15 +22,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from metalearn_core.analysis import confusion_difference, digit_classifier_kinds, ema, normalize_confusion
+from metalearn_core.style import DIVERGING, HIGHLIGHT, PLAIN, TEMPLATE, message_figure, rgba, series_colour
 
-TEMPLATE = "plotly_white"
-# Plotly's default qualitative colours, spelled out so the series colours stay stable.
-PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A",
-           "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52")
-HIGHLIGHT = "#EF553B"
-PLAIN = "#9DB4D8"
-# White in the middle so "no difference" reads as empty; blue where A has more, red where B has.
-DIVERGING = [[0.0, "#B2182B"], [0.5, "#F7F7F7"], [1.0, "#2166AC"]]
 RAW_OPACITY = 0.25  # TensorBoard draws the unsmoothed curve faintly behind the smoothed one
 PARALLEL_DIMENSIONS = (
     ("kind", "kind"), ("epochs", "epochs"), ("batch_size", "batch size"),
@@ -38,28 +32,8 @@ PARALLEL_DIMENSIONS = (
 )
 
 
-def _colour(index: int) -> str:
-    return PALETTE[index % len(PALETTE)]
-
-
-def _rgba(colour: str, alpha: float) -> str:
-    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red}, {green}, {blue}, {alpha})"
-
-
 def _pretty(metric: str) -> str:
     return metric.replace("val_", "validation ").replace("_", " ")
-
-
-def _message_figure(message: str, title: str = "") -> go.Figure:
-    """An empty chart that says why it is empty, instead of blank axes."""
-    figure = go.Figure()
-    figure.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                          font={"size": 16})
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    figure.update_layout(template=TEMPLATE, title=title or None, height=300)
-    return figure
 
 
 def _markers(count: int) -> str:
@@ -92,7 +66,7 @@ def live_curves_figure(frame: pd.DataFrame, series: str | None = None,
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.1)
     shown: set[str] = set()
     for index, name in enumerate(names):
-        colour = _colour(index)
+        colour = series_colour(index)
         rows = frame[frame["series"] == name]
         own_points = sorted((p for p in points if p.get("series", "train") == name), key=lambda p: p["x"])
         for column, metric in enumerate(("loss", "accuracy"), start=1):
@@ -119,7 +93,7 @@ def live_curves_figure(frame: pd.DataFrame, series: str | None = None,
                 ), row=1, col=column)
                 shown.add(legend)
     if not figure.data:
-        return _message_figure("no metrics yet: the curves appear with the first batches")
+        return message_figure("no metrics yet: the curves appear with the first batches")
     figure.update_xaxes(title_text=x_title)
     figure.update_yaxes(title_text="loss", row=1, col=1)
     figure.update_yaxes(title_text="accuracy", row=1, col=2)
@@ -172,11 +146,11 @@ def compare_curves_figure(frame: pd.DataFrame, metric: str, smoothing: float = 0
     if x == "elapsed":
         frame = frame.dropna(subset=["elapsed"])
     if frame.empty:
-        return _message_figure(f"no {_pretty(metric)} values to compare yet")
+        return message_figure(f"no {_pretty(metric)} values to compare yet")
     x_title = "epoch" if x == "epoch" else "wall-clock time (s since the first batch)"
     figure = go.Figure()
     for index, ((run_id, name), label) in enumerate(_curve_labels(frame).items()):
-        colour = _colour(index)
+        colour = series_colour(index)
         rows = frame[(frame["run_id"] == run_id) & (frame["series"] == name)]
         for prefix, dash, part in (("", "solid", "training"), ("val_", "dash", "validation")):
             data = rows[rows["metric"] == prefix + metric].sort_values(x)
@@ -282,13 +256,13 @@ def group_band_figure(curves: dict[str, pd.DataFrame], metric_label: str) -> go.
     """
     figure = go.Figure()
     for index, (label, curve) in enumerate(item for item in curves.items() if not item[1].empty):
-        colour = _colour(index)
+        colour = series_colour(index)
         curve = curve.sort_values("epoch")
         epochs, mean = curve["epoch"].tolist(), curve["mean"].to_numpy(dtype=float)
         spread = np.nan_to_num(curve["std"].to_numpy(dtype=float))  # one run: a line without a band
         figure.add_trace(go.Scatter(
             x=epochs + epochs[::-1], y=np.concatenate([mean + spread, (mean - spread)[::-1]]),
-            fill="toself", fillcolor=_rgba(colour, 0.2), line={"width": 0}, mode="lines",
+            fill="toself", fillcolor=rgba(colour, 0.2), line={"width": 0}, mode="lines",
             name=f"{label} ± 1 std", legendgroup=label, showlegend=False, hoverinfo="skip",
         ))
         figure.add_trace(go.Scatter(
@@ -298,7 +272,7 @@ def group_band_figure(curves: dict[str, pd.DataFrame], metric_label: str) -> go.
                            " (%{customdata[1]} runs)<extra></extra>"),
         ))
     if not figure.data:
-        return _message_figure("no groups with values to show yet")
+        return message_figure("no groups with values to show yet")
     figure.update_layout(template=TEMPLATE, height=420, title=f"{metric_label}: mean ± 1 std across seeds",
                          xaxis_title="epoch", yaxis_title=metric_label, hovermode="closest")
     return figure
@@ -333,7 +307,7 @@ def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
         'no completed runs yet'
     """
     if frame.empty:
-        return _message_figure("no completed runs yet", "Settings against test accuracy")
+        return message_figure("no completed runs yet", "Settings against test accuracy")
     if "test_accuracy" not in frame:
         raise ValueError("parallel_coordinates_figure needs a test_accuracy column (see parallel_frame)")
     dimensions = [_dimension(frame, column, label) for column, label in PARALLEL_DIMENSIONS if column in frame]

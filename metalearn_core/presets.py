@@ -1,9 +1,13 @@
-"""Named starting points for the layer editor and the command line."""
+"""Named starting points for the layer editor and the command line.
+
+The learned optimizer's own presets live with its kind
+(:mod:`metalearn_core.kinds.learned_optimizer.presets`).
+"""
 
 from __future__ import annotations
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig, seed_network
-from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
+from metalearn_core.kinds.learned_optimizer.presets import learned_optimizer_preset, optimizee_network
 
 DEFAULT_PRESET = "dense"
 
@@ -27,12 +31,12 @@ PRESETS: dict[str, tuple[str, NetworkConfig, TrainingConfig]] = {
     ),
     "learned-optimizer": (
         "Learned optimizer on the paper's problem (an MLP of 20 sigmoid units): a per-parameter MLP correcting Adam",
-        NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=20, activation="sigmoid"))),
+        optimizee_network(),
         TrainingConfig(epochs=1, batch_size=128, learning_rate=3e-3, validation_split=0.0),
     ),
     "learned-optimizer-lstm": (
         "Learned optimizer, the paper's recipe: a two-layer LSTM of 20 units (slower to meta-train here)",
-        NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=20, activation="sigmoid"))),
+        optimizee_network(),
         TrainingConfig(epochs=1, batch_size=128, learning_rate=3e-3, validation_split=0.0),
     ),
     "cnn": (
@@ -58,37 +62,3 @@ def preset_config(name: str, kind: str = "base") -> RunConfig:
         return learned_optimizer_preset(paper_lstm=name.endswith("lstm"))
     _, network, training = PRESETS[name]
     return RunConfig(kind=kind, base=network, training=training)
-
-
-def optimizee_network(hidden: tuple[int, ...] = (20,), activation: str = "sigmoid") -> NetworkConfig:
-    """A base network a learned optimizer can train; the paper's is one layer of 20 sigmoid units."""
-    return NetworkConfig((LayerConfig("flatten"), *(LayerConfig("dense", units=u, activation=activation)
-                                                    for u in hidden)))
-
-
-# Meta-training budgets in trajectories, so the same seed gives the same optimizer on any machine; each fits
-# in 10 minutes of these 2 cores when they are quiet (bench/bench_learned_optimizer.py reports the wall time).
-LEARNED_OPTIMIZER_TRAJECTORIES = 600
-LSTM_TRAJECTORIES = 200  # the paper's LSTM is about 3 times slower per trajectory
-
-
-def learned_optimizer_preset(iterations: int | None = None, paper_lstm: bool = False,
-                             budget_seconds: float = 1800.0) -> RunConfig:
-    """The paper's MNIST problem (Andrychowicz et al. 2016, section 3.2) as a run config.
-
-    The optimizer is this project's default, a per-parameter MLP of 32 units correcting a nominal Adam
-    step (:meth:`metalearn_core.kinds.learned_optimizer.specs.OptimizerNetSpec.nominal`), meta-trained for
-    ``iterations`` trajectories, unless ``paper_lstm`` asks for the paper's two-layer LSTM of 20 units.
-    ``budget_seconds`` is only a wall-clock safety cap.
-    """
-    if paper_lstm:
-        meta = NetworkConfig((LayerConfig("lstm", units=20), LayerConfig("lstm", units=20)))
-        settings = LearnedOptimizerConfig(iterations=iterations or LSTM_TRAJECTORIES, budget_seconds=budget_seconds,
-                                          momentum_inputs=False, output_scale=0.1, method="backprop")
-    else:
-        meta = NetworkConfig((LayerConfig("dense", units=32),))
-        settings = LearnedOptimizerConfig(iterations=iterations or LEARNED_OPTIMIZER_TRAJECTORIES,
-                                          budget_seconds=budget_seconds, design="nominal", method="es")
-    name = "learned optimizer (paper's LSTM)" if paper_lstm else "learned optimizer"
-    return RunConfig(kind="learned_optimizer", name=name, base=optimizee_network(), meta=meta,
-                     learned_optimizer=settings)

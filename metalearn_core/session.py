@@ -62,9 +62,11 @@ def assemble_config(kind: str, name: str, base: NetworkConfig, meta: NetworkConf
     """One RunConfig from the Train page's widget values; ``sections`` holds the values of the
     kind's own config section by its name ({"stacking": {...}}). Any problem raises one ConfigError
     whose message starts with the section it concerns ("training: ...", "stacking: ...")."""
-    classes = kinds.sections()
-    built = {section: classes[section](**values) for section, values in (sections or {}).items() if values}
-    return RunConfig(kind=kind, name=name.strip(), base=base, meta=meta, training=TrainingConfig(**training), **built)
+    spec = kinds.get(kind)
+    values = (sections or {}).get(spec.section) if spec.section else None
+    settings = spec.section_class(**values) if values else None
+    return RunConfig(kind=kind, name=name.strip(), base=base, meta=meta, training=TrainingConfig(**training),
+                     settings=settings)
 
 
 # -- configs in URLs --------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The worker process of one run: wait for a slot, train, record the outcome.
 
 Started by the local executor (:mod:`metalearn_core.runs.executors.local`); run by hand as
-``python -m metalearn_core.runs.worker RUN_ID --home HOME``. A Dask worker trains a run with the same
-:func:`execute` (see :mod:`metalearn_core.runs.executors.dask`).
+``python -m metalearn_core.worker RUN_ID --home HOME``. A Dask worker trains a run with the same
+:func:`execute` (see :mod:`metalearn_core.runs.executors.dask`). The worker trains any kind, so it sits
+above :mod:`metalearn_core.kinds`; the executors, below them, start it by its module's name
+(:data:`~metalearn_core.runs.executors.base.WORKER_MODULE`).
 """
 
 from __future__ import annotations

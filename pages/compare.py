@@ -1,10 +1,12 @@
-"""Compare: choose runs, overlay their curves, diff their settings and confusion matrices, export."""
+"""Compare: choose runs, overlay their curves, diff their settings and confusion matrices, export.
+
+The title and the filters come first; the runs table and everything under it are pandas frames and
+plotly figures, whose modules load once the filters are drawn.
+"""
 
 import streamlit as st
 
-from dashboard import adaptive, classroom, common, inside_train, manage
-from dashboard.text import chart_text
-from metalearn_core import analysis, figures
+from dashboard import classroom, common
 
 st.set_page_config(page_title="Compare · Meta-learning lab", page_icon="📊", layout="wide")
 st.title("Compare runs")
@@ -15,12 +17,17 @@ if not runs:
     st.info("No runs yet: launch one on the Train page.")
     st.stop()
 
-table = analysis.runs_frame(runs)
 left, middle, right = st.columns([3, 2, 2])
 text = left.text_input("Filter by name or tag", key="compare.filter")
-kinds = middle.multiselect("Kind", sorted(table["kind"].unique()), key="compare.kinds")
-statuses = right.multiselect("Status", sorted(table["status"].unique()), key="compare.statuses")
-shown = analysis.filter_runs(table, text=text, kinds=kinds, statuses=statuses)
+kinds = middle.multiselect("Kind", sorted({run.kind for run in runs}), key="compare.kinds")
+statuses = right.multiselect("Status", sorted({run.status for run in runs}), key="compare.statuses")
+
+# The table and everything under it: pandas and plotly from here on.
+from dashboard import adaptive, inside_train, manage  # noqa: E402
+from dashboard.text import chart_text  # noqa: E402
+from metalearn_core import analysis, figures  # noqa: E402
+
+shown = analysis.filter_runs(analysis.runs_frame(runs), text=text, kinds=kinds, statuses=statuses)
 owner_column = {} if classroom.enabled() else {"owner": None}  # who launched a run: classroom mode only
 event = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="multi-row", key="compare.table",
                      column_config={"test_accuracy": st.column_config.NumberColumn(

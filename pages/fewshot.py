@@ -6,8 +6,8 @@ from dashboard import common, diagram, editor, results
 from dashboard.kinds import fewshot as fewshot_views
 from dashboard.text import plain
 from metalearn_core.config import ConfigError, RunConfig
-from metalearn_core.inside.diagram import fewshot_diagram
 from metalearn_core.kinds.fewshot.config import FewShotConfig
+from metalearn_core.kinds.fewshot.diagram import fewshot_diagram
 
 st.set_page_config(page_title="Few-shot · Meta-learning lab", page_icon="🧠", layout="wide")
 st.title("Few-shot learning")
@@ -28,7 +28,7 @@ with setup:
     name = st.text_input("Run name (optional)", key=fewshot_views.key("name"), max_chars=200)
     config, problem = None, ""
     try:
-        config = RunConfig(kind="fewshot", name=name.strip(), base=network, fewshot=FewShotConfig(**fields))
+        config = RunConfig(kind="fewshot", name=name.strip(), base=network, settings=FewShotConfig(**fields))
     except ConfigError as error:
         config, problem = None, str(error)
     if problem:

@@ -22,7 +22,7 @@ with setup:
     name = st.text_input("Run name (optional)", key=online_views.key("name"), max_chars=200)
     config, problem = None, ""
     try:
-        config = RunConfig(kind="online", name=name.strip(), online=OnlineConfig(**fields))
+        config = RunConfig(kind="online", name=name.strip(), settings=OnlineConfig(**fields))
     except ConfigError as error:
         problem = str(error)
     if problem:
@@ -30,7 +30,7 @@ with setup:
     results.launch_button(store, config, online_views.PREFIX)
     if config is not None:
         with st.expander("The stream", expanded=False):
-            online_views.stream_preview(config.online)
+            online_views.stream_preview(config.settings)
 
 with watch:
     run_id = online_views.run_to_watch(store, st.session_state.get("online.run_id"), st.query_params.get("run"))

@@ -1,10 +1,13 @@
 """Sweep: let the lab try many settings of a run (an Optuna search), watch the trials arrive, and
-re-launch the best as a full run."""
+re-launch the best as a full run.
+
+The title comes first; :mod:`dashboard.sweep`, which draws the rest, loads pandas (the trials'
+tables) as it is imported.
+"""
 
 import streamlit as st
 
 from dashboard import common
-from dashboard import sweep as sweep_views
 from dashboard.text import plain
 
 st.set_page_config(page_title="Sweep · Meta-learning lab", page_icon="🎛️", layout="wide")
@@ -14,6 +17,9 @@ st.caption("Instead of trying settings by hand, tick the ones to search and give
            "hopeless trials early. Every trial is an ordinary run, on Compare like any other.")
 common.sidebar(data=False)
 store = common.current_store()
+
+from dashboard import sweep as sweep_views  # noqa: E402 - pandas: after the title
+
 sweeps = sweep_views.sweep_store()
 link_error = sweep_views.init_state()
 if link_error:

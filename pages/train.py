@@ -7,7 +7,6 @@ from dashboard.kinds import views
 from dashboard.text import plain
 from metalearn_core import kinds
 from metalearn_core.config import ConfigError
-from metalearn_core.inside.diagram import train_diagram
 from metalearn_core.session import URL_KEY, assemble_config, config_to_token, token_to_config
 
 st.set_page_config(page_title="Train · Meta-learning lab", page_icon="🏋️", layout="wide")
@@ -44,7 +43,7 @@ with setup:
         training, training_sections = kind_views.training_settings(store)
         sections = {**sections, **training_sections}
         training_error = st.empty()
-    diagram.show(train_diagram(kind, base, meta, sections))
+    diagram.show(diagram.of_kind(kind, base, meta, sections))
     name = st.text_input("Run name (optional)", key=editor.key("name"), max_chars=200)
 
     config, problem = None, ""

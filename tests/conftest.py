@@ -98,7 +98,7 @@ def record_run():
 
     from metalearn_core import kinds
     from metalearn_core.runs.reporting import Reporter
-    from metalearn_core.runs.worker import StoreReporter
+    from metalearn_core.worker import StoreReporter
 
     def record(store, config, data, layer_stats: bool = True) -> int:
         run_id = store.create_run(config)

@@ -13,26 +13,25 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from metalearn_core.kinds.fewshot.config import FewShotConfig
+from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings
+from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
+from metalearn_core.kinds.learned_optimizer.presets import learned_optimizer_preset
+from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
+from metalearn_core.presets import preset_config
+from metalearn_core.runs.runner import launch
+from metalearn_core.runs.store import RunStore
+from metalearn_core.session import config_to_token
+from tools.browser import draw_stroke, launch_chromium, start_server
 
-from metalearn_core.kinds.fewshot.config import FewShotConfig  # noqa: E402
-from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings  # noqa: E402
-from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig  # noqa: E402
-from metalearn_core.kinds.learned_optimizer.run import learned_optimizer_preset  # noqa: E402
-from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig  # noqa: E402
-from metalearn_core.presets import preset_config  # noqa: E402
-from metalearn_core.runs.runner import launch  # noqa: E402
-from metalearn_core.runs.store import RunStore  # noqa: E402
-from metalearn_core.session import config_to_token  # noqa: E402
-from tools.browser import draw_stroke, launch_chromium, start_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def seed_runs(store: RunStore) -> list[int]:
     dense = preset_config("dense").replace(name="dense preset")
     seed = preset_config("seed")
     seed = seed.replace(name="seed network, 3 epochs", training=dataclasses.replace(seed.training, epochs=3))
-    stacked = dense.replace(kind="stacked", name="stacked: network + forest", stacking=StackingConfig(
+    stacked = dense.replace(kind="stacked", name="stacked: network + forest", settings=StackingConfig(
         learners=(LearnerConfig("network"), LearnerConfig("random_forest"))))
     ids = [launch(store, config) for config in (dense, seed, stacked)]
     while any(store.get(run_id).is_active for run_id in ids):
@@ -45,9 +44,9 @@ def meta_runs(store: RunStore) -> tuple[int, int]:
     fewshot = {**recommended_settings("protonet"), "time_budget": 60.0, "evaluation_episodes": 100,
                "baseline_seconds": 30.0}
     protonet = preset_config("dense").replace(kind="fewshot", name="ProtoNet, 1 minute", base=fewshot_network("conv"),
-                                              fewshot=FewShotConfig(algorithm="protonet", **fewshot))
+                                              settings=FewShotConfig(algorithm="protonet", **fewshot))
     optimizer = learned_optimizer_preset().replace(name="learned optimizer, 2 minutes",
-                                                   learned_optimizer=LearnedOptimizerConfig(budget_seconds=120))
+                                                   settings=LearnedOptimizerConfig(budget_seconds=120))
     ids = (launch(store, protonet), launch(store, optimizer))
     while any(store.get(run_id).is_active for run_id in ids):
         time.sleep(1)

@@ -1,4 +1,5 @@
-"""Views of base runs: the training settings, and the test-set results of a finished run."""
+"""Views of base runs: the training settings, the test-set results of a finished run, and the Draw
+page's "Learn as you draw" tab starting from its network."""
 
 from __future__ import annotations
 
@@ -21,9 +22,23 @@ def training_settings(store: RunStore) -> tuple[dict, dict[str, dict]]:
     return editor.training_widgets(learned_optimizer.finished_optimizers(store)), {}
 
 
+def learns_from_drawings(run: Run) -> bool:
+    """The Draw page's "Learn as you draw" tab can start from any finished base run's network."""
+    return True
+
+
 def results(store: RunStore, run: Run) -> None:
+    """:func:`evaluation_panel`, then under a finished run the launcher of a transfer run from it."""
+    evaluation_panel(store, run)
+    if run.status == "completed":
+        transfer.launcher(store, run)
+
+
+def evaluation_panel(store: RunStore, run: Run) -> None:
     """Test metrics, the curves, the confusion matrix, the per-class table and misclassified
-    examples, these from the test set of the run's own domain (MNIST or Fashion-MNIST)."""
+    examples, these from the test set of the run's own domain (MNIST or Fashion-MNIST).
+
+    A stacked run's results open with this panel too."""
     try:
         data = common.run_data(run.config.training.dataset)
     except (ConfigError, DataError) as error:  # the metrics still show; only the gallery needs the images
@@ -31,5 +46,3 @@ def results(store: RunStore, run: Run) -> None:
         result_views.final_panel(store, run, None, None)
     else:
         result_views.final_panel(store, run, data.x_test, data.y_test)
-    if run.kind == "base" and run.status == "completed":  # a stacked run's panel is this one too
-        transfer.launcher(store, run)

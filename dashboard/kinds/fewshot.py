@@ -1,8 +1,11 @@
-"""Widgets of the Few-shot page: the learner's settings, and a finished run's results.
+"""Views of few-shot runs: the Few-shot page's settings, a finished run's results, and the Draw
+page's "Teach it your handwriting" tab (:func:`draw_tab`).
 
 State lives under ``fewshot.*`` and is set up once per session in :func:`init_state`; picking
 another algorithm loads that algorithm's recommended settings (``recommended_settings``). The
 learner's network uses the Train page's layer editor (its layers are kept under ``train.fewshot``).
+The teach tab's state lives under ``draw.teach.*``. Charts and tables load pandas and plotly when
+they are first drawn, so the pages that import this module draw their widgets first.
 """
 
 from __future__ import annotations
@@ -12,27 +15,26 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import common, editor
+from dashboard import canvas, common, editor
 from dashboard import results as result_views
 from dashboard.text import plain
-from metalearn_core import figures
 from metalearn_core.config import DATASETS, RunConfig
 from metalearn_core.data.domains import DOMAIN_LABELS
 from metalearn_core.data.mnist import DataError, MnistData
-from metalearn_core.inside import fewshot_figures
-from metalearn_core.kinds.fewshot import report as fewshot_report
 from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS, FewShotConfig, domains_label
 from metalearn_core.kinds.fewshot.setup import (
     ALGORITHM_LABELS,
+    MAX_EXAMPLES_PER_DIGIT,
     FewShotError,
     fewshot_network,
-    read_results,
     recommended_settings,
+    teach_support,
 )
 from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds
 
+KIND = "fewshot"
 PREFIX = "fewshot"
 NETWORK = "fewshot"  # editor key: train.fewshot
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.2, 0.4, 0.5, 1.0]
@@ -135,6 +137,14 @@ def settings_widgets() -> tuple[str, dict]:
     return network, fields
 
 
+def sweep_setup(store: RunStore) -> RunConfig:
+    """The run a sweep of few-shot runs starts from: this page's settings, drawn on the Sweep page
+    (with this page's state). ConfigError when they make no valid run."""
+    init_state()
+    network, fields = settings_widgets()
+    return RunConfig(kind=KIND, base=network, settings=FewShotConfig(**fields))
+
+
 def domains_caption(train_domain: str, eval_domain: str) -> str:
     """What the two domain choices mean for the run, in plain words."""
     if train_domain == eval_domain:
@@ -148,7 +158,7 @@ def domains_caption(train_domain: str, eval_domain: str) -> str:
 
 def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
     """This session's few-shot run, else the URL's, else one still going, else the newest one."""
-    return result_views.kind_run_to_watch(store, "fewshot", chosen, from_url)
+    return result_views.kind_run_to_watch(store, KIND, chosen, from_url)
 
 
 def finished_run(store: RunStore, run: Run, data: MnistData) -> None:
@@ -161,8 +171,10 @@ def finished_run(store: RunStore, run: Run, data: MnistData) -> None:
 
 def results_panel(run: Run, data: MnistData) -> None:
     """Accuracy with 95% intervals beside the baselines, accuracy per inner step, the episode viewer."""
+    from metalearn_core.kinds.fewshot import results as fewshot_results  # pandas and plotly, on use
+
     try:
-        results = read_results(run.folder)
+        results = fewshot_results.read_results(run.folder)
     except DamagedFile as error:  # its curves above still show
         st.warning(plain(str(error)))
         return
@@ -175,18 +187,18 @@ def results_panel(run: Run, data: MnistData) -> None:
     columns[1].metric("5-shot accuracy", f"{100 * summary.get('fewshot_5shot', 0):.1f}%")
     columns[2].metric("Meta-iterations", f"{results['iterations']:,}")
     columns[3].metric("Meta-training time", format_seconds(results["meta_train_seconds"]))
-    train_domain, eval_domain = fewshot_report.result_domains(results)
-    st.markdown(f"**{fewshot_report.domains_caption(results)}**")
+    train_domain, eval_domain = fewshot_results.result_domains(results)
+    st.markdown(f"**{fewshot_results.domains_caption(results)}**")
     if train_domain != eval_domain:
         st.caption("Across domains the learner meets images unlike any it meta-trained on: compare it with the "
                    "pixel baseline, which needs no training, to see whether meta-learning still helps. An in-domain "
                    f"run evaluated on {DOMAIN_LABELS[eval_domain]} is scored on exactly the same episodes.")
-    st.dataframe(fewshot_report.results_table(results), hide_index=True, width="stretch")
+    st.dataframe(fewshot_results.results_table(results), hide_index=True, width="stretch")
     same_episodes_view(run, results)
-    st.plotly_chart(fewshot_report.comparison_figure(results), key=f"fewshot.bars.{run.id}",
+    st.plotly_chart(fewshot_results.comparison_figure(results), key=f"fewshot.bars.{run.id}",
                     width="stretch")
     if results.get("algorithm") != "protonet":
-        st.plotly_chart(fewshot_report.per_step_figure(results), key=f"fewshot.steps.{run.id}",
+        st.plotly_chart(fewshot_results.per_step_figure(results), key=f"fewshot.steps.{run.id}",
                         width="stretch")
     if results.get("algorithm") == "metasgd":
         rate_view(run)
@@ -201,17 +213,19 @@ def results_panel(run: Run, data: MnistData) -> None:
 
 def same_episodes_view(run: Run, results: dict) -> None:
     """Other finished few-shot runs scored on exactly this run's episodes, beside it (nothing when none)."""
+    from metalearn_core.kinds.fewshot import results as fewshot_results  # pandas and plotly, on use
+
     others = []
-    for other in common.current_store().list_runs():
-        if other.kind == "fewshot" and other.id != run.id and other.status == "completed":
+    for other in result_views.runs_of(common.current_store(), KIND, statuses=("completed",)):
+        if other.id != run.id:
             try:
-                found = read_results(other.folder)
+                found = fewshot_results.read_results(other.folder)
             except DamagedFile as error:  # that run is left out of the table
                 st.warning(plain(str(error)))
                 continue
             if found is not None:
                 others.append((f"run {other.id}" + (f" · {other.name}" if other.name else ""), found))
-    table = fewshot_report.same_episodes_table(results, others)
+    table = fewshot_results.same_episodes_table(results, others)
     if table is None:
         return
     st.markdown("**Scored on the same episodes**")
@@ -224,6 +238,8 @@ def episode_viewer(run: Run, results: dict, data: MnistData, domain: str = "mnis
     """One stored evaluation episode of ``domain`` (``data`` holds its images); for a gradient learner its
     answers after each inner step, for a ProtoNet the embedding space (both computed on demand from the
     saved learner)."""
+    from metalearn_core.kinds.fewshot import results as fewshot_results  # pandas and plotly, on use
+
     st.markdown(f"**Episode viewer**: the support images ({DOMAIN_LABELS[domain]}) the learner adapted to, and its "
                 f"answers on the queries")
     settings = sorted(results["settings"], key=int)
@@ -236,17 +252,17 @@ def episode_viewer(run: Run, results: dict, data: MnistData, domain: str = "mnis
     index = right.selectbox("Episode", range(len(entries)), key=f"fewshot.viewer.episode.{run.id}",
                             format_func=lambda i: f"evaluation episode {i + 1}")
     entry = entries[index]
-    view = fewshot_report.episode_view(entry, data, domain=domain)
+    view = fewshot_results.episode_view(entry, data, domain=domain)
     steps = ", ".join(f"{100 * a:.0f}%" for a in view.per_step)
     st.caption(f"Query accuracy {100 * view.accuracy:.0f}%" + (f" · before adapting, then after each inner step: "
                                                                  f"{steps}" if len(view.per_step) > 1 else ""))
     st.markdown("Support set")
     st.image(view.support, caption=view.support_captions, width=64)
-    from metalearn_core.inside.fewshot import episode_images
+    from metalearn_core.kinds.fewshot.inside import episode_images
 
     support_x, support_y, query_x, query_y = episode_images(entry, data)
     noun = "digit" if domain == "mnist" else "class"
-    if run.config.fewshot.algorithm == "protonet":
+    if run.config.settings.algorithm == "protonet":
         _stored_queries(view, noun)
         embedding_view(run.id, support_x, support_y, query_x, view.class_names, query_y)
         return
@@ -266,7 +282,8 @@ def _stored_queries(view: Any, noun: str = "digit") -> None:
 
 def _watch_queries(run_id: int, view: Any, probabilities: np.ndarray, query_y: np.ndarray, noun: str = "digit") -> None:
     """The queries' answers at the step the slider picks, one query's answers over the steps, the curve."""
-    from metalearn_core.inside.fewshot import step_accuracy
+    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # pandas and plotly, on use
+    from metalearn_core.kinds.fewshot.inside import step_accuracy
 
     last = len(probabilities) - 1
     step = st.slider("Inner steps taken on the support set", 0, last, last, key=f"fewshot.viewer.step.{run_id}")
@@ -307,7 +324,10 @@ def inner_loop_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, q
 
     Used by the Draw page's teach tab: the query is a drawing, so there is no right answer to mark.
     """
-    if common.current_store().get(run_id).config.fewshot.algorithm == "protonet":
+    from metalearn_core import figures  # pandas and plotly, on use
+    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures
+
+    if common.current_store().get(run_id).config.settings.algorithm == "protonet":
         embedding_view(run_id, support_x, support_y, query_x, class_names)
         return
     try:
@@ -336,6 +356,8 @@ def inner_loop_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, q
 def embedding_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray,
                    class_names: list[str], query_y: np.ndarray | None = None) -> None:
     """ProtoNet: support digits, prototypes and queries in a 2-D PCA of the embedding space."""
+    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # pandas and plotly, on use
+
     st.info("Prototypical Networks take no inner steps: they turn every image into a point and label a query by "
             "its nearest prototype (the mean point of a digit's examples), so there is no step-by-step adaptation "
             "to watch. Here is the embedding space instead.")
@@ -356,6 +378,8 @@ def embedding_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, qu
 
 def rate_view(run: Run) -> None:
     """Meta-SGD: the inner learning rates it learned, summarised per layer."""
+    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # pandas and plotly, on use
+
     st.markdown("**Learned step sizes** (Meta-SGD)")
     try:
         summary = _rate_summary(run.id, str(run.folder))
@@ -367,7 +391,7 @@ def rate_view(run: Run) -> None:
     shown["negative share"] = [f"{100 * share:.1f}%" for share in summary["negative share"]]
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(f"Meta-SGD learned its own inner step size for every weight, instead of one fixed rate "
-               f"({run.config.fewshot.inner_lr:g} at the start). Wide boxes mean some weights move much faster than "
+               f"({run.config.settings.inner_lr:g} at the start). Wide boxes mean some weights move much faster than "
                f"others; a negative rate moves a weight against its gradient, which meta-training found useful.")
 
 
@@ -375,30 +399,122 @@ def rate_view(run: Run) -> None:
 @st.cache_data(max_entries=64, show_spinner="Running the inner loop…")
 def _step_probabilities(run_id: int, folder: str, support_x: np.ndarray, support_y: np.ndarray,
                         query_x: np.ndarray, with_support: bool) -> np.ndarray:
-    from metalearn_core.inside.fewshot import step_probabilities
+    from metalearn_core.kinds.fewshot.inside import step_probabilities
 
     return step_probabilities(common.fewshot_model(run_id), support_x, support_y, query_x, with_support=with_support)
 
 
 @st.cache_data(max_entries=32, show_spinner="Projecting the embeddings…")
 def _projection(run_id: int, folder: str, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray):
-    from metalearn_core.inside.fewshot import protonet_projection
+    from metalearn_core.kinds.fewshot.inside import protonet_projection
 
     return protonet_projection(common.fewshot_model(run_id), support_x, support_y, query_x)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _rate_summary(run_id: int, folder: str):
-    from metalearn_core.inside.fewshot import rate_summary
+    from metalearn_core.kinds.fewshot.inside import rate_summary
 
     return rate_summary(common.fewshot_model(run_id))
 
 
 def describe(config: RunConfig) -> str:
-    settings = config.fewshot
+    settings = config.settings
     return (f"{ALGORITHM_LABELS[settings.algorithm]}, {settings.ways}-way {settings.shots}-shot training, "
             f"{domains_label(settings)}, {config.base.describe()}")
 
 
 def results(store: RunStore, run: Run) -> None:
     finished_run(store, run, common.current_mnist())
+
+
+# -- the Draw page's tab: "Teach it your handwriting" ------------------------------------------------
+
+DRAW_TAB = "Teach it your handwriting (few-shot)"
+EXAMPLES = "draw.teach.examples"
+
+
+def has_initialisation(run: Run) -> bool:
+    """Its learner is an initialisation that gradient steps adapt (MAML, first-order MAML, Meta-SGD,
+    Reptile), which online learners can start from; a ProtoNet has none."""
+    return run.config.settings.algorithm != "protonet"
+
+
+def learns_from_drawings(run: Run) -> bool:
+    """The Draw page's "Learn as you draw" tab can start from this finished run's initialisation."""
+    return has_initialisation(run)
+
+
+def draw_tab(store: RunStore) -> None:
+    """Draw a few examples of some digits, adapt a meta-trained learner to them, then see its
+    predictions on new drawings beside the unadapted learner's."""
+    runs = [run for run in result_views.runs_of(store, KIND, statuses=("completed",)) if not run.config_error]
+    if not runs:
+        st.info("No finished few-shot run yet: meta-train one on the Few-shot page, then come back to teach it.")
+        return
+    labels = {run.id: f"#{run.id} · {run.name} ({ALGORITHM_LABELS[run.config.settings.algorithm]}, "
+                      f"{100 * run.summary.get('fewshot_1shot', 0):.0f}% 1-shot)" for run in runs}
+    run_id = st.selectbox("Meta-trained learner", list(labels), format_func=labels.get, key="draw.teach.run")
+    run = store.get(run_id)
+    max_ways = run.config.settings.ways if has_initialisation(run) else None
+    examples: dict[int, list[np.ndarray]] = st.session_state.setdefault(EXAMPLES, {})
+    teach, test = st.columns(2, gap="large")
+    with teach:
+        st.markdown(f"**1. Teach**: draw 1 to {MAX_EXAMPLES_PER_DIGIT} examples of each of "
+                    f"{'2 or more' if max_ways is None else f'2 to {max_ways}'} digits")
+        image = canvas.drawing("draw.teach.canvas")
+        digit = st.selectbox("This drawing is the digit", range(10), key="draw.teach.digit")
+        add, clear = st.columns(2)
+        if add.button("Add as an example", disabled=image is None, key="draw.teach.add"):
+            if len(examples.get(digit, [])) >= MAX_EXAMPLES_PER_DIGIT:
+                st.warning(f"Digit {digit} already has {MAX_EXAMPLES_PER_DIGIT} examples.")
+            else:
+                examples.setdefault(digit, []).append(image)
+        if clear.button("Forget all examples", key="draw.teach.clear"):
+            examples.clear()
+        for shown_digit in sorted(examples):
+            st.image(examples[shown_digit], width=42, caption=[str(shown_digit)] * len(examples[shown_digit]))
+    with test:
+        taught = _teach_test(run_id, examples, max_ways)
+    if taught is not None:
+        taught_view(run_id, *taught)
+
+
+def _teach_test(run_id: int, examples: dict[int, list[np.ndarray]], max_ways: int | None):
+    """The test canvas and the answers before and after adapting; returns what :func:`taught_view` needs."""
+    from metalearn_core import figures  # pandas and plotly, on use
+
+    st.markdown("**2. Test**: draw a new digit")
+    query = canvas.drawing("draw.teach.query")
+    try:
+        digits, support_x, support_y = teach_support(examples, max_ways)
+    except FewShotError as error:
+        st.info(f"To adapt the learner: {error}.")
+        return None
+    if query is None:
+        st.caption(f"Taught digits: {', '.join(map(str, digits))}. The predictions appear when you lift the pen.")
+        return None
+    try:
+        before, after = common.fewshot_model(run_id).adapt_predict(support_x, support_y, query[None])
+    except FewShotError as error:
+        st.error(plain(str(error)))
+        return None
+    for title, probabilities in (("After adapting to your examples", after[0]),
+                                 ("Before adapting" + (" (nearest centroid on pixels)" if max_ways is None
+                                                       else " (the meta-learned initialisation)"), before[0])):
+        best = int(np.argmax(probabilities))
+        st.markdown(f"**{title}**: **{digits[best]}** ({100 * probabilities[best]:.0f}%)")
+        st.html(figures.probabilities_bars_html(probabilities, labels=digits))
+    return digits, support_x, support_y, query
+
+
+def taught_view(run_id: int, digits: list[int], support_x: np.ndarray, support_y: np.ndarray,
+                query: np.ndarray) -> None:
+    """Under the teach tab's canvases: the taught learner's answer after each inner step, or a ProtoNet's
+    embedding space.
+
+    ``support_x``/``support_y`` are the taught examples (labels 0..n-1 for ``digits``), ``query``
+    one (28, 28) drawing.
+    """
+    st.markdown("**3. Watch it adapt**: its answer on your drawing after each inner step")
+    inner_loop_view(run_id, support_x, support_y, query[None], [str(d) for d in digits], prefix="draw.teach.inside")

@@ -10,32 +10,34 @@ import streamlit as st
 from dashboard import common, editor
 from dashboard import results as result_views
 from dashboard.text import plain
-from metalearn_core.kinds.learned_optimizer.run import CHECKS, OPTIMIZER_FILE, check_config, read_results
+from metalearn_core.kinds.learned_optimizer.run import CHECKS, OPTIMIZER_FILE, check_config
 from metalearn_core.runs import runner
 from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds
 
+KIND = "learned_optimizer"
+
 
 def finished_optimizers(store: RunStore) -> dict[int, str]:
     """Finished learned-optimizer runs that trained an optimizer (not checks), newest first."""
-    return {run.id: f"#{run.id} · {run.name}" for run in store.list_runs(statuses=("completed",))
-            if run.kind == "learned_optimizer" and not run.config_error
-            and not run.config.learned_optimizer.reuse_optimizer_of and (run.folder / OPTIMIZER_FILE).exists()}
+    return {run.id: f"#{run.id} · {run.name}" for run in result_views.runs_of(store, KIND, statuses=("completed",))
+            if not run.config_error and not run.config.settings.reuse_optimizer_of
+            and (run.folder / OPTIMIZER_FILE).exists()}
 
 
 def results_panel(store: RunStore, run: Run) -> None:
-    from metalearn_core.kinds.learned_optimizer import report as learnopt_report  # pandas, on use
+    from metalearn_core.kinds.learned_optimizer import results as learnopt_results  # pandas, on use
 
     try:
-        results = read_results(run.folder)
+        results = learnopt_results.read_results(run.folder)
     except DamagedFile as error:  # its curves above still show
         st.warning(plain(str(error)))
         return
     if results is None:
         st.info("This run left no comparison (it did not finish).")
         return
-    wins, sentence = learnopt_report.verdict(results)
+    wins, sentence = learnopt_results.verdict(results)
     (st.success if wins else st.warning)(sentence[0].upper() + sentence[1:] + ".")
     training = results.get("meta_training")
     if training:
@@ -45,8 +47,8 @@ def results_panel(store: RunStore, run: Run) -> None:
     elif results.get("reused_from"):
         st.caption(f"The optimizer of run {results['reused_from']}, applied unchanged to this set-up; the hand "
                    "optimizers were re-tuned for it.")
-    st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, width="stretch")
-    st.plotly_chart(learnopt_report.loss_curves_figure(results), key=f"lo.curves.{run.id}", width="stretch")
+    st.dataframe(learnopt_results.optimizer_table(results), hide_index=True, width="stretch")
+    st.plotly_chart(learnopt_results.loss_curves_figure(results), key=f"lo.curves.{run.id}", width="stretch")
     inside_section(run)
     if not results.get("reused_from"):
         checks_section(store, run)
@@ -54,14 +56,15 @@ def results_panel(store: RunStore, run: Run) -> None:
 
 @st.cache_data(show_spinner="Drawing the optimizer's rule and replaying a held-out trajectory…", max_entries=8)
 def _inside(folder: str, seed: int, sweep: str, stamp: float, _data):
-    from metalearn_core.inside.optimizer import run_inside  # TensorFlow, on use
+    from metalearn_core.kinds.learned_optimizer.inside import run_inside  # TensorFlow, on use
+    from metalearn_core.kinds.learned_optimizer.results import read_results
 
     return run_inside(Path(folder), read_results(Path(folder)), _data, seed, sweep)
 
 
 def inside_section(run: Run) -> None:
     """The learned update rule as a function of the gradient, and the update sizes along a trajectory."""
-    from metalearn_core.inside import optimizer_figures  # plotly, on use
+    from metalearn_core.kinds.learned_optimizer import inside_figures as optimizer_figures  # plotly, on use
 
     st.markdown("**Inside the learned optimizer**")
     path = run.folder / OPTIMIZER_FILE
@@ -72,7 +75,7 @@ def inside_section(run: Run) -> None:
                      format_func={"log": "from 0.0001 to 10, both signs (log scale)",
                                   "linear": "a linear range around typical gradients"}.get)
     try:
-        curves, magnitudes = _inside(str(run.folder), run.config.learned_optimizer.seed, sweep,
+        curves, magnitudes = _inside(str(run.folder), run.config.settings.seed, sweep,
                                      path.stat().st_mtime, common.current_mnist())
     except (ValueError, KeyError) as error:
         st.info(f"The optimizer's rule cannot be drawn for this run: {error}")
@@ -97,6 +100,8 @@ def inside_section(run: Run) -> None:
 
 def _net_kind(run: Run) -> str:
     """The design of the run's optimizer network ("nominal", "dense", ...); "" when unknown."""
+    from metalearn_core.kinds.learned_optimizer.results import read_results
+
     try:
         net = (read_results(run.folder) or {}).get("net")
     except DamagedFile:  # the results panel above says so
@@ -106,12 +111,12 @@ def _net_kind(run: Run) -> str:
 
 def checks_section(store: RunStore, run: Run) -> None:
     """One button per generalisation check, then the checks already run with their verdicts."""
-    from metalearn_core.kinds.learned_optimizer import report as learnopt_report
+    from metalearn_core.kinds.learned_optimizer import results as learnopt_results
 
     st.markdown("**Does it generalise?** The paper's checks, each evaluating this optimizer unchanged on a "
                 "changed base network (it reported wins for all but ReLU).")
-    done = {child.name: child for child in store.list_runs()
-            if child.kind == "learned_optimizer" and child.config.learned_optimizer.reuse_optimizer_of == run.id}
+    done = {child.name: child for child in result_views.runs_of(store, KIND)
+            if child.config.settings.reuse_optimizer_of == run.id}
     columns = st.columns(len(CHECKS))
     for column, (check, label) in zip(columns, CHECKS.items()):
         config = check_config(run.config, run.id, check)
@@ -123,7 +128,7 @@ def checks_section(store: RunStore, run: Run) -> None:
     for name, child in sorted(done.items()):
         with st.expander(f"{name}: {child.status}", expanded=child.status == "completed"):
             try:
-                results = read_results(child.folder) if child.status == "completed" else None
+                results = learnopt_results.read_results(child.folder) if child.status == "completed" else None
             except DamagedFile as error:
                 st.warning(plain(str(error)))
                 continue
@@ -131,10 +136,10 @@ def checks_section(store: RunStore, run: Run) -> None:
                 st.caption(plain(child.error) if child.error
                            else "running… the result appears here when it is done (reload the page).")
                 continue
-            wins, sentence = learnopt_report.verdict(results)
+            wins, sentence = learnopt_results.verdict(results)
             (st.success if wins else st.warning)(sentence[0].upper() + sentence[1:] + ".")
-            st.dataframe(learnopt_report.optimizer_table(results), hide_index=True, width="stretch")
-            st.plotly_chart(learnopt_report.loss_curves_figure(results, title=name), key=f"lo.check.curves.{child.id}",
+            st.dataframe(learnopt_results.optimizer_table(results), hide_index=True, width="stretch")
+            st.plotly_chart(learnopt_results.loss_curves_figure(results, title=name), key=f"lo.check.curves.{child.id}",
                             width="stretch")
 
 

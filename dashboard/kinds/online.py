@@ -1,7 +1,8 @@
-"""Widgets of the Online page: the stream and the learners, a run's live chart and its results.
+"""Views of online runs: the Online page's stream and learners, a run's live chart and its results,
+and the Draw page's "Learn as you draw" tab (:func:`draw_tab`).
 
 State lives under ``online.*``, set up once per session in :func:`init_state`. The live chart and
-the finished one are the same figure (:func:`metalearn_core.kinds.online.report.prequential_figure`):
+the finished one are the same figure (:func:`metalearn_core.kinds.online.results.prequential_figure`):
 while the run streams its points come from the run store, once it has finished from ``online.json``.
 """
 
@@ -12,11 +13,12 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import common
+from dashboard import canvas, common
 from dashboard import results as result_views
+from dashboard.kinds import fewshot as fewshot_views
 from dashboard.text import plain
 from metalearn_core.data.mnist import DataError
-from metalearn_core.kinds.online import report
+from metalearn_core.kinds.online import results as online_results
 from metalearn_core.kinds.online.config import (
     LEARNER_LABELS,
     LEARNERS,
@@ -30,6 +32,7 @@ from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds, progress_view
 
+KIND = "online"
 PREFIX = "online"
 META_STEP_LABELS = {"sgd": "like the scratch SGD network", "meta-learned": "at its own meta-learned step size"}
 CHART_CAPTION = ("Each learner first guesses every example, then learns from it. The thick line is its running "
@@ -60,16 +63,10 @@ def init_state() -> None:
             st.session_state[key(name)] = value
 
 
-def _finished(store: RunStore, kind: str) -> list[Run]:
-    return [run for run in store.list_runs(statuses=("completed",)) if run.kind == kind]
-
-
 def _gradient_fewshot_runs(store: RunStore) -> list[Run]:
-    runs = []
-    for run in _finished(store, "fewshot"):
-        if not run.config_error and run.config.fewshot.algorithm != "protonet":
-            runs.append(run)
-    return runs
+    """Finished few-shot runs with a meta-learned initialisation: the meta-learned learner's starts."""
+    finished = result_views.runs_of(store, fewshot_views.KIND, statuses=("completed",))
+    return [run for run in finished if not run.config_error and fewshot_views.has_initialisation(run)]
 
 
 def _run_picker(label: str, runs: list[Run], none: str, state: str, help_text: str) -> int:
@@ -97,7 +94,8 @@ def settings_widgets(store: RunStore) -> dict[str, Any]:
     if not fewshot_runs:
         st.caption("The meta-learned learner needs a finished MAML, Meta-SGD or Reptile run: train one on the "
                    "Few-shot page first.")
-    pretrained = _run_picker("Pre-trained network", _finished(store, "base"), "pre-train one in the run "
+    base_runs = result_views.runs_of(store, "base", statuses=("completed",))  # the pre-trained learner's starts
+    pretrained = _run_picker("Pre-trained network", base_runs, "pre-train one in the run "
                              "(2,000 MNIST training images, 3 epochs)", "pretrained_run",
                              "a finished base run from the Train page, or a quick one trained in this run")
     fewshot = _run_picker("Meta-learned start", fewshot_runs, "none", "fewshot_run",
@@ -141,15 +139,15 @@ def stream_preview(settings: OnlineConfig) -> None:
 
 def run_to_watch(store: RunStore, chosen: int | None, from_url: str | None) -> int | None:
     """This session's online run, else the URL's, else one still going, else the newest one."""
-    return result_views.kind_run_to_watch(store, "online", chosen, from_url)
+    return result_views.kind_run_to_watch(store, KIND, chosen, from_url)
 
 
 CHART_TITLE = "Prequential accuracy along the stream"
 
 
 def _figure(run: Run, curves: dict, title: str = CHART_TITLE):
-    settings = run.config.online
-    return report.prequential_figure(curves, settings.length, settings.drift_at,
+    settings = run.config.settings
+    return online_results.prequential_figure(curves, settings.length, settings.drift_at,
                                      settings.max_angle if settings.stream == "rotate" else 0.0, title)
 
 
@@ -163,7 +161,7 @@ def live(store: RunStore, run: Run) -> None:
     if right.button("Cancel", key=key(f"cancel.{run.id}"), type="secondary"):
         cancel(store, run.id)
         st.toast(f"Cancelling run {run.id}…")
-    curves = report.curves_from_metrics(store.metrics(run.id))
+    curves = online_results.curves_from_metrics(store.metrics(run.id))
     st.plotly_chart(_figure(run, curves), key=key(f"live.{run.id}"), width="stretch")
     st.caption(CHART_CAPTION)
 
@@ -208,20 +206,20 @@ def results(store: RunStore, run: Run) -> None:
         return
     damaged = False
     try:
-        results_data = report.read_results(run.folder)
+        results_data = online_results.read_results(run.folder)
     except DamagedFile as error:  # the curves the run streamed to the store still show
         st.warning(plain(str(error)))
         results_data, damaged = None, True
     if results_data is None:
         if run.status == "completed" and not damaged:
-            st.error(f"{report.RESULTS_FILE} is missing or unreadable in run {run.id}'s folder.")
+            st.error(f"{online_results.RESULTS_FILE} is missing or unreadable in run {run.id}'s folder.")
         else:
-            curves = report.curves_from_metrics(store.metrics(run.id))
+            curves = online_results.curves_from_metrics(store.metrics(run.id))
             if curves:
                 st.plotly_chart(_figure(run, curves), key=key(f"partial.{run.id}"), width="stretch")
                 st.caption("The curves as far as the run got.")
         return
-    curves = report.curves_from_results(results_data)
+    curves = online_results.curves_from_results(results_data)
     st.plotly_chart(_figure(run, curves), key=key(f"final.{run.id}"), width="stretch")
     st.caption(CHART_CAPTION + " " + _drift_caption(results_data))
     st.dataframe(_table(results_data), hide_index=True, width="stretch")
@@ -233,7 +231,7 @@ def results(store: RunStore, run: Run) -> None:
 def _table(results_data: dict):
     import pandas as pd
 
-    frame = pd.DataFrame(report.results_rows(results_data))
+    frame = pd.DataFrame(online_results.results_rows(results_data))
     for column in frame.columns:
         if column not in ("learner", "examples_per_second"):
             frame[column] = frame[column].map(lambda v: None if v is None else f"{v:.1%}")
@@ -241,3 +239,93 @@ def _table(results_data: dict):
         frame["examples_per_second"] = frame["examples_per_second"].map(lambda v: f"{v:,.0f}")
     return frame.rename(columns={"auc": "AUC", "before_drift": "before drift",
                                  "after_drift": "after drift", "examples_per_second": "examples/s"})
+
+
+# -- the Draw page's tab: "Learn as you draw" --------------------------------------------------------
+# The model guesses each drawing, you tell it the digit, it learns. The learner (weights in memory, one
+# per browser session) is a DrawingLearner started from the chosen run; "Start over" forgets what it
+# learned. Each taught drawing clears the canvas for the next one.
+
+DRAW_TAB = "Learn as you draw (online)"
+DRAW_PREFIX = "draw.online"
+FRESH = 0  # the picker's "a fresh network" (no run)
+
+
+def _draw_key(name: str) -> str:
+    return f"{DRAW_PREFIX}.{name}"
+
+
+def _starting_runs(store: RunStore) -> list[Run]:
+    """Finished runs whose kind's views say this tab can start from them (their ``learns_from_drawings``)."""
+    from dashboard.kinds import learns_from_drawings  # that package imports this module before defining it
+
+    return [run for run in store.list_runs(statuses=("completed",)) if learns_from_drawings(run)]
+
+
+def _learner(store: RunStore, run_id: int):
+    """This session's learner for ``run_id``, started once (and again after "Start over")."""
+    from metalearn_core.kinds.online.drawings import DrawingLearner  # TensorFlow: only once the tab is used
+
+    if st.session_state.get(_draw_key("run")) != run_id or _draw_key("learner") not in st.session_state:
+        folder, config = (None, None) if run_id == FRESH else (store.run_folder(run_id), store.get(run_id).config)
+        st.session_state[_draw_key("learner")] = DrawingLearner.start(folder, config)
+        st.session_state[_draw_key("run")] = run_id
+    return st.session_state[_draw_key("learner")]
+
+
+def _drawing():
+    round_ = st.session_state.setdefault(_draw_key("round"), 0)  # a new round clears the canvas
+    return canvas.drawing(_draw_key(f"canvas.{round_}"), size=240)
+
+
+def _score(learner) -> None:
+    left, right = st.columns(2)
+    accuracy = learner.running_accuracy
+    left.metric("Right first guesses", "–" if accuracy is None else f"{accuracy:.0%}")
+    right.metric("Drawings learned", len(learner.correct))
+    if len(learner.correct) >= 2:
+        import pandas as pd
+
+        curve = pd.DataFrame({"running accuracy": learner.curve()}, index=range(1, len(learner.correct) + 1))
+        st.line_chart(curve, height=160, x_label="drawings taught", y_label="accuracy")
+    st.caption("The share of drawings the model got right **before** it was told the digit. It should rise as "
+               "it learns your handwriting; one wrong guess early on weighs a lot.")
+
+
+def draw_tab(store: RunStore) -> None:
+    """Pick a starting network, draw, read its guess, tell it the digit; it learns one step each time."""
+    from metalearn_core.kinds.online.learners import OnlineError  # TensorFlow: the learner starts below
+
+    runs = {FRESH: "a fresh network (random weights)", **{run.id: f"run {run.id} · {run.name} ({run.kind})"
+                                                         for run in _starting_runs(store)}}
+    run_id = st.selectbox("Start from", list(runs), format_func=runs.get, key=_draw_key("start"),
+                          help="a base run from the Train page, a MAML / Meta-SGD / Reptile run, or nothing")
+    if st.button("Start over", key=_draw_key("reset")):
+        st.session_state.pop(_draw_key("learner"), None)
+    try:
+        learner = _learner(store, run_id)
+    except (OnlineError, ValueError) as error:
+        st.error(f"This run's network cannot learn from drawings: {error}")
+        return
+    draw, answer = st.columns(2, gap="large")
+    with draw:
+        st.caption("Draw one digit. The model guesses first, then you tell it the right digit and it learns "
+                   "from that drawing (one small step), so the next guesses follow your handwriting.")
+        image = _drawing()
+    with answer:
+        if image is None:
+            st.info("Draw a digit to see the model's guess.")
+        else:
+            probabilities = learner.guess(image)
+            guess = int(np.argmax(probabilities))
+            st.markdown(f"**Guess: {guess}** ({probabilities[guess]:.0%} sure)")
+            st.bar_chart({"probability": probabilities.tolist()}, height=150, x_label="digit")
+            st.markdown("**The right digit is:**")
+            for digit, column in enumerate(st.columns(10)):
+                if column.button(str(digit), key=_draw_key(f"label.{digit}")):
+                    right = learner.teach(digit)
+                    st.session_state[_draw_key("round")] += 1  # a clean canvas for the next drawing
+                    st.toast("Right first time." if right else f"Learned: that was a {digit}.")
+                    st.rerun()
+        _score(learner)
+    st.caption(f"Learning from {learner.source}. Its weights live in this browser session only: nothing is saved.")

@@ -18,20 +18,21 @@ def training_settings(store: RunStore) -> tuple[dict, dict[str, dict]]:
 
 
 def results(store: RunStore, run: Run) -> None:
-    """A base run's panel; it adds each base learner's test accuracy beside the meta network's, then
-    what the meta network's first layer listens to."""
-    base.results(store, run)
+    """A base run's test-set panel; it adds each base learner's test accuracy beside the meta network's,
+    then what the meta network's first layer listens to."""
+    base.evaluation_panel(store, run)
     if run.status == "completed":
         inside_section(run)
 
 
 def inside_section(run: Run) -> None:
     """Which learner the meta network trusts for which digit: its first layer's weights, two ways."""
-    from metalearn_core.inside import stacked, stacked_figures  # keras and plotly, on use
-    from metalearn_core.predictor import PredictorError
+    from metalearn_core.kinds.stacked import inside as stacked
+    from metalearn_core.kinds.stacked import inside_figures as stacked_figures  # keras and plotly, on use
+    from metalearn_core.models.predictor import PredictorError
 
     st.markdown("**Inside the meta network**")
-    labels = [learner.label(index) for index, learner in enumerate(run.config.stacking.learners)]
+    labels = [learner.label(index) for index, learner in enumerate(run.config.settings.learners)]
     try:
         weights = stacked.meta_weights(common.predictor(run.id), labels)
     except (PredictorError, ValueError) as error:

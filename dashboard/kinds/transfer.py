@@ -29,25 +29,25 @@ def key(name: str, run_id: int) -> str:
 
 def _headline(results: dict) -> None:
     """The fewest examples per class: scratch beside the best transfer mode."""
-    from metalearn_core.kinds.transfer import report  # pandas and plotly: loaded with the first chart
+    from metalearn_core.kinds.transfer import results as transfer_results  # pandas and plotly, on use
 
-    frame = report.curve_frame(results)
+    frame = transfer_results.curve_frame(results)
     fewest = frame[frame["shots"] == results["shots"][0]].set_index("mode")["mean"]
     columns = st.columns(len(fewest))
     for column, mode in zip(columns, results["modes"]):
         delta = None if mode == "scratch" else f"{100 * (fewest[mode] - fewest['scratch']):+.1f} points vs scratch"
-        column.metric(f"{shots_label(results['shots'][0])} per class: {report.MODE_SHORT[mode]}",
+        column.metric(f"{shots_label(results['shots'][0])} per class: {transfer_results.MODE_SHORT[mode]}",
                       f"{100 * fewest[mode]:.1f}%", delta)
 
 
 def results(store: RunStore, run: Run) -> None:
     """The learning curve (test accuracy against labelled examples per class, one line per mode)
     and its table."""
-    from metalearn_core.kinds.transfer import report  # pandas and plotly: loaded with the first chart
+    from metalearn_core.kinds.transfer import results as transfer_results  # pandas and plotly, on use
 
     result_views.status_line(run)
     try:
-        results = report.read_results(run.folder)
+        results = transfer_results.read_results(run.folder)
     except DamagedFile as error:
         st.warning(plain(str(error)))
         return
@@ -58,21 +58,22 @@ def results(store: RunStore, run: Run) -> None:
                f"{results['test_samples']:,} test images; {results['repeats']} repeat(s) per point, each on its "
                "own random sample.")
     _headline(results)
-    st.plotly_chart(report.learning_curve_figure(results), key=f"transfer.curve.{run.id}", width="stretch")
+    st.plotly_chart(transfer_results.learning_curve_figure(results), key=f"transfer.curve.{run.id}", width="stretch")
     st.caption("Each line is one way of learning the new domain from the same few labelled examples; the band "
                "is the spread over repeats. Where a transfer line sits above 'from scratch', what the network "
                "learned on the first domain helps; below it, the old features get in the way. The gap usually "
                "narrows as labels become plentiful.")
-    st.dataframe(report.results_table(results), hide_index=True)
+    st.dataframe(transfer_results.results_table(results), hide_index=True)
     st.caption("Test accuracy in %, mean ± standard deviation over repeats. The gain is the best transfer "
                "mode minus training from scratch.")
 
 
 def launcher(store: RunStore, run: Run) -> None:
-    """Under a finished base run: carry its network to another domain (a transfer run)."""
-    from metalearn_core.kinds.transfer import report  # pandas and plotly: loaded with the first chart
+    """Under a finished base run (the base kind's results call it): carry its network to another
+    domain (a transfer run)."""
+    from metalearn_core.kinds.transfer import results as transfer_results  # pandas and plotly, on use
 
-    if run.kind != "base" or run.status != "completed" or run.config_error:
+    if run.status != "completed" or run.config_error:
         return
     source = run.config.training.dataset
     other = target_domain(source)
@@ -82,7 +83,7 @@ def launcher(store: RunStore, run: Run) -> None:
         target = st.selectbox("Target domain", DATASETS, index=DATASETS.index(other), format_func=DOMAIN_LABELS.get,
                               key=key("target", run.id))
         modes = st.multiselect("Beside training from scratch", TRANSFER_MODES, default=list(TRANSFER_MODES),
-                               format_func=report.MODE_LABELS.get, key=key("modes", run.id))
+                               format_func=transfer_results.MODE_LABELS.get, key=key("modes", run.id))
         shots = st.multiselect("Labelled examples per class", SHOT_CHOICES, default=[1, 5, 20, 100, 0],
                                format_func=shots_label, key=key("shots", run.id))
         repeats = st.number_input("Repeats per point", 1, 10, 2, key=key("repeats", run.id))

@@ -1,6 +1,9 @@
-"""Views inside the networks and the inner loop: what each layer computes for one image, what the
-first layer's weights look like, which pixels decided (saliency), how weights and gradients move
-while a run trains, how a few-shot learner adapts step by step, what a learned optimizer's rule
-and a stacked meta network's weights are, and the configured network at a glance.
+"""Views inside the networks that every run kind shares: what each layer computes for one image,
+what the first layer's weights look like, which pixels decided (saliency), how weights and gradients
+move while a run trains, the learning rate an adaptive optimizer used, and the configured network at
+a glance.
 
-Each module computes plain arrays and plotly figures; the pages only lay them out."""
+A kind's own views (how a few-shot learner adapts step by step, a learned optimizer's rule, a stacked
+meta network's weights) live in its folder, ``metalearn_core/kinds/<kind>/inside.py`` and
+``inside_figures.py``. Each module computes plain arrays and plotly figures; the pages only lay them
+out."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from metalearn_core.figures import TEMPLATE, _colour
+from metalearn_core.style import TEMPLATE, series_colour
 
 METRIC = "learning_rate"
 
@@ -96,7 +96,7 @@ def learning_rate_figure(curves: Mapping[str, RateCurve], title: str = "Learning
     """
     figure = go.Figure()
     for index, (name, curve) in enumerate(curves.items()):
-        colour = _colour(index)
+        colour = series_colour(index)
         figure.add_trace(go.Scatter(
             x=curve.x, y=curve.rate, mode="lines+markers", name=name, line={"color": colour, "width": 2},
             marker={"size": 6}, hovertemplate=f"{name}<br>epoch %{{x:.3g}}<br>rate %{{y:.4g}}<extra></extra>",

@@ -139,8 +139,8 @@ def layer_outputs(model: keras.Model, x: np.ndarray, scale_pixels: bool = True) 
     Args:
         model: a network from ``build_network``, or the stacked meta network.
         x: one input: a (28, 28) image in [0, 1] (white on black), or a (d,) vector for the meta network.
-        scale_pixels: False when the network was trained on raw 0-255 pixels: the image is
-            multiplied by 255 first, as :meth:`metalearn_core.predictor.Predictor.predict_proba` does.
+        scale_pixels: False when the network was trained on raw 0-255 pixels: the image is multiplied
+            by 255 first, as :meth:`metalearn_core.models.predictor.Predictor.predict_proba` does.
 
     Returns:
         One :class:`LayerOutput` per layer (the input layer aside).
@@ -240,7 +240,7 @@ def networks_inside(predictor: Any, image28: np.ndarray) -> list[NetworkInput]:
     then the meta network with the base learners' outputs for this image.
 
     Args:
-        predictor: a :class:`metalearn_core.predictor.Predictor`.
+        predictor: a :class:`metalearn_core.models.predictor.Predictor`.
         image28: the (28, 28) drawing in [0, 1].
 
     Example:

@@ -2,8 +2,8 @@
 
 The rows are those of :meth:`~metalearn_core.runs.store.RunStore.layer_stats` (series, epoch,
 position, layer, weight_norm, gradient_norm, edges, counts), computed by
-:mod:`metalearn_core.inside.weights`. This module imports neither TensorFlow nor streamlit, so the
-Train and Compare pages draw these charts without loading TensorFlow.
+:mod:`metalearn_core.models.layer_statistics`. This module imports neither TensorFlow nor streamlit,
+so the Train and Compare pages draw these charts without loading TensorFlow.
 
 Example:
     >>> rows = [{"series": "train", "epoch": 0, "position": 0, "layer": "dense_1", "weight_norm": 2.0,
@@ -23,7 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from metalearn_core.figures import PALETTE, TEMPLATE
+from metalearn_core.style import TEMPLATE, message_figure, series_colour
 
 NORM_COLUMNS = ["series", "epoch", "position", "layer", "weight_norm", "gradient_norm"]
 # TensorBoard's distribution bands: the percentiles at 0, ±0.5, ±1 and ±1.5 standard deviations
@@ -31,15 +31,6 @@ NORM_COLUMNS = ["series", "epoch", "position", "layer", "weight_norm", "gradient
 BAND_PERCENTILES = (0.0, 6.68, 15.87, 30.85, 50.0, 69.15, 84.13, 93.32, 100.0)
 LAYERS_PER_ROW = 3
 BLUE = "#636EFA"
-
-
-def _message_figure(message: str) -> go.Figure:
-    figure = go.Figure()
-    figure.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                          font={"size": 15})
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    return figure.update_layout(template=TEMPLATE, height=260)
 
 
 def series_names(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -145,7 +136,7 @@ def norms_figure(rows: Sequence[dict[str, Any]], series: str | None = None) -> g
     """
     frame = norms_frame(rows, series)
     if frame.empty:
-        return _message_figure("no layer statistics for this run")
+        return message_figure("no layer statistics for this run", height=260)
     titles = layer_titles(_of_series(rows, series))
     figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
         "Weight norm ‖W‖", "Gradient norm ‖∂loss/∂W‖ (log)"))
@@ -154,7 +145,7 @@ def norms_figure(rows: Sequence[dict[str, Any]], series: str | None = None) -> g
         for column, metric in ((1, "weight_norm"), (2, "gradient_norm")):
             figure.add_trace(go.Scatter(
                 x=layer["epoch"], y=layer[metric], mode="lines+markers", name=title, legendgroup=title,
-                showlegend=column == 1, line={"color": PALETTE[index % len(PALETTE)]},
+                showlegend=column == 1, line={"color": series_colour(index)},
                 hovertemplate=f"{title}<br>epoch %{{x}}<br>{metric.replace('_', ' ')} %{{y:.4g}}<extra></extra>",
             ), row=1, col=column)
     figure.update_xaxes(title_text="epoch (0 = before training)", dtick=1 if frame["epoch"].max() <= 12 else None)
@@ -176,7 +167,7 @@ def distributions_figure(rows: Sequence[dict[str, Any]], series: str | None = No
     """
     rows = _of_series(rows, series)
     if not rows:
-        return _message_figure("no layer statistics for this run")
+        return message_figure("no layer statistics for this run", height=260)
     titles = _short_titles(rows)
     figure = _layer_grid(titles)
     half = len(BAND_PERCENTILES) // 2
@@ -214,7 +205,7 @@ def histograms_figure(rows: Sequence[dict[str, Any]], series: str | None = None,
     """
     rows = [row for row in _of_series(rows, series) if row["counts"]]
     if not rows:
-        return _message_figure("no layer statistics for this run")
+        return message_figure("no layer statistics for this run", height=260)
     titles = _short_titles(rows)
     figure = _layer_grid(titles)
     for index, position in enumerate(titles):
@@ -248,7 +239,7 @@ def compare_norms_figure(rows_by_run: dict[str, Sequence[dict[str, Any]]], metri
     frames = {label: norms_frame(rows, (series_by_run or {}).get(label)) for label, rows in rows_by_run.items()}
     frames = {label: frame for label, frame in frames.items() if not frame.empty}
     if not frames:
-        return _message_figure("none of these runs has layer statistics")
+        return message_figure("none of these runs has layer statistics", height=260)
     positions = sorted({position for frame in frames.values() for position in frame["position"]})
     figure = _layer_grid({position: f"layer {position + 1}" for position in positions})
     for run_index, (label, frame) in enumerate(frames.items()):
@@ -258,7 +249,7 @@ def compare_norms_figure(rows_by_run: dict[str, Sequence[dict[str, Any]]], metri
                 continue
             figure.add_trace(go.Scatter(
                 x=layer["epoch"], y=layer[metric], mode="lines+markers", name=label, legendgroup=label,
-                showlegend=index == 0, line={"color": PALETTE[run_index % len(PALETTE)]},
+                showlegend=index == 0, line={"color": series_colour(run_index)},
                 hovertemplate=f"{label} · {layer['layer'].iloc[-1]}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>",
             ), **_cell(index))
     figure.update_xaxes(title_text="epoch (0 = before training)")

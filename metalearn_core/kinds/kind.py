@@ -1,151 +1,106 @@
-"""Run kinds: one folder each, found by name in one registry.
+"""What the lab knows about one run kind: :class:`RunKind`, built once in each kind's ``__init__.py``.
 
-A run kind is a package ``metalearn_core/kinds/<name>/`` with the same shape:
-
-==============  ==========================================================================
-``__init__.py``  ``KIND = RunKind(...)``: what the rest of the lab needs to know about the
-                 kind (its label, its config section, its checks); imports no TensorFlow
-``config.py``    its config section (a frozen dataclass, saved under its name in every run's
-                 JSON) and its cross-checks of the whole run config
-``run.py``       its entry, ``(config, data, reporter, folder) -> RunResult``: what the worker
-                 process calls (imports TensorFlow)
-``report.py``    reading its saved results back, and its figure builders
-``cli.py``       its command-line flags: ``add_arguments(parser)`` and
-                 ``apply_arguments(config, args, from_file) -> config``; and
-                 ``summary_lines(summary) -> list[str]``, what ``runs show`` prints of a run's summary
-==============  ==========================================================================
-
-The worker, the command line, the config, the Compare tables and the pages look a kind up here
-(:func:`get`) instead of comparing its name. **Adding a kind is a new folder plus one line in**
-:data:`REGISTRY`. The registry names packages, not objects, and imports a kind only when it is
-asked for, so any module may read it without an import cycle.
-
-Example:
-    >>> get("fewshot").section
-    'fewshot'
-    >>> names()[:2]
-    ('base', 'stacked')
+A kind hands the rest of the lab callables ("hooks"), never names of modules: the run entry, the
+predictor, the results reader, its command-line flags, its sweep settings and its diagram. Hooks
+into heavy code (TensorFlow) are small functions in the kind's ``__init__.py`` that import that
+code when called, so reading a kind stays light.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-REGISTRY: dict[str, str] = {
-    "base": "metalearn_core.kinds.base",
-    "stacked": "metalearn_core.kinds.stacked",
-    "fewshot": "metalearn_core.kinds.fewshot",
-    "learned_optimizer": "metalearn_core.kinds.learned_optimizer",
-    "online": "metalearn_core.kinds.online",
-    "transfer": "metalearn_core.kinds.transfer",
-}
+from metalearn_core.config import KindSchema
+from metalearn_core.kinds.summary_text import generic_lines
+from metalearn_core.kinds.sweep_hooks import SweepHooks
 
 
 class UnknownKind(ValueError):
     """A run kind that is not in the registry."""
 
 
-def _resolve(reference: str) -> Any:
-    """The object named by ``"package.module:attribute"``, imported now."""
-    module, _, attribute = reference.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
-def _nothing(config: Any) -> None:
-    return None
-
-
 @dataclass(frozen=True)
-class RunKind:
-    """What the lab knows about one run kind. References to heavy code are strings
-    (``"module:function"``), resolved on use, so reading a kind imports no TensorFlow.
+class RunKind(KindSchema):
+    """A run kind: its schema (:class:`~metalearn_core.config.KindSchema`: name, section, uses,
+    checks) plus its label and hooks.
 
     Args:
-        name: the kind's name, stored with every run ("base").
         label: how pickers show it.
-        run: ``"module:function"`` of its entry ``(config, data, reporter, folder) -> RunResult``.
-        section: the attribute of :class:`~metalearn_core.config.RunConfig` (and key of the JSON)
-            that holds its own settings, "" for none.
-        section_class: the frozen dataclass of that section.
-        uses: the parts of a run config the kind reads; the others do not tell two of its runs apart.
-        check: raises ConfigError for a run config this kind cannot run (called at construction).
+        run: its entry ``(config, data, reporter, folder) -> RunResult`` (imports TensorFlow when called).
+        cli: its command-line module: ``FLAGS``, ``add_arguments(parser)``,
+            ``apply_arguments(config, settings, args, from_file) -> config`` (a config of this kind) and ``summary_lines(summary)``.
         describe: a short text of a config's model ("dense 384 → dense 384").
         series_plan: the (series, epochs) the run goes through, for its overall progress.
-        cli: the module with its command-line flags.
-        predictor: ``"module:function"`` loading a digit predictor from a finished run's folder;
-            "" for kinds whose result does not classify the ten digits.
+        flatten_settings: its settings as flat ``{key: value}`` for Compare's tables (default: the
+            saved fields, lists joined).
+        predictor: ``(folder, config) -> Predictor`` of a finished run; None for kinds whose result
+            does not classify the ten digits.
+        results: ``(folder) -> dict | None``: the results a finished run saved in its folder (its
+            ``results.py``'s ``read_results``), None while there are none.
+        sweep: its sweep settings and objective (:class:`~metalearn_core.kinds.sweep_hooks.SweepHooks`,
+            in its ``sweep.py``); None for a kind that cannot be swept.
+        diagram: ``(base, meta, settings) -> Diagram`` (:mod:`metalearn_core.models.diagram`) of its
+            networks, from the editors' networks and its section's values as a page gathers them (a
+            config need not exist yet: the diagram also shows why one cannot be built); None for the
+            base network alone.
         model_file: the file offered for download on Compare.
+        results_file: the file its run writes in its folder once it has finished (``store recover``
+            reads a folder holding one as a finished run).
         x_axis: what its live curves are drawn against.
         main_series: the metric series that stands for the run on Compare.
-        page: the page whose editor launches it ("train" or "fewshot").
-        accepts_learned_optimizer: its network may be trained by a learned optimizer.
-        meta_reads_base_outputs: its meta network reads the base learners' outputs (validated as such).
+        page: the page whose editor launches it ("train", "fewshot", "online", "transfer").
     """
 
-    name: str
-    label: str
-    run: str
-    section: str = ""
-    section_class: type | None = None
-    uses: tuple[str, ...] = ("base", "training")
-    check: Callable[[Any], None] = _nothing
+    label: str = ""
+    run: Callable[..., Any] | None = None
+    cli: ModuleType | None = None
     describe: Callable[[Any], str] | None = None
     series_plan: Callable[[Any], list[tuple[str, int]]] | None = None
-    cli: str = ""  # every kind has one (tests/unit/test_imports.py checks the shape)
-    predictor: str = ""
+    flatten_settings: Callable[[Any], dict[str, object]] | None = None
+    predictor: Callable[[Any, Any], Any] | None = None
+    results: Callable[[Any], dict | None] | None = None
+    sweep: SweepHooks | None = None
+    diagram: Callable[[Any, Any, Any], Any] | None = None
     model_file: str = ""
+    results_file: str = ""
     x_axis: str = "epoch"
     main_series: str = "train"
     page: str = "train"
-    accepts_learned_optimizer: bool = False
-    meta_reads_base_outputs: bool = False
 
     @property
     def classifies_digits(self) -> bool:
         """Its finished runs give the ten digit probabilities (Draw, the MNIST test-set tables)."""
-        return bool(self.predictor)
+        return self.predictor is not None
 
-    def entry(self) -> Callable:
-        """Its run function (imports the kind's training code, and with it TensorFlow)."""
-        return _resolve(self.run)
+    def entry(self) -> Callable[..., Any]:
+        """Its run function."""
+        if self.run is None:
+            raise UnknownKind(f"run kind {self.name!r} has no run entry")
+        return self.run
 
     def load_predictor(self, folder: Any, config: Any) -> Any:
         """Its digit predictor (see :func:`metalearn_core.predictor.load_predictor`)."""
-        return _resolve(self.predictor)(folder, config)
+        if self.predictor is None:
+            raise UnknownKind(f"a {self.name} run does not classify digits")
+        return self.predictor(folder, config)
 
-    def cli_module(self) -> Any:
-        return importlib.import_module(self.cli)
+    def read_results(self, folder: Any) -> dict | None:
+        """What a run of this kind saved in ``folder``, read back by its ``results`` hook; None while it
+        saved none, or for a kind without the hook. DamagedFile names a damaged file."""
+        return self.results(folder) if self.results is not None else None
+
+    def cli_module(self) -> ModuleType:
+        if self.cli is None:
+            raise UnknownKind(f"run kind {self.name!r} has no command-line flags")
+        return self.cli
 
     def summary_lines(self, summary: Any) -> list[str]:
         """What its run's summary holds, as lines for the command line (its cli module's
         ``summary_lines``, else every number and text in it). A key the summary lacks is left out, so
         an interrupted run's empty summary gives no line."""
-        from metalearn_core.kinds.summary_text import generic_lines
-
-        lines = getattr(self.cli_module(), "summary_lines", None)
+        lines = getattr(self.cli, "summary_lines", None)
         summary = summary if isinstance(summary, dict) else {}
         return lines(summary) if lines is not None else generic_lines(summary)
-
-
-def names() -> tuple[str, ...]:
-    """The registered kinds' names, in registry order."""
-    return tuple(REGISTRY)
-
-
-def get(name: str) -> RunKind:
-    """The kind called ``name``; UnknownKind for any other name."""
-    if name not in REGISTRY:
-        raise UnknownKind(f"unknown run kind {name!r}; the kinds are {', '.join(REGISTRY)}")
-    return importlib.import_module(REGISTRY[name]).KIND
-
-
-def all_kinds() -> list[RunKind]:
-    return [get(name) for name in REGISTRY]
-
-
-def sections() -> dict[str, type]:
-    """Config section name -> its dataclass, for every kind that has one, in registry order."""
-    return {kind.section: kind.section_class for kind in all_kinds() if kind.section}

@@ -11,7 +11,8 @@ asks a :class:`LayerStatistics` for, per layer with a weight matrix (Dense, Conv
 It is cheap by construction: the norms and histograms read the variables once with numpy, and the
 gradient is one forward and backward pass over the probe batch through a ``tf.function`` traced
 once. The gradient is taken in inference mode (``training=False``), so dropout is off and batch
-norm uses, and never updates, its moving statistics: probing does not change the training.
+norm uses, and never updates, its moving statistics: probing does not change the training. The
+store keeps the rows and :mod:`metalearn_core.inside.weight_figures` draws them.
 
 Example:
     >>> stats = LayerStatistics(model, *probe_batch(x_train, y_train))  # doctest: +SKIP

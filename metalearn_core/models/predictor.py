@@ -1,11 +1,12 @@
-"""Load a finished run's saved model and classify new digit images with it.
+"""A finished run's saved model as a digit classifier, and the loading of its model files.
 
-A base run saved ``model.keras``; a stacked run saved its learners (``learner-<i>.keras`` or
-``.joblib``), ``meta.keras`` and ``stack.json`` naming them. Either way the result is a
-:class:`Predictor` taking MNIST-style (n, 28, 28) images in [0, 1] and giving (n, 10) probabilities.
+A :class:`Predictor` takes MNIST-style (n, 28, 28) images in [0, 1] and gives (n, 10) probabilities.
+A run kind builds it from the files its runs saved (:func:`load_model_file` reads one, naming it in a
+:class:`PredictorError` when it is missing or will not load); :func:`metalearn_core.predictor.load_predictor`
+picks the kind.
 
 Example:
-    >>> predictor = load_predictor(store.run_folder(3), store.get(3).config)  # doctest: +SKIP
+    >>> predictor = Predictor(load_model_file(folder, "model.keras"), "run 3: base network")  # doctest: +SKIP
     >>> digit, probabilities = predict_digit(predictor, preprocess_canvas(canvas))  # doctest: +SKIP
 """
 
@@ -19,9 +20,8 @@ import joblib
 import keras
 import numpy as np
 
-from metalearn_core import kinds
-from metalearn_core.config import RunConfig
 from metalearn_core.models.training import predict
+from metalearn_core.runs.run_files import run_label
 
 
 class PredictorError(ValueError):
@@ -70,21 +70,18 @@ def predict_digit(predictor: Predictor, image28: np.ndarray) -> tuple[int, np.nd
     return int(np.argmax(probabilities)), probabilities
 
 
-def _run_name(folder: Path) -> str:
-    return f"run {folder.name}" if folder.name.isdigit() else f"the run in {folder}"
-
-
-def _require(folder: Path, name: str) -> Path:
+def require_file(folder: Path, name: str) -> Path:
+    """The path of the run's saved file ``name``; PredictorError when the run did not save it."""
     path = folder / name
     if not path.is_file():
         raise PredictorError(
-            f"{_run_name(folder)} has no saved model ({name} missing): it may not have completed")
+            f"{run_label(folder)} has no saved model ({name} missing): it may not have completed")
     return path
 
 
-def _load_file(folder: Path, name: str) -> Any:
+def load_model_file(folder: Path, name: str) -> Any:
     """A saved Keras model or scikit-learn estimator; PredictorError naming the file if it won't load."""
-    path = _require(folder, name)
+    path = require_file(folder, name)
     try:
         if path.suffix == ".keras":
             return keras.models.load_model(path, compile=False)  # inference needs no optimizer
@@ -92,24 +89,6 @@ def _load_file(folder: Path, name: str) -> Any:
             return joblib.load(path)
     except Exception as error:  # noqa: BLE001 - zip, HDF5, pickle and Keras errors all mean: unreadable
         raise PredictorError(
-            f"{_run_name(folder)}: {name} is corrupted or unreadable ({type(error).__name__}: {error})"
+            f"{run_label(folder)}: {name} is corrupted or unreadable ({type(error).__name__}: {error})"
         ) from None
-    raise PredictorError(f"{_run_name(folder)}: {name} is not a .keras or .joblib model file")
-
-
-def load_predictor(run_folder: Path, config: RunConfig) -> Predictor:
-    """The Predictor of a finished run, from the files it saved in ``run_folder``; the run's kind
-    (:mod:`metalearn_core.kinds`) knows which files those are.
-
-    Raises PredictorError, naming the file, when a model file is missing or will not load, or when
-    the run's kind does not classify digits.
-
-    Example:
-        >>> predictor = load_predictor(Path("~/.metalearn/runs/3").expanduser(), config)  # doctest: +SKIP
-        >>> predictor.description  # doctest: +SKIP
-        'run 3: base network, 101,770 parameters'
-    """
-    kind = kinds.get(config.kind)
-    if not kind.classifies_digits:
-        raise PredictorError(f"{_run_name(Path(run_folder))} is a {kind.name} run: it does not classify digits")
-    return kind.load_predictor(Path(run_folder), config)
+    raise PredictorError(f"{run_label(folder)}: {name} is not a .keras or .joblib model file")

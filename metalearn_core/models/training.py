@@ -6,7 +6,7 @@ at most every ``min_interval`` seconds within an epoch. It hooks only ``on_train
 Keras keeps dispatching batch results asynchronously and streaming costs almost nothing.
 
 When the reporter listens to ``on_layer_stats``, the callback also sends per-layer weight norms,
-gradient norms and weight histograms (:mod:`metalearn_core.inside.weights`): before the first
+gradient norms and weight histograms (:mod:`metalearn_core.models.layer_statistics`): before the first
 batch (epoch 0), after the last epoch and after any epoch in between once the time since the
 previous statistics is at least ``1 / STATS_TIME_SHARE`` times what they cost, so they never take
 more than about that share of the training time, however short the epochs.
@@ -23,7 +23,7 @@ import numpy as np
 
 from metalearn_core.config import TrainingConfig
 from metalearn_core.data.mnist import MnistData, limit, prepare_images
-from metalearn_core.inside.weights import LayerStatistics, probe_batch
+from metalearn_core.models.layer_statistics import LayerStatistics, probe_batch
 from metalearn_core.models.networks import compile_network
 from metalearn_core.runs.reporting import Reporter
 

@@ -4,8 +4,8 @@ The database is an index over ``<home>/runs/<id>/``; when it is lost (deleted, e
 everything a run left in its folder can be brought back:
 
 - its config (``config.json``): name, kind and every setting;
-- its record (``record.json``, written by :meth:`RunStore.finish` since issue 22): status, tags,
-  times, summary, note and owner; a folder from before that gets its status from the files it
+- its record (``record.json``, written by :meth:`RunStore.finish`): status, tags, times, summary,
+  note and owner; a folder without one gets its status from the files it
   holds (a results file such as ``evaluation.json`` means the run completed; without one it ended
   early: ``failed`` when its worker log shows a traceback, else ``interrupted``) and its test
   accuracy from ``evaluation.json``;
@@ -16,7 +16,7 @@ file is first moved aside (``runs.sqlite.damaged-<time>``), never deleted. A fol
 still training is skipped (recover again once it has ended).
 
 Example:
-    >>> recover_runs("~/.metalearn").describe()  # doctest: +SKIP
+    >>> recover_runs("~/.metalearn", kinds.results_files()).describe()  # doctest: +SKIP
     'recovered 3 runs (3 with their curves) into SQLite file ...'
 """
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,6 @@ from metalearn_core.runs.database import Connection, CorruptDatabase, ReadOnlyDa
 from metalearn_core.runs.store import ACTIVE, HISTORY_FILE, RECORD_FILE, STATUSES, RunStore, lock_held
 from metalearn_core.safe_input import InputError, load_json, read_json_file, read_text, try_parse_id
 
-# Files a run writes only once it has finished (the kinds' results; see metalearn_core/kinds/*/run.py):
-# evaluation.json (base, stacked), fewshot.json, learned_optimizer.json, online.json, transfer.json.
-FINISHED_FILES = ("evaluation.json", "fewshot.json", "learned_optimizer.json", "online.json", "transfer.json")
 MAX_HISTORY_BYTES = 64_000_000  # a long run's metrics, points and histograms: a few MB
 MAX_EVALUATION_BYTES = 16_000_000  # evaluation.json holds every test prediction
 
@@ -86,8 +84,16 @@ def open_for_recovery(home: str | os.PathLike, database: str | None = None) -> t
     return store, None
 
 
-def recover_runs(home: str | os.PathLike, database: str | None = None) -> Recovery:
-    """Put every run folder of ``home`` whose run is missing from the database back into it."""
+def recover_runs(home: str | os.PathLike, finished_files: Iterable[str], database: str | None = None) -> Recovery:
+    """Put every run folder of ``home`` whose run is missing from the database back into it.
+
+    Args:
+        home: the data home.
+        finished_files: the files a run writes only once it has finished (each kind's
+            ``results_file``): a folder holding one is recovered as a completed run.
+        database: the database, if not the home's own.
+    """
+    finished_files = tuple(finished_files)
     store, aside = open_for_recovery(home, database)
     if store.read_only:
         raise ReadOnlyDatabase(store.read_only_reason)
@@ -105,7 +111,7 @@ def recover_runs(home: str | os.PathLike, database: str | None = None) -> Recove
             report.skipped[run_id] = "its worker is still training; recover again once it has ended"
             continue
         try:
-            row = _row(run_id, folder)
+            row = _row(run_id, folder, finished_files)
         except InputError as error:
             report.skipped[run_id] = str(error)
             continue
@@ -130,7 +136,7 @@ def recover_runs(home: str | os.PathLike, database: str | None = None) -> Recove
     return report
 
 
-def _row(run_id: int, folder: Path) -> dict[str, Any]:
+def _row(run_id: int, folder: Path, finished_files: tuple[str, ...]) -> dict[str, Any]:
     """The run's row from its folder: config.json, then record.json or what the files say."""
     source = f"runs/{run_id}/config.json"
     config_text = read_text(folder / "config.json", source)
@@ -147,7 +153,7 @@ def _row(run_id: int, folder: Path) -> dict[str, Any]:
     if record is not None:
         row.update(record)
     else:
-        row.update(_from_files(folder))
+        row.update(_from_files(folder, finished_files))
     if row["status"] in ACTIVE:  # it never finished, and nothing trains it now
         row["status"], row["error"] = "interrupted", row["error"] or "recovered from its folder; it never finished"
     return row
@@ -169,9 +175,9 @@ def _record(folder: Path) -> dict[str, Any] | None:
     return fields
 
 
-def _from_files(folder: Path) -> dict[str, Any]:
+def _from_files(folder: Path, finished_files: tuple[str, ...]) -> dict[str, Any]:
     """Status, note and summary of a folder without a record, from the files it holds."""
-    if any((folder / name).is_file() for name in FINISHED_FILES):
+    if any((folder / name).is_file() for name in finished_files):
         summary: dict[str, Any] = {"recovered": "from its folder (no record): times are the files' times"}
         try:
             evaluation = read_json_file(folder / "evaluation.json", max_bytes=MAX_EVALUATION_BYTES)

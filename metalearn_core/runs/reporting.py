@@ -22,7 +22,7 @@ class Reporter:
     on_epoch: Callable[[str, int, dict[str, float]], None] = _ignore
     on_progress: Callable[[dict[str, Any]], None] = _ignore
     # (series, epoch, one dict per weighted layer: layer, weight_norm, gradient_norm, edges, counts);
-    # epoch 0 is the network before training. See metalearn_core.inside.weights.
+    # epoch 0 is the network before training. See metalearn_core.models.layer_statistics.
     on_layer_stats: Callable[[str, int, list[dict[str, Any]]], None] = _ignore
 
     @property

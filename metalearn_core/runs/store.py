@@ -4,7 +4,7 @@ per run.
 A run has an id, a name, a kind, a status, its config as JSON, timestamps, summary metrics, error
 text, tags, live progress, a metric history (one row per series, epoch and metric) and layer
 statistics (one row per series, epoch and weighted layer: weight and gradient norms and a weight
-histogram; a table added with issue 10, created when an older home is opened). Artifacts
+histogram; the table is created when an older home without it is opened). Artifacts
 (saved models, the evaluation with its confusion matrix, the worker's log) live in
 ``<home>/runs/<id>/``.
 
@@ -51,7 +51,7 @@ STATUSES = ("queued", "running", "completed", "failed", "cancelled", "diverged",
 ACTIVE = ("queued", "running")
 LAUNCH_GRACE_SECONDS = 60.0  # a queued run with no worker after this long lost its launcher
 HEARTBEAT_TIMEOUT = 30.0  # a running run on another host whose heartbeat is older than this is lost
-SCHEMA_VERSION = 3  # 1: issue 1; 2: layer_stats and lock_path; 3: owner, executor, heartbeat
+SCHEMA_VERSION = 3  # 1: the first schema; 2: layer_stats and lock_path; 3: owner, executor, heartbeat
 RECORD_FILE = "record.json"  # a finished run's row, kept in its folder for `store recover`
 HISTORY_FILE = "metrics.json"  # its metrics, in-epoch points and layer statistics, likewise
 RECORD_FIELDS = ("name", "kind", "status", "tags", "created_at", "started_at", "ended_at", "summary", "error",
@@ -390,7 +390,7 @@ class RunStore:
                              "ON CONFLICT (run_id, series, epoch, name) DO UPDATE SET value = excluded.value", rows)
 
     def log_layer_stats(self, run_id: int, series: str, epoch: int, stats: list[dict[str, Any]]) -> None:
-        """Store one epoch's layer statistics (see ``metalearn_core.inside.weights``): per layer in
+        """Store one epoch's layer statistics (see ``metalearn_core.models.layer_statistics``): per layer in
         model order its name, weight and gradient norms (NULL when not finite) and histogram."""
         rows = [(run_id, series, epoch, position, row["layer"], _finite_or_none(row["weight_norm"]),
                  _finite_or_none(row["gradient_norm"]),

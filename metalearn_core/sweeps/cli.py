@@ -20,7 +20,7 @@ from datetime import datetime
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs.store import RunStore
 from metalearn_core.safe_input import InputError, parse_id, printable, read_json_file
-from metalearn_core.sweeps.config import OBJECTIVES, PRUNERS, SAMPLERS, SweepConfig
+from metalearn_core.sweeps.config import PRUNERS, SAMPLERS, SweepConfig, objective_names
 from metalearn_core.sweeps.space import SearchSpace
 from metalearn_core.sweeps.store import Sweep, SweepStore
 
@@ -36,7 +36,7 @@ def add_commands(commands: argparse._SubParsersAction,
                        help="start no trial after this much wall time (default: no limit)")
     sweep.add_argument("--sampler", choices=SAMPLERS, default="tpe")
     sweep.add_argument("--pruner", choices=PRUNERS, default="none")
-    sweep.add_argument("--objective", choices=sorted(OBJECTIVES), default="val_accuracy")
+    sweep.add_argument("--objective", choices=sorted(objective_names()), default="val_accuracy")
     sweep.add_argument("--sampler-seed", type=int, default=0)
     sweep.add_argument("--detach", action="store_true", help="return at once, leaving the sweep in the background")
     add_run_arguments(sweep)  # the base run: the same flags as train (--name names the sweep)

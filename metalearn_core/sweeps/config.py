@@ -1,6 +1,9 @@
 """A sweep's definition: the base run, the search space, the sampler, the pruner, the objective and
 the budget; validated at construction, with a JSON round trip (stored as ``sweep.json``).
 
+The objectives a sweep may score its trials on, and the checks of its base run, are its kind's
+(``RunKind.sweep``: :class:`~metalearn_core.kinds.sweep_hooks.SweepHooks`).
+
 Example:
     >>> sweep = SweepConfig(space=SearchSpace.from_dict({"epochs": {"low": 1, "high": 4}}), trials=5)
     >>> SweepConfig.from_json(sweep.to_json()) == sweep
@@ -13,9 +16,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from metalearn_core.config import ConfigError, RunConfig, _check_choice, _check_int, _check_range
+from metalearn_core.config import ConfigError, RunConfig, check_choice, check_int, check_range
+from metalearn_core.kinds.sweep_hooks import Objective
 from metalearn_core.safe_input import InputError, has_control_characters, load_json
-from metalearn_core.sweeps.space import SearchSpace
+from metalearn_core.sweeps.space import SearchSpace, hooks_of, sweep_kinds
 
 SAMPLERS = ("tpe", "random", "grid")
 MAX_GRID_CELLS = 100_000  # Optuna's grid sampler lists every cell up front
@@ -23,23 +27,33 @@ PRUNERS = ("none", "median", "asha")
 SAMPLER_LABELS = {"tpe": "TPE (learns from earlier trials)", "random": "random", "grid": "grid (every combination)"}
 PRUNER_LABELS = {"none": "none (every trial runs to the end)", "median": "median (stop trials below the median)",
                  "asha": "ASHA (successive halving)"}
-# The objective: what a trial is scored on, where its runs record it and which way is better.
-# Test accuracy is never among them: choosing on the test set would make the test score a lie.
-OBJECTIVES = {
-    "val_accuracy": {"label": "validation accuracy", "direction": "maximize"},
-    "val_loss": {"label": "validation loss", "direction": "minimize"},
-}
+
+
+def objective_names() -> tuple[str, ...]:
+    """Every objective some kind's sweep offers, in registry order."""
+    return tuple(dict.fromkeys(name for kind in sweep_kinds() for name in hooks_of(kind).objectives))
+
+
+def objective_of(kind: str, objective: str) -> Objective:
+    """The objective called ``objective`` of a sweep of ``kind`` runs; ConfigError when its runs do not
+    report it.
+
+    Example:
+        >>> objective_of("base", "val_loss").direction
+        'minimize'
+    """
+    offered = hooks_of(kind).objectives
+    if objective not in offered:
+        raise ConfigError(f"sweep: {kind} runs report {' and '.join(item.label for item in offered.values())} "
+                          f"only; use objective {' or '.join(offered)}")
+    return offered[objective]
 
 
 def objective_source(kind: str, objective: str) -> tuple[str, str]:
     """The (series, metric) a run of ``kind`` records the objective under, once per epoch or
-    validation interval: base runs log ``val_accuracy`` in series "train", few-shot runs
-    ``accuracy`` in series "validation" (on held-out digits, never the evaluation episodes)."""
-    if kind == "fewshot":
-        if objective != "val_accuracy":
-            raise ConfigError("sweep: few-shot runs report validation accuracy only; use objective val_accuracy")
-        return "validation", "accuracy"
-    return "train", objective
+    validation interval (as its kind's sweep hooks say)."""
+    found = objective_of(kind, objective)
+    return found.series, found.metric
 
 
 @dataclass(frozen=True)
@@ -65,20 +79,20 @@ class SweepConfig:
         where = "sweep"
         if not isinstance(self.space, SearchSpace):
             raise ConfigError(f"{where}: space must be a SearchSpace")
-        _check_choice(where, "sampler", self.sampler, SAMPLERS)
-        _check_choice(where, "pruner", self.pruner, PRUNERS)
-        _check_choice(where, "objective", self.objective, tuple(OBJECTIVES))
-        _check_int(where, "trials", self.trials, 1, 10_000)
-        _check_range(where, "time budget", self.time_budget, 0.0, 30 * 86_400.0)
-        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
+        check_choice(where, "sampler", self.sampler, SAMPLERS)
+        check_choice(where, "pruner", self.pruner, PRUNERS)
+        check_choice(where, "objective", self.objective, objective_names())
+        check_int(where, "trials", self.trials, 1, 10_000)
+        check_range(where, "time budget", self.time_budget, 0.0, 30 * 86_400.0)
+        check_int(where, "seed", self.seed, 0, 2**31 - 1)
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError(f"{where}: name must be text of at most 200 characters")
         if has_control_characters(self.name):
             raise ConfigError(f"{where}: name cannot hold control characters (newlines, tabs, terminal escape codes)")
-        objective_source(self.base.kind, self.objective)
-        if self.base.kind == "base" and self.base.training.validation_split <= 0:
-            raise ConfigError(f"{where}: the objective is scored on validation data, and the base config has "
-                              "none: set a validation split above 0 (the test set is never used to choose)")
+        objective_of(self.base.kind, self.objective)
+        check = hooks_of(self.base.kind).check
+        if check is not None:
+            check(self.base, self.objective)
         self.space.check(self.base)
         if self.sampler == "grid" and self.space.grid_size() > MAX_GRID_CELLS:
             raise ConfigError(f"{where}: the grid has {self.space.grid_size():,} combinations, more than the "
@@ -87,11 +101,11 @@ class SweepConfig:
 
     @property
     def direction(self) -> str:
-        return OBJECTIVES[self.objective]["direction"]
+        return objective_of(self.base.kind, self.objective).direction
 
     @property
     def objective_label(self) -> str:
-        return OBJECTIVES[self.objective]["label"]
+        return objective_of(self.base.kind, self.objective).label
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "sampler": self.sampler, "pruner": self.pruner, "objective": self.objective,

@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
-from metalearn_core.figures import TEMPLATE, _message_figure
+from metalearn_core.style import TEMPLATE, message_figure
 from metalearn_core.sweeps.analysis import best_so_far, param_columns
 from metalearn_core.sweeps.space import SearchSpace
 
@@ -63,7 +63,7 @@ def best_so_far_figure(frame: pd.DataFrame, direction: str, objective_label: str
     title = f"{objective_label} of each trial, and the best so far"
     finished = frame[frame["state"].isin(list(STATE_STYLES))] if not frame.empty else frame
     if finished.empty:
-        return _message_figure("no finished trial yet", title)
+        return message_figure("no finished trial yet", title)
     known = finished["objective"].dropna().astype(float)
     floor = float(known.min()) if not known.empty else 0.0
     figure = go.Figure()
@@ -174,7 +174,7 @@ def parallel_figure(frame: pd.DataFrame, direction: str = "maximize", objective_
     rows = frame[frame["state"].isin(("complete", "pruned")) & frame["objective"].notna()] if not frame.empty \
         else frame
     if rows.empty:
-        return _message_figure("no complete or pruned trial yet", title)
+        return message_figure("no complete or pruned trial yet", title)
     rows = rows.reset_index(drop=True)
     dimensions = [_setting_axis(rows, column, space) for column in param_columns(rows)]
     objective = rows["objective"].to_numpy(dtype=float)
@@ -204,7 +204,7 @@ def importances_figure(importances: Mapping[str, float]) -> go.Figure:
     """
     title = "Importance of each setting (fANOVA)"
     if not importances:
-        return _message_figure("no importances yet", title)
+        return message_figure("no importances yet", title)
     ordered = sorted(importances.items(), key=lambda item: item[1])  # plotly draws the first bar at the bottom
     names, shares = [name for name, _ in ordered], [float(share) for _, share in ordered]
     figure = go.Figure(go.Bar(x=shares, y=names, orientation="h", marker={"color": COMPLETE_BLUE},
@@ -229,7 +229,7 @@ def trial_curves_figure(curves: Mapping[int, Sequence[tuple[int, float]]], state
     title = f"{objective_label} of each trial per {x_title}"
     drawn = {trial: curve for trial, curve in curves.items() if curve}
     if not drawn:
-        return _message_figure("no trial has reported a score yet", title)
+        return message_figure("no trial has reported a score yet", title)
     figure = go.Figure()
     colours = plotly.colors.qualitative.Plotly
     for index, (trial, curve) in enumerate(sorted(drawn.items())):

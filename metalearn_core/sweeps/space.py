@@ -1,7 +1,9 @@
 """A sweep's search space: which settings of a run it varies, over what ranges, and how a sampled
 point becomes a run config.
 
-A space maps setting names (:data:`SETTINGS`) to a dimension: a range ``{"low": 32, "high": 512}``
+The settings a sweep of a kind can vary are those its ``RunKind.sweep`` hooks name (:func:`settings_of`):
+the shared network and training ones, and the kind's own. A space maps their names to a dimension: a
+range ``{"low": 32, "high": 512}``
 (with ``"log": true`` to sample on a log scale, ``"step"`` for a grid of whole steps) or a list of
 choices ``{"choices": ["adam", "sgd"]}`` (a bare list means the same). Every setting not in the
 space keeps the value of the sweep's base config, the one the Train page or ``--config`` gives.
@@ -27,50 +29,43 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from metalearn_core.config import (
-    ACTIVATIONS,
-    LR_SCHEDULES,
-    MAX_UNITS,
-    OPTIMIZERS,
-    ConfigError,
-    LayerConfig,
-    NetworkConfig,
-    RunConfig,
-)
+from metalearn_core import kinds
+from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig
+from metalearn_core.kinds.sweep_hooks import NETWORK, TRAINING, Setting, SweepHooks
 
-SWEEP_KINDS = ("base", "fewshot")  # kinds whose runs report a validation score per epoch or interval
 GRID_POINTS = 3  # values a grid takes of a range with no step: low, middle, high
 MAX_STEPS = 10_000  # values one dimension may list or step through (units 1..4096 by 1 and batch sizes fit)
+SHARED: dict[str, Setting] = {**NETWORK, **TRAINING}
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One setting a sweep can vary: its type, its allowed values and the kinds that use it."""
-
-    label: str
-    type: str  # "int", "float" or "choice"
-    low: float = 0.0
-    high: float = 0.0
-    choices: tuple[Any, ...] = ()
-    kinds: tuple[str, ...] = SWEEP_KINDS
-    log: bool = False  # the default scale of a range
+def sweep_kinds() -> tuple[str, ...]:
+    """The kinds a sweep can vary, in registry order: those with sweep hooks (their runs report a
+    validation score per epoch or interval)."""
+    return tuple(kind.name for kind in kinds.all_kinds() if kind.sweep is not None)
 
 
-SETTINGS: dict[str, Setting] = {
-    "hidden_layers": Setting("number of dense hidden layers", "int", 1, 8),
-    "units": Setting("units per dense hidden layer", "int", 1, MAX_UNITS, log=True),
-    "activation": Setting("activation of the dense hidden layers", "choice", choices=ACTIVATIONS),
-    "dropout": Setting("dropout rate", "float", 0.0, 0.9),
-    "epochs": Setting("epochs", "int", 1, 500, kinds=("base",)),
-    "batch_size": Setting("batch size", "int", 1, 8192, kinds=("base",), log=True),
-    "optimizer": Setting("optimizer", "choice", choices=tuple(name for name in OPTIMIZERS if name != "learned"),
-                         kinds=("base",)),
-    "learning_rate": Setting("learning rate", "float", 1e-7, 100.0, kinds=("base",), log=True),
-    "lr_schedule": Setting("learning-rate schedule", "choice", choices=LR_SCHEDULES, kinds=("base",)),
-    "inner_lr": Setting("inner (adaptation) learning rate", "float", 1e-5, 10.0, kinds=("fewshot",), log=True),
-    "inner_steps": Setting("inner (adaptation) steps", "int", 1, 20, kinds=("fewshot",)),
-    "meta_learning_rate": Setting("meta learning rate", "float", 1e-6, 1.0, kinds=("fewshot",), log=True),
-}
+def hooks_of(kind: str) -> SweepHooks:
+    """The sweep hooks of ``kind``; ConfigError when its runs cannot be swept."""
+    hooks = kinds.get(kind).sweep if kind in kinds.names() else None
+    if hooks is None:
+        raise ConfigError(f"sweep: {kind} runs cannot be swept; a sweep searches "
+                          f"{' or '.join(sweep_kinds())} runs, whose validation score it reads each epoch")
+    return hooks
+
+
+def settings_of(kind: str) -> dict[str, Setting]:
+    """Every setting a sweep of ``kind`` can vary, by name, in the order a space lists them: the shared
+    ones its runs use, then its own.
+
+    Example:
+        >>> list(settings_of("fewshot"))[-1]
+        'meta_learning_rate'
+    """
+    hooks = hooks_of(kind)
+    unknown = [name for name in hooks.shared if name not in SHARED]
+    if unknown:
+        raise ConfigError(f"sweep: the {kind} kind names shared settings there are none of: {', '.join(unknown)}")
+    return {**{name: setting for name, setting in SHARED.items() if name in hooks.shared}, **hooks.settings}
 
 
 @dataclass(frozen=True)
@@ -78,15 +73,12 @@ class Dimension:
     """The values one setting takes in a sweep: a range (``low``..``high``) or ``choices``."""
 
     name: str
+    setting: Setting
     low: float | None = None
     high: float | None = None
     log: bool = False
     step: float | None = None
     choices: tuple[Any, ...] = ()
-
-    @property
-    def setting(self) -> Setting:
-        return SETTINGS[self.name]
 
     @property
     def is_range(self) -> bool:
@@ -135,8 +127,9 @@ def _error(name: str, message: str) -> ConfigError:
 
 
 def _unknown_setting(name: Any, kind: str) -> ConfigError:
-    known = [setting for setting, spec in SETTINGS.items() if kind in spec.kinds]
-    close = difflib.get_close_matches(str(name), list(SETTINGS), n=1)
+    known = list(settings_of(kind))
+    every = dict.fromkeys(setting for other in sweep_kinds() for setting in settings_of(other))
+    close = difflib.get_close_matches(str(name), list(every), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return ConfigError(f"sweep space: unknown setting {_shown(name)}{hint}; a {kind} sweep can search "
                        f"{', '.join(known)}")
@@ -170,12 +163,13 @@ def _parse_number(name: str, which: str, value: Any, setting: Setting) -> float:
 
 def parse_dimension(name: str, spec: Any, kind: str = "base") -> Dimension:
     """One setting's dimension from its JSON form; ConfigError with a plain message when it is not one."""
-    if name not in SETTINGS or kind not in SETTINGS[name].kinds:
-        if name in SETTINGS:
-            raise _error(name, f"{kind} runs do not use this setting; it belongs to "
-                               f"{' and '.join(SETTINGS[name].kinds)} runs")
+    settings = settings_of(kind)
+    if name not in settings:
+        users = [other for other in sweep_kinds() if name in settings_of(other)]
+        if users:
+            raise _error(name, f"{kind} runs do not use this setting; it belongs to {' and '.join(users)} runs")
         raise _unknown_setting(name, kind)
-    setting = SETTINGS[name]
+    setting = settings[name]
     if isinstance(spec, (list, tuple)):
         spec = {"choices": list(spec)}
     if not isinstance(spec, Mapping):
@@ -214,7 +208,7 @@ def parse_dimension(name: str, spec: Any, kind: str = "base") -> Dimension:
         if (high - low) / step + 1 > MAX_STEPS:
             raise _error(name, f"a step of {step:g} from {low:g} to {high:g} makes more than {MAX_STEPS:,} "
                                "values: take a larger step")
-    return Dimension(name, low, high, log, step)
+    return Dimension(name, setting, low, high, log, step)
 
 
 def _parse_choices(name: str, values: Any, setting: Setting) -> Dimension:
@@ -235,12 +229,12 @@ def _parse_choices(name: str, values: Any, setting: Setting) -> Dimension:
                 raise _error(name, f"{_shown(value)} is not one of {', '.join(map(str, setting.choices))}")
         else:
             _parse_number(name, "each choice", value, setting)
-    return Dimension(name, choices=tuple(unique))
+    return Dimension(name, setting, choices=tuple(unique))
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The settings a sweep varies, by name, in a fixed order (the order of :data:`SETTINGS`)."""
+    """The settings a sweep of ``kind`` varies, by name, in a fixed order (that of :func:`settings_of`)."""
 
     dimensions: tuple[Dimension, ...]
     kind: str = "base"
@@ -248,15 +242,12 @@ class SearchSpace:
     @classmethod
     def from_dict(cls, data: Any, kind: str = "base") -> SearchSpace:
         """Parse and validate a space for runs of ``kind``; ConfigError says what is wrong."""
-        if kind not in SWEEP_KINDS:
-            raise ConfigError(f"sweep: {kind} runs cannot be swept; a sweep searches "
-                              f"{' or '.join(SWEEP_KINDS)} runs, whose validation score it reads each epoch")
+        order = list(settings_of(kind))  # ConfigError for a kind that cannot be swept
         if not isinstance(data, Mapping):
             raise ConfigError(f"sweep space: must be a JSON object of setting: range or choices, got {_shown(data)}")
         if not data:
             raise ConfigError("sweep space: it is empty; choose at least one setting to search")
         dimensions = [parse_dimension(name, spec, kind) for name, spec in data.items()]
-        order = list(SETTINGS)
         return cls(tuple(sorted(dimensions, key=lambda dimension: order.index(dimension.name))), kind)
 
     def to_dict(self) -> dict[str, Any]:
@@ -311,17 +302,15 @@ class SearchSpace:
 
     # -- applying -----------------------------------------------------------------------------
     def apply(self, base: RunConfig, params: Mapping[str, Any]) -> RunConfig:
-        """The run config of one sampled point: ``base`` with the sampled settings put in."""
+        """The run config of one sampled point: ``base`` with the sampled settings put in: the network's
+        in its base network, the training loop's in ``config.training``, the kind's own by its hooks'
+        ``apply``."""
         config = base.replace(base=_network_with(base.base, params))
-        training_changes = {name: params[name] for name in ("epochs", "batch_size", "optimizer", "learning_rate",
-                                                            "lr_schedule") if name in params}
+        training_changes = {name: params[name] for name in TRAINING if name in params}
         if training_changes:
             config = config.replace(training=dataclasses.replace(config.training, **training_changes))
-        fewshot_changes = {name: params[name] for name in ("inner_lr", "inner_steps", "meta_learning_rate")
-                           if name in params}
-        if fewshot_changes:
-            config = config.replace(fewshot=dataclasses.replace(config.fewshot, **fewshot_changes))
-        return config
+        hooks = hooks_of(self.kind)
+        return hooks.apply(config, {name: params[name] for name in hooks.settings if name in params})
 
     def corners(self, base: RunConfig) -> list[dict[str, Any]]:
         """Points that together take every end of every range and every choice: applying each

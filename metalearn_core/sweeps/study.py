@@ -17,6 +17,7 @@ import numpy as np
 import optuna
 
 from metalearn_core.sweeps.config import SweepConfig
+from metalearn_core.sweeps.space import hooks_of
 from metalearn_core.sweeps.store import Sweep
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -57,12 +58,12 @@ def make_sampler(config: SweepConfig, trials: int = 0) -> optuna.samplers.BaseSa
 
 
 def make_pruner(config: SweepConfig) -> optuna.pruners.BasePruner:
-    """None, median or asynchronous successive halving (ASHA), stepping in epochs for base runs
-    and in validation points for few-shot runs."""
+    """None, median or asynchronous successive halving (ASHA), stepping in the steps the runs report
+    their objective at (epochs, validation points), its first rung where the kind's sweep hooks say."""
     if config.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=0)
     if config.pruner == "asha":
-        min_resource: Any = 1 if config.base.kind == "base" else "auto"
+        min_resource: Any = hooks_of(config.base.kind).min_resource
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource,
                                                       reduction_factor=ASHA_REDUCTION_FACTOR)
     return optuna.pruners.NopPruner()

@@ -32,7 +32,7 @@ def crossdomain_home(tmp_path_factory, mnist, record_run):
         settings = {**recommended_settings(algorithm), **TINY, "eval_inner_steps": 3, "train_domain": train,
                     "eval_domain": evaluation}
         config = RunConfig(kind="fewshot", name=f"{train} to {evaluation}", base=fewshot_network("dense", hidden=(16,)),
-                           fewshot=FewShotConfig(algorithm=algorithm, **settings))
+                           settings=FewShotConfig(algorithm=algorithm, **settings))
         ids[algorithm] = record_run(store, config, mnist)  # reptile: in-domain, on the protonet run's episodes
         assert store.get(ids[algorithm]).status == "completed"
     return home, ids

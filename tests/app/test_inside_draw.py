@@ -36,7 +36,7 @@ def runs(tmp_path_factory, mnist, record_run):
         "dense": record_run(store, RunConfig(name="dense", base=DENSE, training=TRAINING), mnist),
         "cnn": record_run(store, RunConfig(name="cnn", base=CNN, training=TRAINING), mnist),
         "stacked": record_run(store, RunConfig(kind="stacked", name="stack", base=DENSE, training=TRAINING,
-                                           stacking=StackingConfig(learners=(LearnerConfig("network"),
+                                           settings=StackingConfig(learners=(LearnerConfig("network"),
                                                                              LearnerConfig("random_forest")),
                                                                    meta_epochs=2)), mnist),
     }
@@ -126,7 +126,7 @@ def no_logits_script() -> None:
     import numpy as np
 
     from dashboard import inside_draw
-    from metalearn_core.predictor import Predictor
+    from metalearn_core.models.predictor import Predictor
 
     inputs = keras.Input((28, 28))
     model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inputs)))

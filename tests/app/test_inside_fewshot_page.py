@@ -30,7 +30,7 @@ def fewshot_home(tmp_path_factory, mnist, record_run):
         settings.update(TINY)
         ids[algorithm] = record_run(store, RunConfig(kind="fewshot", name=algorithm,
                                                  base=fewshot_network("dense", hidden=(32,)),
-                                                 fewshot=FewShotConfig(algorithm=algorithm, **settings)), mnist)
+                                                 settings=FewShotConfig(algorithm=algorithm, **settings)), mnist)
     return home, ids
 
 
@@ -98,9 +98,9 @@ def test_fewshot_page_preselects_the_best_measured_method(home):
 
 
 def teach_script(run_id: int, digits: list, support_x, support_y, query) -> None:
-    from dashboard import teach
+    from dashboard.kinds import fewshot
 
-    teach.inside_view(run_id, digits, support_x, support_y, query)
+    fewshot.taught_view(run_id, digits, support_x, support_y, query)
 
 
 def taught_examples(mnist, digits=(3, 8), shots=2):

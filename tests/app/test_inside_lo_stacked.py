@@ -16,10 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
-from metalearn_core.kinds.learned_optimizer.run import (
-    OPTIMIZER_FILE,
-    learned_optimizer_preset,
-)
+from metalearn_core.kinds.learned_optimizer.presets import learned_optimizer_preset
+from metalearn_core.kinds.learned_optimizer.run import OPTIMIZER_FILE
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
 from metalearn_core.runs.store import RunStore
 
@@ -35,12 +33,12 @@ def inside_home(tmp_path_factory, mnist, record_run):
     tiny = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=16)))
     stacked = RunConfig(kind="stacked", name="stack", base=tiny, meta=NetworkConfig(()),
                         training=TrainingConfig(epochs=1, train_limit=1500, test_limit=300),
-                        stacking=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
+                        settings=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
                                                 meta_input="logits", meta_epochs=3))
     stacked_id = record_run(store, stacked, mnist)
     settings = LearnedOptimizerConfig(steps=20, unroll=10, budget_seconds=5, eval_inits=5, tune_trajectories=1,
                                       grid_points=2)
-    learned = learned_optimizer_preset().replace(name="tiny learned optimizer", learned_optimizer=settings)
+    learned = learned_optimizer_preset().replace(name="tiny learned optimizer", settings=settings)
     learned_id = record_run(store, learned, mnist)
     return home, stacked_id, learned_id
 

@@ -37,7 +37,7 @@ def online_home(tmp_path_factory, mnist, fashion, record_run):
     home = tmp_path_factory.mktemp("online-page")
     store = RunStore(home)
     settings = OnlineConfig(stream="switch", length=200, learners=("sgd", "adam"), report_every=20, window=50)
-    run_id = record_run(store, RunConfig(kind="online", name="tiny-switch", online=settings), mnist)
+    run_id = record_run(store, RunConfig(kind="online", name="tiny-switch", settings=settings), mnist)
     return home, run_id
 
 
@@ -87,9 +87,10 @@ def test_a_run_without_its_results_file_says_so(online_home, monkeypatch):
 
 
 def _draw_tab() -> None:
-    from dashboard import online_draw
+    from dashboard import common
+    from dashboard.kinds import online
 
-    online_draw.online_panel()
+    online.draw_tab(common.current_store())
 
 
 def test_the_draw_tab_panel_offers_the_runs_and_starts_a_learner(online_home, monkeypatch):
@@ -105,7 +106,7 @@ def test_the_draw_tab_panel_offers_the_runs_and_starts_a_learner(online_home, mo
 def test_a_running_run_shows_its_live_curves_so_far(tmp_path, monkeypatch):
     monkeypatch.setenv("METALEARN_HOME", str(tmp_path / "live"))
     store = RunStore(tmp_path / "live")
-    run_id = store.create_run(RunConfig(kind="online", online=OnlineConfig(stream="switch", length=400,
+    run_id = store.create_run(RunConfig(kind="online", settings=OnlineConfig(stream="switch", length=400,
                                                                           report_every=50, window=100)))
     store.mark_running(run_id)
     for point, seen in enumerate((50, 100, 150), start=1):

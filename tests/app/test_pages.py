@@ -38,10 +38,10 @@ def filled_home(tmp_path_factory, mnist, record_run):
         record_run(store, RunConfig(name=f"small-{seed}", base=tiny, training=TrainingConfig(
             epochs=2, train_limit=1500, test_limit=300, seed=seed)), mnist)
     record_run(store, RunConfig(kind="stacked", name="stack", base=tiny, training=TrainingConfig(
-        epochs=1, train_limit=1500, test_limit=300), stacking=StackingConfig(
+        epochs=1, train_limit=1500, test_limit=300), settings=StackingConfig(
         learners=(LearnerConfig("network"), LearnerConfig("random_forest")), meta_epochs=3)), mnist)
     record_run(store, RunConfig(kind="fewshot", name="few", base=fewshot_network("dense", hidden=(32,)),
-                            fewshot=FewShotConfig(algorithm="protonet", iterations=20, validation_every=10,
+                            settings=FewShotConfig(algorithm="protonet", iterations=20, validation_every=10,
                                                   validation_episodes=3, evaluation_episodes=10,
                                                   baseline_seconds=0.5)), mnist)
     return home
@@ -68,6 +68,9 @@ def test_pages_render_with_finished_runs(path, filled_home, monkeypatch):
         assert len(at.get("plotly_chart")) >= 5  # two curve charts, confusion matrices, diff, parallel
     if path.endswith("draw.py"):
         assert "lift the pen" in text
+        at.session_state["draw.tab"] = "Teach it your handwriting (few-shot)"  # only the open tab runs
+        at.run()
+        assert not at.exception, at.exception
         assert any(box.label == "Meta-trained learner" for box in at.selectbox)  # the teach tab
     if path.endswith("fewshot.py"):  # the finished few-shot run: results beside the baselines
         table = at.dataframe[0].value
@@ -88,7 +91,7 @@ def test_fewshot_algorithm_loads_its_settings_and_launches(home, monkeypatch):
     at.button(key="fewshot.launch").click().run()
     assert not at.exception, at.exception
     assert launched and launched[0].kind == "fewshot"
-    settings = launched[0].fewshot
+    settings = launched[0].settings
     assert (settings.algorithm, settings.shots, settings.inner_steps) == ("reptile", 5, 5)
     assert [layer.type for layer in launched[0].base.layers][0] == "flatten"
 
@@ -161,9 +164,9 @@ def test_learned_optimizer_preset_launches_the_paper_setup(home, monkeypatch):
     at.button(key="train.launch").click().run()
     assert not at.exception, at.exception
     config = launched[0]
-    assert config.kind == "learned_optimizer" and config.learned_optimizer.budget_seconds == 60
+    assert config.kind == "learned_optimizer" and config.settings.budget_seconds == 60
     assert [(layer.type, layer.units) for layer in config.meta.layers] == [("dense", 32)]
-    assert config.learned_optimizer.design == "nominal" and config.learned_optimizer.method == "es"
+    assert config.settings.design == "nominal" and config.settings.method == "es"
     assert config.base.layers[1].activation == "sigmoid" and config.base.layers[1].units == 20
 
 
@@ -189,7 +192,8 @@ def _fake_comparison(steps: int = 10, inits: int = 3) -> dict:
 
 
 def test_learned_optimizer_results_and_a_check_button(home, monkeypatch):
-    from metalearn_core.kinds.learned_optimizer.run import RESULTS_FILE, learned_optimizer_preset
+    from metalearn_core.kinds.learned_optimizer.presets import learned_optimizer_preset
+    from metalearn_core.kinds.learned_optimizer.results import RESULTS_FILE
 
     store = RunStore(home)
     run_id = store.create_run(learned_optimizer_preset())
@@ -205,12 +209,13 @@ def test_learned_optimizer_results_and_a_check_button(home, monkeypatch):
     assert "optimizer" in at.dataframe[0].value.columns
     assert any("loses" in w.value for w in at.warning)  # learned is the slowest of the made-up curves
     at.button(key=f"lo.check.{run_id}.ReLU").click().run()
-    assert launched and launched[0].learned_optimizer.reuse_optimizer_of == run_id
+    assert launched and launched[0].settings.reuse_optimizer_of == run_id
     assert launched[0].base.layers[1].activation == "relu"
 
 
 def test_a_base_run_can_take_a_learned_optimizer(home, monkeypatch):
-    from metalearn_core.kinds.learned_optimizer.run import OPTIMIZER_FILE, learned_optimizer_preset
+    from metalearn_core.kinds.learned_optimizer.presets import learned_optimizer_preset
+    from metalearn_core.kinds.learned_optimizer.run import OPTIMIZER_FILE
 
     store = RunStore(home)
     run_id = store.create_run(learned_optimizer_preset())

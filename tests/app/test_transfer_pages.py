@@ -11,7 +11,7 @@ from busy_machine import APP_TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.kinds.transfer import report
+from metalearn_core.kinds.transfer import results as transfer_results
 from metalearn_core.kinds.transfer.config import TransferConfig
 from metalearn_core.kinds.transfer.source import transfer_config
 from metalearn_core.runs.store import RunStore
@@ -56,7 +56,7 @@ def test_train_page_shows_a_finished_transfer_runs_learning_curve(transfer_home,
     chart = next(chart for chart in at.get("plotly_chart") if chart.proto.id.endswith("transfer.curve.2"))
     spec = json.loads(chart.proto.spec)
     names = [trace.get("name") for trace in spec["data"] if trace.get("mode") == "lines+markers"]
-    assert names == [report.MODE_LABELS[mode] for mode in ("scratch", "frozen", "all")]
+    assert names == [transfer_results.MODE_LABELS[mode] for mode in ("scratch", "frozen", "all")]
     assert spec["layout"]["xaxis"]["type"] == "log"
     assert "MNIST digits → Fashion-MNIST clothes" in spec["layout"]["title"]["text"]
     table = at.dataframe[0].value
@@ -98,8 +98,8 @@ def test_the_launcher_under_a_base_run_launches_a_transfer(transfer_home, monkey
     at.button(key="transfer.launch.1").click().run()
     assert not at.exception, at.exception
     (config,) = launched
-    assert (config.kind, config.transfer.source_run, config.transfer.target) == ("transfer", 1, "fashion_mnist")
-    assert config.transfer.modes == ("frozen",) and config.transfer.shots == (1, 5, 20, 100, 0)
+    assert (config.kind, config.settings.source_run, config.settings.target) == ("transfer", 1, "fashion_mnist")
+    assert config.settings.modes == ("frozen",) and config.settings.shots == (1, 5, 20, 100, 0)
     assert at.session_state["train.run_id"] == 99
 
 

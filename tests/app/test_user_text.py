@@ -96,7 +96,7 @@ def hostile_home(tmp_path_factory):
     ids = {"completed": store.create_run(RunConfig(name=IMAGE, base=TINY, training=training), tags=[LINK, IMAGE]),
            "failed": store.create_run(RunConfig(name=LINK, base=TINY, training=training), tags=[IMAGE]),
            "fewshot": store.create_run(RunConfig(kind="fewshot", name=IMAGE, base=fewshot_network("dense", hidden=(8,)),
-                                                 fewshot=FewShotConfig(algorithm="protonet", iterations=10))),
+                                                 settings=FewShotConfig(algorithm="protonet", iterations=10))),
            "online": store.create_run(RunConfig(kind="online", name=LINK))}
     store.finish(ids["completed"], "completed", summary=SUMMARY)
     store.finish(ids["failed"], "failed", error=f"the worker stopped while training {IMAGE}")

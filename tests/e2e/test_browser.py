@@ -84,7 +84,7 @@ def test_draw_a_stroke_and_see_a_prediction(server, page):
 
 
 FEWSHOT = RunConfig(kind="fewshot", name="browser-fewshot", base=fewshot_network("dense", hidden=(64,)),
-                    fewshot=FewShotConfig(algorithm="protonet", iterations=150, validation_every=50,
+                    settings=FewShotConfig(algorithm="protonet", iterations=150, validation_every=50,
                                           validation_episodes=5, evaluation_episodes=20, baseline_seconds=2.0))
 
 

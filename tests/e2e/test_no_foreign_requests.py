@@ -45,7 +45,7 @@ def hostile_app(tmp_path_factory):
     ids = {"completed": store.create_run(RunConfig(name=IMAGE, base=tiny, training=training), tags=[LINK]),
            "failed": store.create_run(RunConfig(name=LINK, base=tiny, training=training), tags=[IMAGE]),
            "fewshot": store.create_run(RunConfig(kind="fewshot", name=IMAGE, base=fewshot_network("dense", hidden=(8,)),
-                                                 fewshot=FewShotConfig(algorithm="protonet", iterations=10))),
+                                                 settings=FewShotConfig(algorithm="protonet", iterations=10))),
            "online": store.create_run(RunConfig(kind="online", name=LINK))}
     store.finish(ids["completed"], "completed", summary={"test_accuracy": 0.9, "test_loss": 0.3, "epochs_done": 1})
     store.finish(ids["failed"], "failed", error=f"the worker stopped while training {IMAGE}")

@@ -1,5 +1,6 @@
 import dataclasses
 import io
+import json
 import math
 import sqlite3
 import subprocess
@@ -82,7 +83,7 @@ def test_flatten_config_covers_every_setting():
                 assert flat[f"{section}.{key}"] == value, key
     assert flat["base.layers"] == config.base.describe() and flat["meta.layers"] == config.meta.describe()
     assert flat["stacking.learners"] == "network, random_forest"
-    custom = config.replace(stacking=StackingConfig(learners=(
+    custom = config.replace(settings=StackingConfig(learners=(
         LearnerConfig("network", network=NetworkConfig((LayerConfig("flatten"),))), LearnerConfig("svm", max_samples=500))))
     flat = flatten_config(custom)
     assert flat["stacking.learners"] == "network, svm"
@@ -102,8 +103,9 @@ def test_config_diff_shows_only_the_differing_settings():
     everything = config_diff({"A": a, "B": b}, only_differences=False)
     assert everything.index.tolist() == list(flatten_config(a)) and everything.shape == (len(flatten_config(a)), 2)
     assert config_diff({"A": a, "A again": RunConfig(name="a")}).empty
-    own = a.replace(stacking=StackingConfig(learners=(LearnerConfig("svm", max_samples=100),)))
-    diff = config_diff({"A": a, "own": own})
+    stacked = a.replace(kind="stacked")
+    own = a.replace(kind="stacked", settings=StackingConfig(learners=(LearnerConfig("svm", max_samples=100),)))
+    diff = config_diff({"A": stacked, "own": own})
     assert diff.loc["stacking.learner_1.max_samples"].tolist() == [None, 100]
 
 
@@ -118,9 +120,13 @@ def test_seed_groups_group_runs_that_differ_only_by_seed(store):
     first = [store.create_run(with_training(base, seed=seed).replace(name=f"s{seed}")) for seed in (0, 1, 2)]
     faster = with_training(base, learning_rate=0.01)
     second = [store.create_run(with_training(faster, seed=seed)) for seed in (0, 1)]
-    # a base run with other (unused) stacking settings repeats the same experiment
-    first.append(store.create_run(with_training(base, seed=5).replace(
-                                                      stacking=StackingConfig(folds=3))))
+    # a base run saved in the first format, with another kind's settings beside its own, repeats it
+    old_format = store.create_run(with_training(base, seed=5))
+    stored = {key: value for key, value in json.loads(store.get(old_format).config_json).items() if key != "version"}
+    with sqlite3.connect(store.db_path) as conn:
+        conn.execute("UPDATE runs SET config = ? WHERE id = ?",
+                     (json.dumps({**stored, "meta": {"layers": []}, "stacking": {"folds": 3}}), old_format))
+    first.append(old_format)
     lonely = store.create_run(RunConfig(kind="stacked"))
     broken = store.create_run(with_training(base, seed=9))
     with sqlite3.connect(store.db_path) as conn:

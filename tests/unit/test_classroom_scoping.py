@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from metalearn_core.config import RunConfig
-from metalearn_core.runs.classroom import (
+from metalearn_core.classroom import (
     ScopedRunStore,
     ScopedSweepStore,
     Viewer,
     classroom_settings,
 )
+from metalearn_core.config import RunConfig
 from metalearn_core.runs.store import RunNotFound, RunStore
 from metalearn_core.sweeps.config import SweepConfig
 from metalearn_core.sweeps.space import SearchSpace

@@ -67,7 +67,7 @@ def test_fewshot_flags_start_from_the_algorithms_recommended_settings(home, tmp_
                  "--budget", "60", "--save-config", str(out)]) == 0
     config = RunConfig.from_json(out.read_text())
     assert config.kind == "fewshot" and config.base.layers[0].type == "flatten"
-    settings = config.fewshot
+    settings = config.settings
     assert (settings.algorithm, settings.shots, settings.time_budget) == ("reptile", 5, 60.0)
     assert settings.inner_steps == recommended_settings("reptile")["inner_steps"]
     bad = tmp_path / "bad.json"

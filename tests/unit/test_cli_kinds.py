@@ -53,7 +53,7 @@ KINDS = {
                 "final_adam": 0.86, "auc_adam": 0.8003, "seconds_adam": 4.5},
                ["stream rotating", "examples 2,000", "drift at example 1,000",
                 "from scratch, SGD: final accuracy 81.00%  AUC 0.7712", "from scratch, Adam: final accuracy 86.00%"]),
-    "transfer": (lambda: RunConfig(kind="transfer", transfer=TransferConfig(source_run=1)),
+    "transfer": (lambda: RunConfig(kind="transfer", settings=TransferConfig(source_run=1)),
                  {"source_run": 1, "source_dataset": "mnist", "target": "fashion_mnist", "train_seconds": 30.0,
                   "points": 12, "train_samples": 600, "test_samples": 200, "data_source": "path",
                   "transfer_accuracy": {"scratch@1": 0.31, "frozen@1": 0.42, "all@all": 0.85}},

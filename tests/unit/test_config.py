@@ -1,9 +1,21 @@
 import dataclasses
 import json
+import re
 
 import pytest
 
-from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig, TrainingConfig
+from metalearn_core.config import (
+    ConfigError,
+    LayerConfig,
+    NetworkConfig,
+    RunConfig,
+    TrainingConfig,
+    check_bool,
+    check_int,
+    check_positive,
+    check_range,
+    check_sequence,
+)
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
 from metalearn_core.presets import PRESETS, preset_config
 
@@ -19,6 +31,32 @@ def test_impossible_units_name_the_layer():
     net = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=64), LayerConfig("dense", units=0)))
     with pytest.raises(ConfigError, match=r"dense layer 2: units must be between 1 and 4096, got 0"):
         RunConfig(base=net)
+
+
+@pytest.mark.parametrize("check, message", [
+    (lambda: check_range("w", "rate", -1.0, 0.0), "w: rate must be a finite number of at least 0, got -1.0"),
+    (lambda: check_range("w", "rate", float("inf"), 0.0), "w: rate must be a finite number of at least 0, got inf"),
+    (lambda: check_int("w", "steps", 0, 1), "w: steps must be a whole number of at least 1, got 0"),
+    (lambda: check_int("w", "steps", 2.0, 1), "w: steps must be a whole number, got 2.0"),
+    (lambda: check_positive("w", "scale", 0.0), "w: scale must be a positive finite number, got 0.0"),
+    (lambda: check_positive("w", "scale", float("nan")), "w: scale must be a positive finite number, got nan"),
+    (lambda: check_positive("w", "decay", 1.0, below=1.0), "w: decay must lie strictly between 0 and 1, got 1.0"),
+    (lambda: check_positive("w", "decay", True), "w: decay must be a number, got True"),
+    (lambda: check_bool("w", "mix", 1), "w: mix must be true or false, got 1"),
+    (lambda: check_sequence("w", "widths", "32"), "w: widths must be a list, got '32'"),
+    (lambda: check_sequence("w", "widths", {"a": 1}), "w: widths must be a list"),
+])
+def test_the_validation_vocabulary_names_where_and_what(check, message):
+    with pytest.raises(ConfigError, match="^" + re.escape(message)):
+        check()
+
+
+def test_the_validation_vocabulary_accepts_what_it_should():
+    check_range("w", "rate", 0.0, 0.0)
+    check_int("w", "steps", 10**12, 1)
+    check_positive("w", "decay", 0.999, below=1.0)
+    check_bool("w", "mix", False)
+    assert check_sequence("w", "widths", [3, 4]) == (3, 4) and check_sequence("w", "widths", ()) == ()
 
 
 @pytest.mark.parametrize(
@@ -62,7 +100,7 @@ def test_json_round_trip_keeps_every_field():
                             LayerConfig("dropout", rate=0.3), LayerConfig("dense", units=32, activation="tanh"))),
         meta=NetworkConfig((LayerConfig("dense", units=16),)),
         training=TrainingConfig(epochs=3, batch_size=64, optimizer="rmsprop", learning_rate=0.01, seed=7),
-        stacking=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("svm", max_samples=500)),
+        settings=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("svm", max_samples=500)),
                                 meta_input="logits", folds=3),
     )
     again = RunConfig.from_json(config.to_json())
@@ -103,7 +141,7 @@ def test_a_run_config_is_immutable_and_survives_pickle_and_deepcopy():
 
     from metalearn_core.kinds.fewshot.config import FewShotConfig
 
-    config = RunConfig(kind="fewshot", name="p", fewshot=FewShotConfig(algorithm="maml"))
+    config = RunConfig(kind="fewshot", name="p", settings=FewShotConfig(algorithm="maml"))
     assert pickle.loads(pickle.dumps(config)) == config
     assert copy.deepcopy(config) == config and hash(copy.deepcopy(config)) == hash(config)
     with pytest.raises(dataclasses.FrozenInstanceError):

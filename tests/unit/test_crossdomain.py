@@ -15,9 +15,9 @@ import pytest
 from metalearn_core import cli
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.data.domains import load_domain
-from metalearn_core.kinds.fewshot import report
+from metalearn_core.kinds.fewshot import results as fewshot_results
 from metalearn_core.kinds.fewshot import run as fewshot_run
-from metalearn_core.kinds.fewshot.algorithms import ProtoNet
+from metalearn_core.kinds.fewshot.algorithms.protonet import ProtoNet
 from metalearn_core.kinds.fewshot.config import FewShotConfig
 from metalearn_core.kinds.fewshot.episodes import ROTATIONS, parse_class_id
 from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings
@@ -36,7 +36,7 @@ def fashion():
 def _config(algorithm: str, train_domain: str, eval_domain: str) -> RunConfig:
     settings = {**recommended_settings(algorithm), **TINY, "train_domain": train_domain, "eval_domain": eval_domain}
     return RunConfig(kind="fewshot", base=fewshot_network("dense", hidden=(16,)),
-                     fewshot=FewShotConfig(algorithm=algorithm, **settings))
+                     settings=FewShotConfig(algorithm=algorithm, **settings))
 
 
 class Spy:
@@ -107,7 +107,7 @@ def _check_from_training_domain(episode, train_data, train_digits) -> None:
 def test_domains_are_validated_and_round_trip():
     config = _config("protonet", "fashion_mnist", "mnist")
     again = RunConfig.from_json(config.to_json())
-    assert again == config and again.fewshot.train_domain == "fashion_mnist" and again.fewshot.cross_domain
+    assert again == config and again.settings.train_domain == "fashion_mnist" and again.settings.cross_domain
     assert not FewShotConfig(train_domain="fashion_mnist", eval_domain="fashion_mnist").cross_domain
     with pytest.raises(ConfigError, match="evaluation domain"):
         FewShotConfig(eval_domain="cifar10")
@@ -115,20 +115,20 @@ def test_domains_are_validated_and_round_trip():
         FewShotConfig(train_domain="")
     old = json.loads(config.to_json())
     del old["fewshot"]["train_domain"], old["fewshot"]["eval_domain"]
-    read = RunConfig.from_json(json.dumps(old)).fewshot
+    read = RunConfig.from_json(json.dumps(old)).settings
     assert (read.train_domain, read.eval_domain) == ("mnist", "mnist")
 
 
 def test_command_line_flags_set_the_domains():
     args = cli._parser().parse_args(["train", "--kind", "fewshot", "--algorithm", "maml",
                                      "--train-domain", "fashion_mnist", "--eval-domain", "mnist"])
-    settings = cli.build_config(args).fewshot
+    settings = cli.build_config(args).settings
     assert (settings.train_domain, settings.eval_domain, settings.algorithm) == ("fashion_mnist", "mnist", "maml")
     args = cli._parser().parse_args(["train", "--kind", "fewshot", "--dataset", "fashion_mnist", "--eval-domain", "mnist"])
-    settings = cli.build_config(args).fewshot
+    settings = cli.build_config(args).settings
     assert (settings.train_domain, settings.eval_domain) == ("fashion_mnist", "mnist")
     args = cli._parser().parse_args(["train", "--kind", "fewshot", "--dataset", "fashion_mnist"])
-    assert not cli.build_config(args).fewshot.cross_domain
+    assert not cli.build_config(args).settings.cross_domain
     with pytest.raises(ConfigError, match="fewshot runs"):
         cli.build_config(cli._parser().parse_args(["train", "--kind", "base", "--eval-domain", "mnist"]))
 
@@ -162,7 +162,7 @@ def test_meta_training_never_sees_an_evaluation_image_or_class(runs, direction, 
 def test_a_gradient_learner_meta_trains_on_the_training_domain_only(mnist, fashion, monkeypatch):
     spy = Spy(monkeypatch)
     config = _config("fomaml", "fashion_mnist", "mnist")
-    config = config.replace(fewshot=FewShotConfig(**{**config.fewshot.to_dict(), "iterations": 3,
+    config = config.replace(settings=FewShotConfig(**{**config.settings.to_dict(), "iterations": 3,
                                                      "baseline_seconds": 0.0, "meta_batch_size": 2}))
     assert fewshot_run.train_fewshot(config, mnist, Reporter(), None).status == "completed"
     assert len(spy.episodes) == 6 and not spy.baseline_pools
@@ -219,26 +219,26 @@ def test_a_tiny_cross_domain_run_names_both_domains(runs, fashion):
         scores = results["settings"][shots]
         assert scores["learner"]["episodes"] == TINY["evaluation_episodes"]
         assert 0.0 <= scores["learner"]["mean"] <= 1.0 and scores["pretrain"] is not None
-    assert report.domains_caption(results).startswith("cross-domain: meta-trained on MNIST")
-    assert "meta-trained on MNIST" in report.comparison_figure(results).layout.title.text
+    assert fewshot_results.domains_caption(results).startswith("cross-domain: meta-trained on MNIST")
+    assert "meta-trained on MNIST" in fewshot_results.comparison_figure(results).layout.title.text
     entry = results["settings"]["5"]["viewer"][0]
-    view = report.episode_view(entry, fashion, domain="fashion_mnist")
+    view = fewshot_results.episode_view(entry, fashion, domain="fashion_mnist")
     names = {"Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
     assert set(view.class_names) == names and set(view.support_captions) == names
     np.testing.assert_array_equal(view.support[0], fashion.x_test[entry["support_index"][0]])
     _, within, _ = runs["fashion_mnist", "fashion_mnist"]
-    assert report.domains_caption(within).startswith("in-domain")
+    assert fewshot_results.domains_caption(within).startswith("in-domain")
 
 
 def test_the_same_episodes_table_lines_up_only_runs_scored_on_the_same_tasks(runs):
     _, cross, _ = runs["mnist", "fashion_mnist"]
     _, within, _ = runs["fashion_mnist", "fashion_mnist"]
     _, on_mnist, _ = runs["fashion_mnist", "mnist"]
-    table = report.same_episodes_table(cross, [("in-domain", within), ("digits", on_mnist)])
+    table = fewshot_results.same_episodes_table(cross, [("in-domain", within), ("digits", on_mnist)])
     assert table["run"].tolist() == ["this run", "in-domain"]
     assert table["meta-trained on"].tolist() == ["MNIST", "Fashion-MNIST"]
     learner = within["settings"]["5"]["learner"]
     assert table.loc[1, "5-way 5-shot"] == f"{100 * learner['mean']:.1f} ± {100 * learner['ci95']:.1f}%"
-    assert report.same_episodes_table(cross, [("digits", on_mnist)]) is None
+    assert fewshot_results.same_episodes_table(cross, [("digits", on_mnist)]) is None
     before_digests = {**within, "settings": {k: {**v, "episodes_digest": None} for k, v in within["settings"].items()}}
-    assert report.same_episodes_table(before_digests, [("cross", cross)]) is None
+    assert fewshot_results.same_episodes_table(before_digests, [("cross", cross)]) is None

@@ -14,11 +14,12 @@ from damaged_runs import OLD_HOME, damaged_home
 from metalearn_core import analysis
 from metalearn_core.cli import main
 from metalearn_core.config import RunConfig
-from metalearn_core.kinds.base.report import read_evaluation
-from metalearn_core.kinds.fewshot.setup import read_results as fewshot_results
-from metalearn_core.kinds.learned_optimizer.run import read_results as optimizer_results
-from metalearn_core.kinds.online.report import read_results as online_results
-from metalearn_core.kinds.transfer.report import read_results as transfer_results
+from metalearn_core.kinds.base.results import read_results as read_evaluation
+from metalearn_core.kinds.fewshot.results import read_results as fewshot_results
+from metalearn_core.kinds.learned_optimizer.results import read_results as optimizer_results
+from metalearn_core.kinds.online.results import read_results as online_results
+from metalearn_core.kinds.stacked.results import read_results as stacked_results
+from metalearn_core.kinds.transfer.results import read_results as transfer_results
 from metalearn_core.runs.run_files import DamagedFile, metric_damage, read_run_json
 from metalearn_core.runs.store import RunStore
 
@@ -112,6 +113,24 @@ def test_an_evaluation_with_indices_out_of_range_is_damaged(tmp_path):
     assert "predictions" in _damaged(read_evaluation, folder, "evaluation.json")
     (folder / "evaluation.json").write_text(json.dumps({**evaluation, "misclassified": ["3"]}))
     assert "misclassified" in _damaged(read_evaluation, folder, "evaluation.json")
+
+
+def test_a_stacked_run_reads_its_evaluation_and_its_stack(tmp_path):
+    folder = _folder(tmp_path)
+    assert stacked_results(folder) is None
+    evaluation = _fixture(2, "evaluation.json")
+    (folder / "evaluation.json").write_text(json.dumps(evaluation))
+    assert stacked_results(folder) == {**evaluation, "stack": None}  # no stack.json: the evaluation still reads
+    stack = _fixture(2, "stack.json")
+    (folder / "stack.json").write_text(json.dumps(stack))
+    assert stacked_results(folder)["stack"] == stack and stack["learners"] == ["learner-1.keras", "learner-2.joblib"]
+    for damage in ('{"learners": ["learner-1.keras"', json.dumps({**stack, "learners": [1, 2]}),
+                   json.dumps({**stack, "meta": None})):
+        (folder / "stack.json").write_text(damage)
+        _damaged(stacked_results, folder, "stack.json")
+    (folder / "stack.json").write_text(json.dumps(stack))
+    (folder / "evaluation.json").write_text(json.dumps(evaluation)[:200])
+    _damaged(stacked_results, folder, "evaluation.json")
 
 
 def test_an_oversized_file_is_refused_without_reading_it_all(tmp_path):

@@ -19,7 +19,7 @@ from metalearn_core.data.domains import class_names, load_domain
 from metalearn_core.data.fashion import FASHION_CLASSES, IDX_FILES, load_fashion_mnist
 from metalearn_core.data.mnist import DataError
 from metalearn_core.runs.store import RunStore
-from metalearn_core.runs.worker import execute
+from metalearn_core.worker import execute
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 

@@ -7,20 +7,24 @@ import pytest
 import tensorflow as tf
 
 from metalearn_core.config import LayerConfig, NetworkConfig
-from metalearn_core.kinds.fewshot.algorithms import (
-    MetaBaseline,
-    ProtoNet,
-    build_embedding,
-    compute_prototypes,
-    cosine_logits,
+from metalearn_core.kinds.fewshot.algorithms.baselines import (
     embedding_snapshot,
     mean_confidence_interval,
-    meta_train_meta_baseline,
-    meta_train_protonet,
     nearest_centroid_accuracy,
     nearest_centroid_features,
     nearest_centroid_pixels,
     pretrain_classifier,
+)
+from metalearn_core.kinds.fewshot.algorithms.meta_baseline import (
+    MetaBaseline,
+    cosine_logits,
+    meta_train_meta_baseline,
+)
+from metalearn_core.kinds.fewshot.algorithms.protonet import (
+    ProtoNet,
+    build_embedding,
+    compute_prototypes,
+    meta_train_protonet,
     prototype_logits,
 )
 from metalearn_core.kinds.fewshot.episodes import ClassPool, EpisodeConfig, episodes, evaluation_episodes

@@ -9,14 +9,13 @@ import pytest
 
 from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig
 from metalearn_core.kinds.fewshot.config import FewShotConfig
-from metalearn_core.kinds.fewshot.report import episode_view, results_table
+from metalearn_core.kinds.fewshot.results import episode_view, read_results, results_table
 from metalearn_core.kinds.fewshot.run import (
     PARAMS_FILE,
     FewShotError,
     FewShotModel,
     fewshot_network,
     learner_shape,
-    read_results,
     recommended_settings,
     teach_support,
     train_fewshot,
@@ -37,7 +36,7 @@ class Recorder:
 
 def test_config_round_trip_and_clear_errors():
     config = RunConfig(kind="fewshot", base=fewshot_network("dense", hidden=(16,)),
-                       fewshot=FewShotConfig(algorithm="maml", **recommended_settings("maml")))
+                       settings=FewShotConfig(algorithm="maml", **recommended_settings("maml")))
     assert RunConfig.from_json(config.to_json()) == config
     with pytest.raises(ConfigError, match="algorithm"):
         FewShotConfig(algorithm="magic")
@@ -76,7 +75,7 @@ def test_teach_support_labels_digits_in_order_and_refuses_bad_sets():
 @pytest.mark.parametrize("algorithm", ["protonet", "fomaml"])
 def test_a_short_run_streams_scores_and_saves(algorithm, mnist, tmp_path):
     config = RunConfig(kind="fewshot", base=fewshot_network("dense", hidden=(32,)),
-                       fewshot=FewShotConfig(algorithm=algorithm, **{**recommended_settings(algorithm), **TINY}))
+                       settings=FewShotConfig(algorithm=algorithm, **{**recommended_settings(algorithm), **TINY}))
     recorder = Recorder()
     result = train_fewshot(config, mnist, recorder.reporter(), tmp_path)
     assert result.status == "completed", result.message
@@ -95,7 +94,7 @@ def test_a_short_run_streams_scores_and_saves(algorithm, mnist, tmp_path):
         assert {str(mnist.y_test[i]) for i in entry["support_index"]} == set(entry["classes"])
         assert set(entry["classes"]) <= {"5", "6", "7", "8", "9"}
     steps = results["settings"]["1"]["per_step"]
-    assert len(steps) == (1 if algorithm == "protonet" else config.fewshot.eval_inner_steps + 1)
+    assert len(steps) == (1 if algorithm == "protonet" else config.settings.eval_inner_steps + 1)
     assert result.summary["fewshot_1shot"] == pytest.approx(results["settings"]["1"]["learner"]["mean"])
     assert results_table(results).shape == (3, 3)
     view = episode_view(results["settings"]["5"]["viewer"][0], mnist)
@@ -115,7 +114,7 @@ def test_a_short_run_streams_scores_and_saves(algorithm, mnist, tmp_path):
 def test_adapting_to_drawn_examples_fits_them(mnist, tmp_path):
     """A MAML learner adapted to two digits classifies its own support set better than before."""
     config = RunConfig(kind="fewshot", base=fewshot_network("dense", hidden=(32,)),
-                       fewshot=FewShotConfig(algorithm="maml", **{**recommended_settings("maml"), **TINY,
+                       settings=FewShotConfig(algorithm="maml", **{**recommended_settings("maml"), **TINY,
                                                                    "baseline_seconds": 0.0, "eval_inner_steps": 5}))
     assert train_fewshot(config, mnist, Reporter(), tmp_path).status == "completed"
     model = FewShotModel.load(tmp_path, config)
@@ -132,7 +131,7 @@ def test_adapting_to_drawn_examples_fits_them(mnist, tmp_path):
 
 def test_a_damaged_saved_learner_is_a_clear_error(mnist, tmp_path):
     config = RunConfig(kind="fewshot", base=fewshot_network("dense", hidden=(16,)),
-                       fewshot=FewShotConfig(algorithm="maml", **{**recommended_settings("maml"), **TINY,
+                       settings=FewShotConfig(algorithm="maml", **{**recommended_settings("maml"), **TINY,
                                                                    "baseline_seconds": 0.0}))
     with pytest.raises(FewShotError, match="missing"):
         FewShotModel.load(tmp_path, config)

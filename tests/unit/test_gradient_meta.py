@@ -11,6 +11,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from metalearn_core.config import ConfigError
+from metalearn_core.kinds.fewshot.algorithms.defaults import (
+    DEFAULTS,
+    GradientSettings,
+    PrototypeSettings,
+    ReptileSettings,
+)
 from metalearn_core.kinds.fewshot.algorithms.functional import (
     NetworkSpec,
     adapt,
@@ -361,3 +368,16 @@ def test_eval_steps_is_the_default_number_of_steps_at_evaluation():
     assert len(MAML(spec, 3, inner_steps=2).evaluate(episode)) == 3  # no eval_steps: the training steps
     with pytest.raises(ValueError, match="eval_steps must be >= 0"):
         MAML(spec, 3, eval_steps=-1)
+
+
+def test_recommended_settings_use_the_config_vocabulary():
+    """The recommended settings raise ConfigError ("where: name must be ...") for values no method can use."""
+    with pytest.raises(ConfigError, match=r"^GradientSettings: inner_lr must be a positive finite number, got 0\.0$"):
+        GradientSettings(inner_lr=0.0)
+    with pytest.raises(ConfigError, match="ReptileSettings: outer_lr"):
+        ReptileSettings(outer_lr=float("inf"))
+    with pytest.raises(ConfigError, match="PrototypeSettings: pretrain_fraction must be below 1"):
+        PrototypeSettings(pretrain_fraction=1.0)
+    with pytest.raises(ConfigError, match="pretrain_fraction must be between 0 and 1"):
+        PrototypeSettings(pretrain_fraction=-0.1)
+    assert 0 < DEFAULTS["meta_baseline"].pretrain_fraction < 1 and DEFAULTS["maml"].learner_kwargs()["inner_lr"] > 0

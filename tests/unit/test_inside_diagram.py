@@ -1,4 +1,5 @@
-"""The diagram's shapes and parameter counts, worked out without TensorFlow, against the real builders."""
+"""The diagram's shapes and parameter counts, worked out without TensorFlow, against the real builders:
+the shared parts (:mod:`metalearn_core.models.diagram`), each kind's diagram and the pages' path to it."""
 
 from __future__ import annotations
 
@@ -11,17 +12,14 @@ import numpy as np
 import pytest
 from busy_machine import scaled
 
+from dashboard.diagram import of_kind
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig
-from metalearn_core.inside.diagram import (
-    fewshot_diagram,
-    learned_optimizer_diagram,
-    learner_width,
-    network_chain,
-    stacked_diagram,
-    train_diagram,
-)
+from metalearn_core.kinds.fewshot.diagram import fewshot_diagram
 from metalearn_core.kinds.fewshot.setup import fewshot_network
+from metalearn_core.kinds.learned_optimizer.diagram import learned_optimizer_diagram
 from metalearn_core.kinds.stacked.config import LearnerConfig
+from metalearn_core.kinds.stacked.diagram import learner_width, stacked_diagram
+from metalearn_core.models.diagram import network_chain
 
 flatten = LayerConfig("flatten")
 
@@ -151,12 +149,17 @@ def test_the_stacked_meta_network_matches_build_meta_model():
     assert diagram.params == meta_chain.params + diagram.chains[0].params  # trees and SVMs count no weights
 
 
-def test_the_train_diagram_reads_the_pages_sections():
+def test_the_pages_diagram_is_the_kinds_own_reading_its_section():
     base = NetworkConfig(NETWORKS["seed"])
     sections = {"stacking": {"learners": (LearnerConfig("network"),) * 2, "meta_input": "logits"}}
-    diagram = train_diagram("stacked", base, NetworkConfig(), sections)
+    diagram = of_kind("stacked", base, NetworkConfig(), sections)
     assert diagram.layout == "stacked" and diagram.chains[-1].boxes[0].shape == (20,)
-    assert train_diagram("base", base, NetworkConfig()).chains[0].params == 101_770
+    other = {"learned_optimizer": {"learners": (LearnerConfig("network"),) * 5}}  # not its section: its defaults
+    assert of_kind("stacked", base, NetworkConfig(), other) == of_kind("stacked", base, NetworkConfig())
+    assert of_kind("base", base, NetworkConfig()).chains[0].params == 101_770
+    assert of_kind("online", base, NetworkConfig()).chains[0].params == 101_770  # no hook: the base network
+    fewshot = of_kind("fewshot", base, NetworkConfig(), {"fewshot": {"algorithm": "maml", "ways": 3}})
+    assert fewshot.chains[0].boxes[-2].shape == (3,)
 
 
 @pytest.mark.parametrize("algorithm", ["maml", "metasgd", "reptile"])
@@ -193,8 +196,8 @@ def test_the_learned_optimizer_matches_its_weights(kind, preprocess, momentum):
     meta = NetworkConfig((LayerConfig(kind, units=20), LayerConfig(kind, units=12)))
     diagram = learned_optimizer_diagram(base, meta, preprocess, momentum)
     optimizee, optimizer = diagram.chains
-    spec = OptimizerNetSpec(kind=kind, hidden=(20, 12), preprocess=preprocess,
-                            momentum_decays=OptimizerNetSpec().momentum_decays if momentum else ())
+    spec = OptimizerNetSpec.dense(kind=kind, hidden=(20, 12), preprocess=preprocess,
+                                  momentum_decays=OptimizerNetSpec.dense().momentum_decays if momentum else ())
     assert optimizer.params == sum(array.size for array in init_network_weights(spec).values())
     assert optimizer.input_label.startswith(f"{spec.input_width} numbers")
     assert optimizee.params == OptimizeeSpec(hidden=(20, 7)).num_params
@@ -210,12 +213,12 @@ def test_the_nominal_optimizer_is_drawn_as_the_run_builds_it(hidden):
     base = NetworkConfig((flatten, dense(20, activation="sigmoid")))
     meta = NetworkConfig(tuple(dense(units) for units in hidden))
     config = RunConfig(kind="learned_optimizer", base=base, meta=meta,
-                       learned_optimizer=LearnedOptimizerConfig(design="nominal"))
+                       settings=LearnedOptimizerConfig(design="nominal"))
     spec = specs(config)[1]
     assert spec.kind == "nominal"
     drawn = [learned_optimizer_diagram(base, meta, design="nominal"),
-             train_diagram("learned_optimizer", base, meta, {"learned_optimizer": {"design": "nominal"}}),
-             train_diagram("learned_optimizer", base, meta)]  # the run kind's default design
+             of_kind("learned_optimizer", base, meta, {"learned_optimizer": {"design": "nominal"}}),
+             of_kind("learned_optimizer", base, meta)]  # the run kind's default design
     for diagram in drawn:
         optimizer = diagram.chains[1]
         assert not optimizer.problem
@@ -234,7 +237,7 @@ def test_lstm_and_the_earlier_dense_design_draw_as_before(kind, design):
     """LSTM layers are always the paper's LSTM, whatever the design; design "dense" is the earlier MLP."""
     base, meta = NetworkConfig((flatten, dense(20, activation="sigmoid"))), NetworkConfig((LayerConfig(kind, units=20),))
     for diagram in (learned_optimizer_diagram(base, meta, design=design),
-                    train_diagram("learned_optimizer", base, meta, {"learned_optimizer": {"design": design}})):
+                    of_kind("learned_optimizer", base, meta, {"learned_optimizer": {"design": design}})):
         optimizer = diagram.chains[1]
         assert optimizer.boxes[-1].label == "Dense(1): update" and "Adam-normalised momenta" in optimizer.note
 
@@ -242,12 +245,12 @@ def test_lstm_and_the_earlier_dense_design_draw_as_before(kind, design):
 def test_the_nominal_diagram_counts_extra_rms_and_mix_weights():
     from dataclasses import replace
 
-    from metalearn_core.inside.diagram import _nominal_chain
+    from metalearn_core.kinds.learned_optimizer.diagram import nominal_chain
     from metalearn_core.kinds.learned_optimizer.rules import init_network_weights
     from metalearn_core.kinds.learned_optimizer.specs import OptimizerNetSpec
 
     spec = replace(OptimizerNetSpec.nominal((12,)), rms_decays=(0.9, 0.99), nominal_mix=True)
-    chain = _nominal_chain("Optimizer (meta network)", spec)
+    chain = nominal_chain("Optimizer (meta network)", spec)
     assert chain.params == sum(array.size for array in init_network_weights(spec).values())
     assert chain.input_label.startswith(f"{spec.input_width} numbers")
     assert "2 more RMS" in chain.note and "mix weights" in chain.note
@@ -257,7 +260,7 @@ def test_an_unknown_design_says_why():
     meta = NetworkConfig((dense(32),))
     optimizer = learned_optimizer_diagram(NetworkConfig((flatten, dense(20, activation="sigmoid"))), meta,
                                           design="fancy").chains[1]
-    assert "unknown design" in optimizer.problem
+    assert "design must be one of" in optimizer.problem and "fancy" in optimizer.problem
 
 
 @pytest.mark.parametrize("layers, message", [
@@ -286,12 +289,14 @@ def test_configs_that_cannot_run_say_why():
 def test_drawing_every_diagram_imports_no_tensorflow():
     """The Train page redraws the diagram on every change: neither building it nor its lazy imports may
     pull in TensorFlow (the light-module test checks only the import)."""
-    code = ("import sys\nfrom metalearn_core.inside.diagram import fewshot_diagram, train_diagram\n"
+    code = ("import sys\nfrom metalearn_core import kinds\n"
+            "from metalearn_core.kinds.fewshot.diagram import fewshot_diagram\n"
             "from metalearn_core.kinds.fewshot.setup import fewshot_network\n"
             "from metalearn_core.presets import preset_config\n"
-            "for kind in ('base', 'stacked', 'learned_optimizer'):\n"
-            "    config = preset_config('learned-optimizer' if kind == 'learned_optimizer' else 'dense')\n"
-            "    train_diagram(kind, config.base, config.meta)\n"
+            "for kind in kinds.all_kinds():\n"
+            "    config = preset_config('learned-optimizer' if kind.name == 'learned_optimizer' else 'dense')\n"
+            "    if kind.diagram:\n"
+            "        kind.diagram(config.base, config.meta, {})\n"
             "for algorithm in ('protonet', 'maml'):\n"
             "    fewshot_diagram(fewshot_network('conv'), algorithm)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from metalearn_core.inside import fewshot_figures
-from metalearn_core.inside.fewshot import (
+from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures
+from metalearn_core.kinds.fewshot.algorithms.protonet import ProtoNet, episode_logits
+from metalearn_core.kinds.fewshot.config import FewShotConfig
+from metalearn_core.kinds.fewshot.inside import (
     episode_images,
     nearest,
     protonet_projection,
@@ -15,9 +17,6 @@ from metalearn_core.inside.fewshot import (
     step_accuracy,
     step_probabilities,
 )
-from metalearn_core.kinds.fewshot.algorithms import ProtoNet
-from metalearn_core.kinds.fewshot.algorithms.protonet import episode_logits
-from metalearn_core.kinds.fewshot.config import FewShotConfig
 from metalearn_core.kinds.fewshot.run import FewShotError, FewShotModel, build_learner, fewshot_network
 
 DENSE = fewshot_network("dense", hidden=(16,))

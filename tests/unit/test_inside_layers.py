@@ -19,7 +19,7 @@ from metalearn_core.inside.layers import (
 from metalearn_core.kinds.stacked.config import LearnerConfig
 from metalearn_core.kinds.stacked.run import FittedLearner, build_meta_model
 from metalearn_core.models.networks import build_network
-from metalearn_core.predictor import Predictor
+from metalearn_core.models.predictor import Predictor
 
 DENSE = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=24), LayerConfig("dense", units=12)))
 CONV = NetworkConfig((LayerConfig("conv2d", filters=4, kernel_size=3), LayerConfig("max_pool"),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from metalearn_core.inside.optimizer import (
+from metalearn_core.kinds.learned_optimizer.inside import (
     History,
     default_histories,
     gradient_sweep,
@@ -17,7 +17,7 @@ from metalearn_core.inside.optimizer import (
     run_rules,
     update_magnitudes,
 )
-from metalearn_core.inside.optimizer_figures import magnitudes_figure, rule_figure, symlog
+from metalearn_core.kinds.learned_optimizer.inside_figures import magnitudes_figure, rule_figure, symlog
 from metalearn_core.kinds.learned_optimizer.meta_training import train_optimizee
 from metalearn_core.kinds.learned_optimizer.rules import LearnedOptimizer, init_optimizee, make_hand_optimizer
 from metalearn_core.kinds.learned_optimizer.run import LearnedOptimizerError
@@ -29,7 +29,7 @@ from metalearn_core.kinds.learned_optimizer.specs import (
 )
 
 TINY = OptimizeeSpec(hidden=(4,), activation="tanh", batch_size=8, steps=6, input_size=6, classes=2, init_std=0.5)
-LSTM_SMALL = OptimizerNetSpec(kind="lstm", hidden=(3, 3), output_scale=0.5, momentum_decays=())
+LSTM_SMALL = OptimizerNetSpec.paper(hidden=(3, 3), output_scale=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_adams_first_step_is_minus_lr_times_the_sign_and_its_momentum_shows_late
     assert np.all(after_plus[small] < 0) and np.all(after_minus[small] > 0)
 
 
-@pytest.mark.parametrize("net", [OptimizerNetSpec(hidden=(5, 5)), LSTM_SMALL], ids=["dense+momenta", "lstm"])
+@pytest.mark.parametrize("net", [OptimizerNetSpec.dense(hidden=(5, 5)), LSTM_SMALL], ids=["dense+momenta", "lstm"])
 def test_the_learned_rules_curve_is_the_rule_called_on_the_same_state(net):
     rule = LearnedOptimizer(net, seed=3)
     sweep = gradient_sweep(points=5)
@@ -85,7 +85,7 @@ def test_the_learned_rules_curve_is_the_rule_called_on_the_same_state(net):
 
 
 def test_update_magnitudes_are_the_steps_of_an_independent_trajectory(tiny_data):
-    rules = {"learned": LearnedOptimizer(OptimizerNetSpec(hidden=(5,)), seed=1),
+    rules = {"learned": LearnedOptimizer(OptimizerNetSpec.dense(hidden=(5,)), seed=1),
              "momentum": make_hand_optimizer("momentum", 0.2)}
     seed = 1_000_000_007
     sizes = update_magnitudes(rules, TINY, tiny_data.x_eval, tiny_data.y_eval, seed)
@@ -115,7 +115,7 @@ def test_held_out_split_is_the_evaluation_pool_of_the_full_split():
 
 
 def test_run_rules_reads_the_saved_optimizer_and_the_tuned_rates(tmp_path):
-    saved = LearnedOptimizer(OptimizerNetSpec(hidden=(5,)), seed=4)
+    saved = LearnedOptimizer(OptimizerNetSpec.dense(hidden=(5,)), seed=4)
     saved.save(tmp_path / "optimizer.npz")
     rules = run_rules(tmp_path, {"tuning": {"sgd": {"learning_rate": 0.5}, "adam": {"learning_rate": 0.02}}})
     assert sorted(rules) == ["adam", "learned", "sgd"]
@@ -126,7 +126,7 @@ def test_run_rules_reads_the_saved_optimizer_and_the_tuned_rates(tmp_path):
 
 
 def test_the_figures_draw_every_rule_and_history(tiny_data):
-    rules = {"learned": LearnedOptimizer(OptimizerNetSpec(hidden=(5,)), seed=1), "sgd": make_hand_optimizer("sgd", 1.0),
+    rules = {"learned": LearnedOptimizer(OptimizerNetSpec.dense(hidden=(5,)), seed=1), "sgd": make_hand_optimizer("sgd", 1.0),
              "adam": make_hand_optimizer("adam", 0.01)}
     curves = rule_curves(rules, gradient_sweep(points=4), default_histories(0.01))
     figure = rule_figure(curves)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.inside.stacked import meta_weights, trust_matrix
-from metalearn_core.inside.stacked_figures import kernel_figure, trust_figure
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
+from metalearn_core.kinds.stacked.inside import meta_weights, trust_matrix
+from metalearn_core.kinds.stacked.inside_figures import kernel_figure, trust_figure
 from metalearn_core.kinds.stacked.run import train_stacked
 from metalearn_core.predictor import load_predictor
 from metalearn_core.runs.reporting import Reporter
@@ -27,7 +27,7 @@ CASES = {  # meta_input -> the meta network's hidden layers
 def _config(meta_input: str) -> RunConfig:
     return RunConfig(kind="stacked", name=meta_input, base=TINY, meta=CASES[meta_input],
                      training=TrainingConfig(epochs=1, train_limit=1000, test_limit=200),
-                     stacking=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
+                     settings=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
                                              meta_input=meta_input, meta_epochs=2))
 
 
@@ -44,7 +44,7 @@ def finished(mnist, tmp_path_factory):
 
 
 def _labels(config: RunConfig) -> list[str]:
-    return [learner.label(index) for index, learner in enumerate(config.stacking.learners)]
+    return [learner.label(index) for index, learner in enumerate(config.settings.learners)]
 
 
 def _saved_kernel(folder) -> np.ndarray:

@@ -14,12 +14,12 @@ import tensorflow as tf
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.data.mnist import prepare_images
 from metalearn_core.inside import weight_figures
-from metalearn_core.inside.weights import LayerStatistics, histogram, probe_batch, weighted_layers
+from metalearn_core.models.layer_statistics import LayerStatistics, histogram, probe_batch, weighted_layers
 from metalearn_core.models.networks import build_network
 from metalearn_core.models.training import StreamingCallback, fit_network
 from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.store import RunStore
-from metalearn_core.runs.worker import StoreReporter
+from metalearn_core.worker import StoreReporter
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "home-v1"
 CONV = NetworkConfig((LayerConfig("conv2d", filters=4, kernel_size=3), LayerConfig("max_pool"),

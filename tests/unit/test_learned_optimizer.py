@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from metalearn_core.config import ConfigError
 from metalearn_core.kinds.learned_optimizer.meta_training import (
     EVAL_SEED_BASE,
     batch_indices,
@@ -41,7 +43,8 @@ from metalearn_core.kinds.learned_optimizer.specs import (
     OptimizerNetSpec,
 )
 
-PAPER_NET_SMALL = OptimizerNetSpec(kind="lstm", hidden=(3, 3), output_scale=0.5, momentum_decays=())
+PAPER_NET_SMALL = OptimizerNetSpec.paper(hidden=(3, 3), output_scale=0.5)
+FIXTURE_OPTIMIZER = Path(__file__).parents[1] / "fixtures" / "home-v1" / "runs" / "5" / "optimizer.npz"
 TINY = OptimizeeSpec(hidden=(4,), activation="tanh", batch_size=8, steps=10, input_size=6, classes=2, init_std=0.5)
 
 
@@ -84,8 +87,7 @@ def _dot(grads, optimizer: LearnedOptimizer, direction: dict) -> float:
 # --------------------------------------------------------------------------- 1. meta-gradients
 
 
-@pytest.mark.parametrize("spec", [OptimizerNetSpec(kind="lstm", hidden=(3, 3), output_scale=0.5, momentum_decays=()),
-                                  OptimizerNetSpec(hidden=(5,), output_scale=0.5)])
+@pytest.mark.parametrize("spec", [PAPER_NET_SMALL, OptimizerNetSpec.dense(hidden=(5,), output_scale=0.5)])
 def test_second_order_meta_gradient_matches_finite_differences(tiny_data, spec):
     optimizer = LearnedOptimizer(spec, seed=1, dtype="float64")
     theta, xs, ys = _unroll_inputs(tiny_data, steps=3)
@@ -147,7 +149,7 @@ def test_first_and_second_order_agree_on_one_step_and_differ_on_three(tiny_data)
 
 def _sgd_as_learned(learning_rate: float) -> LearnedOptimizer:
     """A linear coordinate-wise net on the raw gradient whose update is exactly ``-learning_rate * g``."""
-    spec = OptimizerNetSpec(kind="dense", hidden=(), preprocess=False, output_scale=0.5, momentum_decays=())
+    spec = OptimizerNetSpec.dense(hidden=(), preprocess=False, output_scale=0.5, momentum_decays=())
     optimizer = LearnedOptimizer(spec)
     optimizer.set_weights({"output_kernel": np.array([[-learning_rate / 0.5]]), "output_bias": np.zeros(1)})
     return optimizer
@@ -212,7 +214,8 @@ def test_preprocess_gradients_matches_the_formula(p):
 # --------------------------------------------------------------------------- 4. save and load
 
 
-@pytest.mark.parametrize("spec", [OptimizerNetSpec.paper(), OptimizerNetSpec(hidden=(6,), momentum_decays=(0.5, 0.9))])
+@pytest.mark.parametrize("spec", [OptimizerNetSpec.paper(), OptimizerNetSpec.dense(hidden=(6,), momentum_decays=(0.5, 0.9)),
+                                  OptimizerNetSpec.nominal(hidden=(3,))])
 def test_save_load_round_trip_gives_identical_updates(tmp_path, spec):
     optimizer = LearnedOptimizer(spec, seed=7)
     path = optimizer.save(tmp_path / "opt.npz")
@@ -247,14 +250,15 @@ def test_corrupted_or_foreign_files_raise_a_clear_value_error(tmp_path):
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda: OptimizeeSpec(hidden=(0,)), "positive integer"),
-    (lambda: OptimizeeSpec(activation="softplus"), "unknown activation"),
+    (lambda: OptimizeeSpec(hidden=(0,)), "hidden width must be a whole number of at least 1"),
+    (lambda: OptimizeeSpec(hidden=20), "hidden must be a list"),
+    (lambda: OptimizeeSpec(activation="softplus"), "activation must be one of"),
     (lambda: OptimizeeSpec(batch_size=0), "batch_size"),
     (lambda: OptimizeeSpec(steps=-1), "steps"),
     (lambda: OptimizeeSpec(classes=1), "classes"),
-    (lambda: OptimizerNetSpec(kind="gru"), "unknown kind"),
-    (lambda: OptimizerNetSpec(kind="lstm", hidden=()), "at least one layer"),
-    (lambda: OptimizerNetSpec(hidden=(20, 0)), "positive integer"),
+    (lambda: OptimizerNetSpec(kind="gru"), "kind must be one of"),
+    (lambda: OptimizerNetSpec.paper(hidden=()), "at least one layer"),
+    (lambda: OptimizerNetSpec(hidden=(20, 0)), "hidden width"),
     (lambda: OptimizerNetSpec(output_scale=0.0), "output_scale"),
     (lambda: OptimizerNetSpec(p=float("nan")), "p must"),
     (lambda: OptimizerNetSpec(momentum_decays=(1.0,)), "momentum_decays"),
@@ -266,6 +270,8 @@ def test_corrupted_or_foreign_files_raise_a_clear_value_error(tmp_path):
     (lambda: OptimizerNetSpec(rms_decays=(0.9, 1.0)), "rms_decays"),
     (lambda: OptimizerNetSpec(rms_decays=0.9), "rms_decays"),
     (lambda: OptimizerNetSpec(nominal_mix="yes"), "nominal_mix"),
+    (lambda: OptimizerNetSpec(kind="dense"), "belong to the nominal kind"),
+    (lambda: OptimizerNetSpec.paper(rms_decays=(0.9,)), "belong to the nominal kind"),
     (lambda: MetaTrainSpec(es_tail=-1), "es_tail"),
     (lambda: MetaTrainSpec(unroll=0), "unroll"),
     (lambda: MetaTrainSpec(meta_learning_rate=-1.0), "meta_learning_rate"),
@@ -273,7 +279,7 @@ def test_corrupted_or_foreign_files_raise_a_clear_value_error(tmp_path):
     (lambda: MetaTrainSpec(seed=1000), "seed"),
     (lambda: MetaTrainSpec(lr_schedule="exponential"), "lr_schedule"),
     (lambda: MetaTrainSpec(loss_weighting="last"), "loss_weighting"),
-    (lambda: MetaTrainSpec(unroll=20).check_against(OptimizeeSpec(steps=10)), "must not exceed"),
+    (lambda: MetaTrainSpec(unroll=20, method="backprop").check_against(OptimizeeSpec(steps=10)), "must not exceed"),
     (lambda: OptimizeeSpec.from_dict({"hidden": [20], "colour": "red"}), "unknown field"),
     (lambda: make_hand_optimizer("lion", 0.1), "unknown hand optimizer"),
     (lambda: make_hand_optimizer("sgd", 0.0), "learning_rate"),
@@ -283,15 +289,27 @@ def test_bad_settings_raise_value_error(build, message):
         build()
 
 
+def test_spec_errors_speak_the_config_vocabulary():
+    """Specs raise ConfigError with the run config's wording: "where: name must be ..."."""
+    with pytest.raises(ConfigError, match=r"^OptimizerNetSpec: output_scale must be a positive finite number, got 0\.0$"):
+        OptimizerNetSpec(output_scale=0.0)
+    with pytest.raises(ConfigError, match=r"^MetaTrainSpec: seed must be between 0 and 999, got 1000$"):
+        MetaTrainSpec(seed=1000)
+    with pytest.raises(ConfigError, match=r"^OptimizeeSpec: classes must be a whole number of at least 2, got 1$"):
+        OptimizeeSpec(classes=1)
+    assert MetaTrainSpec(unroll=20).check_against(OptimizeeSpec(steps=10)) is None  # ES has no truncation
+
+
 def test_meta_train_rejects_an_unroll_longer_than_the_trajectory(tiny_data):
     with pytest.raises(ValueError, match="must not exceed"):
-        meta_train(tiny_data, TINY, OptimizerNetSpec(), MetaTrainSpec(unroll=TINY.steps + 1))
+        meta_train(tiny_data, TINY, OptimizerNetSpec(), MetaTrainSpec(unroll=TINY.steps + 1, method="backprop"))
 
 
 def test_specs_round_trip_through_json():
-    for spec in (OptimizeeSpec(hidden=(20, 20)), OptimizerNetSpec(kind="dense", momentum_decays=(0.9,)),
-                 OptimizerNetSpec(time_scales=(5.0,), warm_start_rate=0.02), OptimizerNetSpec.paper(),
-                 MetaTrainSpec(unroll=5), MetaTrainSpec(lr_schedule="linear", loss_weighting="log")):
+    for spec in (OptimizeeSpec(hidden=(20, 20)), OptimizerNetSpec.dense(momentum_decays=(0.9,)),
+                 OptimizerNetSpec.dense(time_scales=(5.0,), warm_start_rate=0.02), OptimizerNetSpec.paper(),
+                 OptimizerNetSpec(), OptimizerNetSpec(hidden=(8, 8), rms_decays=(0.9, 0.99)), MetaTrainSpec(),
+                 MetaTrainSpec(unroll=5, method="backprop"), MetaTrainSpec(lr_schedule="linear", loss_weighting="log")):
         assert type(spec).from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
 
 
@@ -300,9 +318,27 @@ def test_specs_without_the_newer_fields_still_load():
     net = OptimizerNetSpec.from_dict({"kind": "dense", "hidden": [32, 32], "preprocess": True, "p": 10.0,
                                       "output_scale": 0.01, "momentum_decays": [0.5, 0.9, 0.99], "rms_decay": 0.999})
     assert net.hidden == (32, 32) and net.time_scales == () and net.input_width == 6
+    assert net == OptimizerNetSpec.dense()
     meta = MetaTrainSpec.from_dict({"unroll": 20, "meta_learning_rate": 0.003, "iterations": 10,
                                     "budget_seconds": 60.0, "seed": 0, "clip_norm": 1.0, "second_order": False})
     assert meta.unroll == 20 and meta.lr_schedule in ("constant", "cosine", "linear")
+    assert meta.method == "backprop" and meta.loss_clip == 0.0  # as it was trained, not today's ES defaults
+
+
+def test_defaults_are_todays_design_and_the_dense_design_is_one_name_away():
+    assert OptimizerNetSpec() == OptimizerNetSpec.nominal() and OptimizerNetSpec().kind == "nominal"
+    assert OptimizerNetSpec().mix_size > 0 and OptimizerNetSpec().rms_decays
+    dense = OptimizerNetSpec.dense()
+    assert (dense.kind, dense.hidden, dense.preprocess, dense.nominal_mix) == ("dense", (32, 32), True, False)
+    assert dense.input_width == 2 + 1 + len(dense.momentum_decays)
+    assert OptimizerNetSpec.paper().kind == "lstm" and OptimizerNetSpec.paper(hidden=(4,)).hidden == (4,)
+    assert MetaTrainSpec().method == "es" and MetaTrainSpec().loss_clip > 0
+
+
+def test_an_optimizer_saved_by_an_earlier_version_loads_as_the_dense_design():
+    """The old home's optimizer.npz holds a spec without the nominal fields (and the dense defaults of then)."""
+    loaded = LearnedOptimizer.load(FIXTURE_OPTIMIZER)
+    assert loaded.spec == OptimizerNetSpec.dense() and set(loaded.get_weights()) >= {"dense0_kernel"}
 
 
 def test_meta_learning_rate_schedules():
@@ -321,7 +357,7 @@ def test_meta_learning_rate_schedules():
                                                     ((), (0.9,), 0.9)])
 def test_warm_started_dense_net_is_adam(hidden, decays, beta_1):
     """The initial update is Adam's with ``warm_start_rate``, momentum at the decay nearest 0.9."""
-    spec = OptimizerNetSpec(hidden=hidden, momentum_decays=decays, warm_start_rate=0.03, time_scales=(10.0,))
+    spec = OptimizerNetSpec.dense(hidden=hidden, momentum_decays=decays, warm_start_rate=0.03, time_scales=(10.0,))
     learned, adam = LearnedOptimizer(spec, seed=3, dtype="float64"), make_hand_optimizer("adam", 0.03)
     adam.momentum = beta_1
     rng = np.random.default_rng(0)
@@ -333,9 +369,9 @@ def test_warm_started_dense_net_is_adam(hidden, decays, beta_1):
 
 
 def test_warm_start_is_skipped_where_it_cannot_apply():
-    for spec in (OptimizerNetSpec(kind="lstm", hidden=(4,), warm_start_rate=0.03),
-                 OptimizerNetSpec(momentum_decays=(), warm_start_rate=0.03),
-                 OptimizerNetSpec(hidden=(1,), warm_start_rate=0.03)):
+    for spec in (OptimizerNetSpec.paper(hidden=(4,), momentum_decays=(0.5, 0.9, 0.99), warm_start_rate=0.03),
+                 OptimizerNetSpec.dense(momentum_decays=(), warm_start_rate=0.03),
+                 OptimizerNetSpec.dense(hidden=(1,), warm_start_rate=0.03)):
         assert not spec.warm_starts
         plain = OptimizerNetSpec.from_dict({**spec.to_dict(), "warm_start_rate": 0.0})
         weights, reference = LearnedOptimizer(spec).get_weights(), LearnedOptimizer(plain).get_weights()
@@ -344,7 +380,7 @@ def test_warm_start_is_skipped_where_it_cannot_apply():
 
 
 def test_time_inputs_follow_the_step_count():
-    spec = OptimizerNetSpec(kind="dense", hidden=(), preprocess=False, momentum_decays=(), time_scales=(2.0, 50.0))
+    spec = OptimizerNetSpec.dense(hidden=(), preprocess=False, momentum_decays=(), time_scales=(2.0, 50.0))
     assert spec.input_width == 3
     optimizer = LearnedOptimizer(spec, dtype="float64")
     optimizer.set_weights({"output_kernel": np.array([[0.0], [1.0], [10.0]]), "output_bias": np.zeros(1)})
@@ -356,7 +392,7 @@ def test_time_inputs_follow_the_step_count():
 
 
 def test_log_weighting_is_the_mean_log_loss(tiny_data):
-    optimizer = LearnedOptimizer(OptimizerNetSpec(hidden=(5,), output_scale=0.5), seed=1, dtype="float64")
+    optimizer = LearnedOptimizer(OptimizerNetSpec.dense(hidden=(5,), output_scale=0.5), seed=1, dtype="float64")
     theta, xs, ys = _unroll_inputs(tiny_data, steps=3)
     state = optimizer.initial_state(TINY.num_params)
     meta_loss, losses, _, _ = unroll_meta_loss(optimizer, theta, state, xs, ys, TINY, weighting="log")
@@ -370,8 +406,9 @@ def test_log_weighting_is_the_mean_log_loss(tiny_data):
 
 def test_meta_training_lowers_the_loss_on_held_out_initialisations(tiny_data):
     spec = OptimizeeSpec(hidden=(4,), activation="tanh", batch_size=8, steps=20, input_size=6, classes=2, init_std=0.5)
-    net = OptimizerNetSpec(kind="lstm", hidden=(8, 8), momentum_decays=())  # the paper's kind of network
-    meta = MetaTrainSpec(unroll=5, iterations=20, meta_learning_rate=0.01, budget_seconds=60)
+    net = OptimizerNetSpec.paper(hidden=(8, 8), output_scale=0.01)  # the paper's kind of network
+    meta = MetaTrainSpec(unroll=5, iterations=20, meta_learning_rate=0.01, budget_seconds=60, method="backprop",
+                         loss_clip=0.0)
     optimizer = LearnedOptimizer(net, seed=meta.seed)
     before = evaluate_optimizers(tiny_data, spec, {"net": optimizer}, n_inits=5)
     records = []
@@ -384,7 +421,7 @@ def test_meta_training_lowers_the_loss_on_held_out_initialisations(tiny_data):
 
 def test_meta_training_stops_on_callback_and_should_stop(tiny_data):
     spec = OptimizeeSpec(hidden=(4,), batch_size=8, steps=10, input_size=6, classes=2)
-    meta, net = MetaTrainSpec(unroll=5, iterations=50), OptimizerNetSpec(kind="dense", hidden=(4,))
+    meta, net = MetaTrainSpec(unroll=5, iterations=50, method="backprop"), OptimizerNetSpec.dense(hidden=(4,))
     optimizer, history = meta_train(tiny_data, spec, net, meta, on_iteration=lambda i, r: i < 2)
     assert len(history) == 3 and history[-1]["stopped"] == "callback"
     _, history = meta_train(tiny_data, spec, net, meta, should_stop=lambda: True, initial=optimizer)
@@ -426,8 +463,8 @@ def test_optimizee_step_is_the_hand_rule_applied_to_the_gradient(tiny_data):
 
 def test_meta_training_follows_the_learning_rate_schedule(tiny_data):
     spec = OptimizeeSpec(hidden=(4,), batch_size=8, steps=10, input_size=6, classes=2)
-    net = OptimizerNetSpec(kind="dense", hidden=(4,))
-    meta = MetaTrainSpec(unroll=5, iterations=4, meta_learning_rate=0.01, lr_schedule="linear")
+    net = OptimizerNetSpec.dense(hidden=(4,))
+    meta = MetaTrainSpec(unroll=5, iterations=4, meta_learning_rate=0.01, lr_schedule="linear", method="backprop")
     optimizer, history = meta_train(tiny_data, spec, net, meta)
     adam, _ = next(value for key, value in optimizer.traced.items() if key[0] == "meta")
     # 8 truncations; the last one starts after 7 of 8: rate 0.01 * (1 - 7/8).

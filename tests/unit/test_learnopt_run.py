@@ -10,18 +10,26 @@ import pytest
 from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.kinds.base.run import train_base
 from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
-from metalearn_core.kinds.learned_optimizer.report import loss_curves_figure, optimizer_table, verdict
+from metalearn_core.kinds.learned_optimizer.presets import (
+    LEARNED_OPTIMIZER_TRAJECTORIES,
+    LSTM_TRAJECTORIES,
+    learned_optimizer_preset,
+    optimizee_network,
+)
+from metalearn_core.kinds.learned_optimizer.results import (
+    loss_curves_figure,
+    optimizer_table,
+    read_results,
+    verdict,
+)
 from metalearn_core.kinds.learned_optimizer.run import (
     OPTIMIZER_FILE,
     LearnedOptimizerError,
     check_config,
-    learned_optimizer_preset,
-    read_results,
     specs,
     train_learned_optimizer,
 )
-from metalearn_core.kinds.learned_optimizer.specs import OptimizerNetSpec
-from metalearn_core.presets import LEARNED_OPTIMIZER_TRAJECTORIES, LSTM_TRAJECTORIES, optimizee_network
+from metalearn_core.kinds.learned_optimizer.specs import MetaTrainSpec, OptimizeeSpec, OptimizerNetSpec
 from metalearn_core.runs.reporting import Reporter
 
 
@@ -37,7 +45,7 @@ def test_presets_are_the_papers_setup_and_round_trip():
     assert meta.unroll == 20 and meta.method == "backprop" and meta.iterations == LSTM_TRAJECTORIES
     assert RunConfig.from_json(config.to_json()) == config
     # The earlier dense design is still one setting away.
-    earlier = learned_optimizer_preset().replace(learned_optimizer=LearnedOptimizerConfig(design="dense"))
+    earlier = learned_optimizer_preset().replace(settings=LearnedOptimizerConfig(design="dense"))
     assert specs(earlier)[1].kind == "dense" and specs(earlier)[1].momentum_decays == (0.5, 0.9, 0.99)
 
 
@@ -48,11 +56,42 @@ def test_a_config_written_with_a_seconds_budget_still_parses():
            "eval_inits": 20, "tune_trajectories": 5, "grid_points": 10, "reuse_optimizer_of": 0, "seed": 0}
     data = {**json.loads(learned_optimizer_preset().to_json()), "learned_optimizer": old}
     config = RunConfig.from_dict(data)
-    assert config.learned_optimizer.budget_seconds == 600 and config.learned_optimizer.iterations == 100000
+    assert config.settings.budget_seconds == 600 and config.settings.iterations == 100000
     _, _, meta = specs(config)
     assert meta.budget_seconds == 600  # kept as the wall-clock cap
     with pytest.raises(ConfigError, match="design"):
         LearnedOptimizerConfig(design="adafactor")
+
+
+def test_a_default_run_trains_the_specs_defaults():
+    """One config: the specs a default run builds are the specs' own defaults, today's design."""
+    preset = learned_optimizer_preset()
+    for config in (preset, preset.replace(settings=LearnedOptimizerConfig())):
+        assert specs(config) == (OptimizeeSpec(), OptimizerNetSpec(), MetaTrainSpec())
+    assert specs(preset)[1] == OptimizerNetSpec.nominal((32,))
+    wide = preset.replace(meta=NetworkConfig((LayerConfig("dense", units=12), LayerConfig("dense", units=6))))
+    assert specs(wide)[1] == OptimizerNetSpec.nominal((12, 6))
+
+
+def test_the_dense_and_lstm_designs_read_the_configs_inputs():
+    settings = LearnedOptimizerConfig(design="dense", preprocess=False, p=5.0, output_scale=0.2, momentum_inputs=False)
+    dense = NetworkConfig((LayerConfig("dense", units=32), LayerConfig("dense", units=16)))
+    lstm = NetworkConfig((LayerConfig("lstm", units=7),))
+    preset = learned_optimizer_preset()
+    inputs = {"preprocess": False, "p": 5.0, "output_scale": 0.2, "momentum_decays": ()}
+    assert specs(preset.replace(meta=dense, settings=settings))[1] == OptimizerNetSpec.dense(hidden=(32, 16), **inputs)
+    for design in ("dense", "nominal"):  # LSTM layers are the paper's LSTM whatever the design
+        config = preset.replace(meta=lstm, settings=LearnedOptimizerConfig(**{**settings.__dict__, "design": design}))
+        assert specs(config)[1] == OptimizerNetSpec.paper(hidden=(7,), **inputs)
+    momenta = preset.replace(meta=dense, settings=LearnedOptimizerConfig(design="dense"))
+    assert specs(momenta)[1] == OptimizerNetSpec.dense(hidden=(32, 16))
+
+
+def test_config_and_specs_agree_on_what_a_run_may_set():
+    with pytest.raises(ConfigError, match="seed must be between 0 and 999"):
+        LearnedOptimizerConfig(seed=1000)  # a seed the meta-training could not use
+    with pytest.raises(ConfigError, match="meta-training method must be one of"):
+        LearnedOptimizerConfig(method="adam")
 
 
 def test_networks_a_learned_optimizer_cannot_use_are_refused():
@@ -85,13 +124,13 @@ def test_each_check_changes_one_thing_and_reuses_the_optimizer(check, expected):
     config = check_config(learned_optimizer_preset(), 7, check)
     optimizee, _, _ = specs(config)
     assert (optimizee.hidden, optimizee.activation, optimizee.steps) == expected
-    assert config.learned_optimizer.reuse_optimizer_of == 7 and config.meta == learned_optimizer_preset().meta
+    assert config.settings.reuse_optimizer_of == 7 and config.meta == learned_optimizer_preset().meta
 
 
 def test_a_short_run_then_a_check_reusing_its_optimizer(mnist, tmp_path):
     settings = LearnedOptimizerConfig(steps=20, unroll=10, iterations=6, eval_inits=3, tune_trajectories=1,
                                       grid_points=2)
-    config = learned_optimizer_preset().replace(learned_optimizer=settings)
+    config = learned_optimizer_preset().replace(settings=settings)
     first = tmp_path / "1"
     first.mkdir()
     epochs, progress = [], []
@@ -112,7 +151,7 @@ def test_a_short_run_then_a_check_reusing_its_optimizer(mnist, tmp_path):
     second = tmp_path / "2"
     second.mkdir()
     check = check_config(config, 1, "ReLU").replace(
-        learned_optimizer=LearnedOptimizerConfig(steps=20, unroll=10, eval_inits=2, tune_trajectories=1, grid_points=2,
+        settings=LearnedOptimizerConfig(steps=20, unroll=10, eval_inits=2, tune_trajectories=1, grid_points=2,
                                                  reuse_optimizer_of=1))
     reused = train_learned_optimizer(check, mnist, Reporter(), second)
     assert reused.status == "completed" and "train_seconds" not in reused.summary  # no meta-training

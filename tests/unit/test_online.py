@@ -12,7 +12,7 @@ from metalearn_core.kinds.fewshot.algorithms.functional import forward
 from metalearn_core.kinds.fewshot.config import FewShotConfig
 from metalearn_core.kinds.fewshot.run import FewShotModel
 from metalearn_core.kinds.fewshot.setup import fewshot_network, recommended_settings
-from metalearn_core.kinds.online import report
+from metalearn_core.kinds.online import results as online_results
 from metalearn_core.kinds.online.config import OnlineConfig
 from metalearn_core.kinds.online.learners import (
     Adam,
@@ -25,7 +25,7 @@ from metalearn_core.kinds.online.learners import (
 from metalearn_core.kinds.online.prequential import prequential
 from metalearn_core.kinds.online.streams import random_stream, rotating_stream, switching_stream
 from metalearn_core.runs.store import RunStore
-from metalearn_core.runs.worker import execute
+from metalearn_core.worker import execute
 
 TINY_FEWSHOT = dict(iterations=6, validation_every=5, validation_episodes=2, evaluation_episodes=10,
                     baseline_seconds=0.0, queries=5)
@@ -124,9 +124,9 @@ def report_summary_switch(stream):
 
 
 def test_config_validation_and_round_trip():
-    config = RunConfig(kind="online", online=OnlineConfig(stream="switch", length=400, learners=("sgd", "adam")))
+    config = RunConfig(kind="online", settings=OnlineConfig(stream="switch", length=400, learners=("sgd", "adam")))
     assert RunConfig.from_json(config.to_json()) == config
-    assert config.online.drift_at == 200 and OnlineConfig(stream="rotate").drift_at is None
+    assert config.settings.drift_at == 200 and OnlineConfig(stream="rotate").drift_at is None
     bad = [(dict(stream="spiral"), "stream must be one of"), (dict(batch_size=0), "batch size"),
            (dict(learners=()), "at least one learner"), (dict(learners=("sgd", "sgd")), "once"),
            (dict(learners=("metalearned",)), "finished few-shot run"), (dict(learners=("magic",)), "learner"),
@@ -144,7 +144,7 @@ def test_cli_flags_build_an_online_config():
     args = _parser().parse_args(["train", "--kind", "online", "--stream", "rotate", "--stream-length", "500",
                                  "--stream-batch", "4", "--max-angle", "45", "--fewshot-run", "7",
                                  "--meta-step", "meta-learned"])
-    settings = build_config(args).online
+    settings = build_config(args).settings
     assert (settings.stream, settings.length, settings.batch_size, settings.max_angle) == ("rotate", 500, 4, 45.0)
     assert settings.fewshot_run == 7 and settings.learners[-1] == "metalearned"
     assert settings.meta_step == "meta-learned"
@@ -158,7 +158,7 @@ def fewshot_home(tmp_path_factory, mnist, record_run):
     store = RunStore(tmp_path_factory.mktemp("online"))
     settings = FewShotConfig(algorithm="metasgd", **{**recommended_settings("metasgd"), **TINY_FEWSHOT})
     fewshot = record_run(store, RunConfig(kind="fewshot", base=fewshot_network("dense", hidden=(16,)),
-                                          fewshot=settings), mnist)
+                                          settings=settings), mnist)
     base = record_run(store, RunConfig(base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=16))),
                                        training=TrainingConfig(epochs=1, train_limit=500, test_limit=100)), mnist)
     return store, fewshot, base
@@ -210,13 +210,13 @@ def test_a_tiny_run_through_the_worker(fewshot_home, mnist):
     store, fewshot, base = fewshot_home
     settings = OnlineConfig(stream="rotate", length=120, batch_size=3, learners=("sgd", "pretrained", "metalearned"),
                             pretrained_run=base, fewshot_run=fewshot, report_every=25, window=40)
-    run_id = store.create_run(RunConfig(kind="online", online=settings))
+    run_id = store.create_run(RunConfig(kind="online", settings=settings))
     assert execute(store, run_id, None, data=mnist) == "completed", store.get(run_id).error
-    results = report.read_results(store.run_folder(run_id))
+    results = online_results.read_results(store.run_folder(run_id))
     assert set(results["learners"]) == {"sgd", "pretrained", "metalearned"}
     rows = store.metrics(run_id)
     assert {row["series"] for row in rows} == {"sgd", "pretrained", "metalearned"}
-    curves = report.curves_from_metrics(rows)
+    curves = online_results.curves_from_metrics(rows)
     for name, learner in results["learners"].items():
         correct = np.asarray(learner["correct"])
         assert len(correct) == 120
@@ -231,14 +231,14 @@ def test_a_tiny_run_through_the_worker(fewshot_home, mnist):
         assert learner["auc"] == pytest.approx(np.mean(np.cumsum(correct) / np.arange(1, 121)))
         assert store.get(run_id).summary[f"final_{name}"] == pytest.approx(learner["final"])
     assert results["stream"]["max_angle"] == pytest.approx(90.0) and results["drift_at"] is None
-    assert "| learner |" in report.markdown_table(report.results_rows(results))
+    assert "| learner |" in online_results.markdown_table(online_results.results_rows(results))
     json.dumps(results)  # plain JSON throughout
 
 
 def test_a_learner_that_cannot_be_built_fails_the_run_with_its_reason(home, mnist):
     store = RunStore(home)
     settings = OnlineConfig(learners=("metalearned",), fewshot_run=4242, length=100, window=50)
-    run_id = store.create_run(RunConfig(kind="online", online=settings))
+    run_id = store.create_run(RunConfig(kind="online", settings=settings))
     assert execute(store, run_id, None, data=mnist) == "failed"
     assert "few-shot run 4242 was not found" in store.get(run_id).error
 

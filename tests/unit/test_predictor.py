@@ -7,9 +7,11 @@ import pytest
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.data.mnist import prepare_images
 from metalearn_core.kinds.base.run import train_base
+from metalearn_core.kinds.learned_optimizer.presets import learned_optimizer_preset
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
 from metalearn_core.kinds.stacked.run import train_stacked
-from metalearn_core.predictor import PredictorError, load_predictor, predict_digit
+from metalearn_core.models.predictor import PredictorError, predict_digit
+from metalearn_core.predictor import load_predictor
 from metalearn_core.runs.reporting import Reporter
 
 SMALL = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=32)))
@@ -52,7 +54,7 @@ def test_stacked_run_predictor_reproduces_the_meta_accuracy(mnist, tmp_path):
     config = RunConfig(
         kind="stacked", base=SMALL,
         training=TrainingConfig(epochs=1, batch_size=64, train_limit=1000, test_limit=200),
-        stacking=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
+        settings=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
                                 meta_input="logits+features", meta_epochs=3),
     )
     result = train_stacked(config, mnist, Reporter(), tmp_path)
@@ -72,6 +74,13 @@ def test_missing_model_is_an_error(tmp_path):
         load_predictor(folder, RunConfig())
     with pytest.raises(PredictorError, match=r"stack.json missing"):
         load_predictor(folder, RunConfig(kind="stacked"))
+
+
+def test_a_kind_that_does_not_classify_digits_is_an_error(tmp_path):
+    folder = tmp_path / "4"
+    folder.mkdir()
+    with pytest.raises(PredictorError, match="run 4 is a learned_optimizer run: it does not classify digits"):
+        load_predictor(folder, learned_optimizer_preset())
 
 
 def test_corrupted_model_is_an_error(tmp_path):

@@ -34,7 +34,7 @@ def test_layer_list_editing():
 
 @pytest.mark.parametrize("name", ["seed", "dense", "cnn"])
 def test_config_survives_the_url(name):
-    config = preset_config(name).replace(kind="stacked", stacking=StackingConfig(
+    config = preset_config(name).replace(kind="stacked", settings=StackingConfig(
         learners=(LearnerConfig("network"), LearnerConfig("svm")), meta_input="logits"))
     token = config_to_token(config)
     assert token.replace("-", "").replace("_", "").isalnum()
@@ -50,7 +50,7 @@ def test_damaged_url_token_is_a_clear_error():
 def test_progress_view_for_a_running_stacked_run(tmp_path):
     store = RunStore(tmp_path)
     config = RunConfig(kind="stacked", training=TrainingConfig(epochs=4),
-                       stacking=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
+                       settings=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
                                                meta_epochs=5))
     run_id = store.create_run(config)
     assert progress_view(store.get(run_id)).label.startswith("queued")

@@ -29,7 +29,7 @@ def test_stacked_run_reports_each_learner_and_the_meta_network(mnist, tmp_path, 
     config = RunConfig(
         kind="stacked", base=base,
         training=TrainingConfig(epochs=2, batch_size=64, train_limit=2000, test_limit=400),
-        stacking=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
+        settings=StackingConfig(learners=(LearnerConfig("network"), LearnerConfig("random_forest")),
                                 meta_input=meta_input, meta_epochs=10),
     )
     series = set()
@@ -52,7 +52,7 @@ def test_svm_learner_with_cross_fitting(mnist):
     config = RunConfig(
         kind="stacked",
         training=TrainingConfig(epochs=1, train_limit=600, test_limit=200),
-        stacking=StackingConfig(learners=(LearnerConfig("svm", max_samples=300),), folds=2, meta_input="logits",
+        settings=StackingConfig(learners=(LearnerConfig("svm", max_samples=300),), folds=2, meta_input="logits",
                                 meta_epochs=3),
     )
     result = train_stacked(config, mnist, Reporter(), None)

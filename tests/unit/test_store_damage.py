@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from metalearn_core import kinds
 from metalearn_core.cli import main as cli
 from metalearn_core.config import RunConfig
 from metalearn_core.runs import recover as recover_module
@@ -134,7 +135,7 @@ def test_recover_keeps_rows_that_exist_and_reads_folders_without_a_record(home):
     (home / "runs" / "8" / "worker.log").write_text("Traceback (most recent call last):\n  boom\n")
     with store.db.transaction() as conn:
         conn.execute("DELETE FROM runs WHERE id IN (1, 3)")
-    report = recover_runs(home)
+    report = recover_runs(home, kinds.results_files())
     assert sorted(report.recovered) == [1, 3, 8] and report.kept == [2]
     assert report.with_history == [1]
     assert "config.json" in report.skipped[7]
@@ -143,14 +144,14 @@ def test_recover_keeps_rows_that_exist_and_reads_folders_without_a_record(home):
     assert runs[1].status == "completed" and runs[1].tags == ["keep"]
     assert runs[3].status == "completed" and runs[3].summary["test_accuracy"] == 0.9  # from evaluation.json
     assert runs[8].status == "failed" and "worker.log" in runs[8].error
-    assert recover_runs(home).recovered == [], "a second recovery finds nothing missing"
+    assert recover_runs(home, kinds.results_files()).recovered == [], "a second recovery finds nothing missing"
 
 
 def test_recover_skips_a_folder_whose_worker_still_trains(home, monkeypatch):
     _finished_runs(home, count=1)
     _lose_database(home)
     monkeypatch.setattr(recover_module, "lock_held", lambda path: True)
-    report = recover_runs(home)
+    report = recover_runs(home, kinds.results_files())
     assert report.recovered == [] and "still training" in report.skipped[1]
 
 

@@ -61,7 +61,7 @@ def test_few_shot_settings_belong_to_few_shot_sweeps():
     space = SearchSpace.from_dict({"inner_lr": {"low": 0.01, "high": 0.5}, "inner_steps": {"low": 1, "high": 5}},
                                   "fewshot")
     config = space.apply(RunConfig(kind="fewshot"), {"inner_lr": 0.2, "inner_steps": 3})
-    assert (config.fewshot.inner_lr, config.fewshot.inner_steps) == (0.2, 3)
+    assert (config.settings.inner_lr, config.settings.inner_steps) == (0.2, 3)
     assert "fewshot runs do not use this setting" in message({"epochs": {"low": 1, "high": 4}}, "fewshot")
     with pytest.raises(ConfigError, match="cannot be swept"):
         SearchSpace.from_dict({"epochs": {"low": 1, "high": 4}}, "stacked")

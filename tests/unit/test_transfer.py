@@ -13,7 +13,7 @@ import pytest
 from metalearn_core import kinds
 from metalearn_core.cli import _parser, build_config
 from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.kinds.transfer import report
+from metalearn_core.kinds.transfer import results as transfer_results
 from metalearn_core.kinds.transfer.config import TransferConfig
 from metalearn_core.kinds.transfer.source import source_run, target_domain, transfer_config
 from metalearn_core.runs.reporting import Reporter
@@ -122,7 +122,7 @@ def test_scratch_has_the_same_architecture_with_fresh_weights(source_home, sourc
 def test_the_config_takes_the_source_network_and_the_other_domain(source_home):
     config = small_config(RunStore(source_home))
     assert (config.kind, config.base) == ("transfer", TINY)
-    assert config.transfer.target == config.training.dataset == "fashion_mnist"
+    assert config.settings.target == config.training.dataset == "fashion_mnist"
     assert target_domain("fashion_mnist") == "mnist" and target_domain("mnist", "mnist") == "mnist"
     assert RunConfig.from_json(config.to_json()) == config
 
@@ -156,7 +156,7 @@ def test_a_bad_source_run_gets_a_clear_message(source_home, tmp_path):
 
 
 def test_the_worker_fails_a_transfer_whose_source_has_gone(source_home, tmp_path, mnist):
-    from metalearn_core.runs.worker import execute
+    from metalearn_core.worker import execute
 
     home = tmp_path / "gone"
     shutil.copytree(source_home, home)
@@ -172,7 +172,7 @@ def test_the_command_line_builds_a_transfer_run(source_home):
                                  "--transfer-shots", "1,5,all", "--transfer-modes", "frozen", "--repeats", "3"])
     config = build_config(args)
     assert (config.kind, config.base, config.training.dataset) == ("transfer", TINY, "fashion_mnist")
-    assert (config.transfer.shots, config.transfer.modes, config.transfer.repeats) == ((1, 5, 0), ("frozen",), 3)
+    assert (config.settings.shots, config.settings.modes, config.settings.repeats) == ((1, 5, 0), ("frozen",), 3)
     with pytest.raises(ConfigError, match="give --source-run"):
         build_config(_parser().parse_args(["--home", str(source_home), "train", "--kind", "transfer"]))
     with pytest.raises(ConfigError, match="is a flag of transfer runs"):
@@ -184,7 +184,7 @@ def test_the_command_line_builds_a_transfer_run(source_home):
 @pytest.fixture(scope="module")
 def finished_transfer(source_home, mnist):
     """A tiny MNIST -> Fashion-MNIST transfer run trained through the worker (run 2)."""
-    from metalearn_core.runs.worker import execute
+    from metalearn_core.worker import execute
 
     store = RunStore(source_home)
     run_id = store.create_run(small_config(store))
@@ -194,7 +194,7 @@ def finished_transfer(source_home, mnist):
 
 def test_a_transfer_run_writes_its_learning_curve(finished_transfer):
     store, run_id = finished_transfer
-    results = report.read_results(store.run_folder(run_id))
+    results = transfer_results.read_results(store.run_folder(run_id))
     assert (results["source_run"], results["source_dataset"], results["target"]) == (1, "mnist", "fashion_mnist")
     assert (results["modes"], results["shots"], results["train_samples"]) == (["scratch", "frozen", "all"], [2, 0], 1000)
     assert len(results["points"]) == 2 * 3 * 2  # shots x modes x repeats
@@ -235,16 +235,16 @@ def test_a_transfer_run_uses_the_target_domain_s_images_only(source_home, mnist,
 
 def test_the_report_draws_one_line_per_mode_on_a_log_axis(finished_transfer):
     store, run_id = finished_transfer
-    results = report.read_results(store.run_folder(run_id))
-    figure = report.learning_curve_figure(results)
+    results = transfer_results.read_results(store.run_folder(run_id))
+    figure = transfer_results.learning_curve_figure(results)
     lines = [trace for trace in figure.data if trace.mode == "lines+markers"]
-    assert [trace.name for trace in lines] == [report.MODE_LABELS[m] for m in ("scratch", "frozen", "all")]
+    assert [trace.name for trace in lines] == [transfer_results.MODE_LABELS[m] for m in ("scratch", "frozen", "all")]
     assert figure.layout.xaxis.type == "log" and list(figure.layout.xaxis.ticktext) == ["2", "all"]
     bands = [trace for trace in figure.data if trace.fill == "toself"]
     assert len(bands) == 3 and all(trace.mode == "lines" for trace in bands)  # a band under each line
-    table = report.results_table(results)
+    table = transfer_results.results_table(results)
     assert table["examples per class"].tolist() == ["2", "all"] and "gain (points)" in table
-    frame = report.curve_frame(results).set_index(["shots", "mode"])
+    frame = transfer_results.curve_frame(results).set_index(["shots", "mode"])
     gain = max(frame.loc[(2, "frozen"), "mean"], frame.loc[(2, "all"), "mean"]) - frame.loc[(2, "scratch"), "mean"]
     assert table["gain (points)"][0] == f"{100 * gain:+.1f}"
 
@@ -252,4 +252,6 @@ def test_the_report_draws_one_line_per_mode_on_a_log_axis(finished_transfer):
 def test_the_kind_is_registered_but_launched_from_a_base_run():
     kind = kinds.get("transfer")
     assert kind.section == "transfer" and kind.page != "train" and not kind.classifies_digits
-    assert json.loads(RunConfig().to_json())["transfer"]["source_run"] == 0
+    assert "transfer" not in json.loads(RunConfig().to_json())  # a base run holds its own settings only
+    assert json.loads(RunConfig(kind="transfer", settings=TransferConfig(source_run=4)).to_json())["transfer"][
+        "source_run"] == 4

@@ -17,11 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="with --optimizer learned: the finished learned-optimizer run whose optimizer trains")
 
 
-def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
+def apply_arguments(config: Any, settings: Any, args: argparse.Namespace, from_file: bool) -> Any:
     if args.learned_optimizer_run is None:
-        return config
+        return config.replace(kind="base")
     training = dataclasses.replace(config.training, learned_optimizer_run=args.learned_optimizer_run)
-    return config.replace(training=training)
+    return config.replace(kind="base", training=training)
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:

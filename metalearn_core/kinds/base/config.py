@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from metalearn_core.kinds.learned_optimizer.config import optimizee_shape
+
 
 def check(config: Any) -> None:
     """With optimizer "learned", the base network must be one a learned optimizer can train."""
     if config.training.optimizer == "learned":
-        from metalearn_core.kinds.learned_optimizer.config import optimizee_shape
-
         optimizee_shape(config.base)
 
 

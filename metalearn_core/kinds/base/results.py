@@ -1,4 +1,7 @@
-"""A finished base run's results: its test-set evaluation and its saved network as a digit predictor."""
+"""A finished base run's results: its test-set evaluation (``evaluation.json``, written by the worker).
+
+Its saved network as a digit predictor is :mod:`metalearn_core.kinds.base.predictor`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from metalearn_core.runs.run_files import DamagedFile, check_shape, number_list,
 EVALUATION_FILE = "evaluation.json"
 
 
-def read_evaluation(folder: Path) -> dict[str, Any] | None:
+def read_results(folder: Path) -> dict[str, Any] | None:
     """The run's ``evaluation.json`` (confusion matrix, per-class metrics, misclassified indices),
     or None when it is missing (a run that did not complete).
 
@@ -20,7 +23,7 @@ def read_evaluation(folder: Path) -> dict[str, Any] | None:
     class, and (when present) misclassified indices and predicted classes as whole numbers.
 
     Example:
-        >>> read_evaluation(Path("/nowhere")) is None
+        >>> read_results(Path("/nowhere")) is None
         True
     """
     evaluation = read_run_json(folder, EVALUATION_FILE, {"confusion": list, "per_class": list})
@@ -48,11 +51,3 @@ def _evaluation_problem(evaluation: dict[str, Any]) -> str:
             return f"its {key} are not a list of " + ("indices" if key == "misclassified" else "classes")
     return ""
 
-
-def load_predictor(folder: Path, config: Any):
-    """The saved ``model.keras`` as a :class:`~metalearn_core.predictor.Predictor`."""
-    from metalearn_core.predictor import Predictor, _load_file, _run_name
-
-    model = _load_file(folder, "model.keras")
-    description = f"{_run_name(folder)}: base network, {model.count_params():,} parameters"
-    return Predictor(model, description, config.training.scale_pixels)

@@ -9,6 +9,7 @@ import keras
 
 from metalearn_core.config import RunConfig
 from metalearn_core.data.mnist import MnistData
+from metalearn_core.kinds.learned_optimizer.run import train_with_learned_optimizer
 from metalearn_core.models.evaluation import evaluate_probabilities
 from metalearn_core.models.networks import build_network
 from metalearn_core.models.training import fit_network, predict, prepared_splits
@@ -22,8 +23,6 @@ def train_base(config: RunConfig, data: MnistData, reporter: Reporter, folder: P
     model is saved as ``model.keras`` in ``folder`` when one is given.
     """
     if config.training.optimizer == "learned":
-        from metalearn_core.kinds.learned_optimizer.run import train_with_learned_optimizer
-
         return train_with_learned_optimizer(config, data, reporter, folder)
     keras.utils.set_random_seed(config.training.seed)
     x_train, y_train, x_test, y_test = prepared_splits(data, config.training)

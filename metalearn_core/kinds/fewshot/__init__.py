@@ -1,11 +1,26 @@
 """The ``fewshot`` run kind: meta-learn on digits 0-4, adapt to digits 5-9 from a few examples."""
 
-from metalearn_core.kinds import RunKind
-from metalearn_core.kinds.fewshot import config, setup
+from metalearn_core.kinds.fewshot import cli, config, diagram, setup, sweep
+from metalearn_core.kinds.kind import RunKind
+
+
+def train(config, data, reporter, folder):
+    """Meta-train and evaluate the few-shot learner (imports TensorFlow)."""
+    from metalearn_core.kinds.fewshot.run import train_fewshot  # heavy: TensorFlow
+
+    return train_fewshot(config, data, reporter, folder)
+
+
+def read_results(folder):
+    """Its saved results, read back (pandas and plotly load with its tables and figures)."""
+    from metalearn_core.kinds.fewshot.results import read_results  # heavy: pandas, plotly
+
+    return read_results(folder)
+
 
 KIND = RunKind(
-    name="fewshot", label="Few-shot: learn new digits from a few examples",
-    run="metalearn_core.kinds.fewshot.run:train_fewshot", section="fewshot", section_class=config.FewShotConfig,
-    uses=("base", "fewshot"), check=setup.check_fewshot, describe=config.describe,
-    cli="metalearn_core.kinds.fewshot.cli", x_axis="meta-iteration", main_series="meta-train", page="fewshot",
+    name="fewshot", results_file="fewshot.json", label="Few-shot: learn new digits from a few examples", run=train,
+    section="fewshot", section_class=config.FewShotConfig, uses=("base", "fewshot"), check=setup.check_fewshot,
+    describe=config.describe, cli=cli, results=read_results, x_axis="meta-iteration", main_series="meta-train",
+    page="fewshot", diagram=diagram.diagram, sweep=sweep.SWEEP,
 )

@@ -27,12 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "mnist); another domain than --train-domain makes a cross-domain run")
 
 
-def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
+def apply_arguments(config: Any, settings: Any, args: argparse.Namespace, from_file: bool) -> Any:
     """The chosen algorithm with its recommended settings, then the flags on top.
 
     ``--dataset`` sets both domains unless ``--train-domain`` / ``--eval-domain`` name them.
     """
-    settings = config.fewshot
     if args.algorithm or not from_file:
         algorithm = args.algorithm or settings.algorithm
         settings = FewShotConfig(**{**settings.to_dict(), "algorithm": algorithm, **recommended_settings(algorithm)})
@@ -44,7 +43,7 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
         flags["eval_domain"] = flags["eval_domain"] or args.dataset
     settings = FewShotConfig(**{**settings.to_dict(), **{k: v for k, v in flags.items() if v is not None}})
     base = fewshot_network(args.network or "conv") if (args.network or not from_file) else config.base
-    return config.replace(base=base, fewshot=settings)  # checked when the kind is set (KIND.check)
+    return config.replace(kind="fewshot", base=base, settings=settings)
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:

@@ -6,7 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from metalearn_core.config import DATASETS, ConfigError, _check_choice, _check_int, _check_range
+from metalearn_core.config import DATASETS, ConfigError, check_choice, check_int, check_range
+from metalearn_core.kinds.fewshot.episodes import EpisodeConfig
 
 FEWSHOT_ALGORITHMS = ("protonet", "maml", "fomaml", "metasgd", "reptile")
 DOMAIN_SHORT = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}  # DATASETS' short names, for labels
@@ -35,7 +36,7 @@ class FewShotConfig:
         True
     """
 
-    # Defaults: the measured settings of metalearn_core/algorithms/defaults.py (see recommended_settings).
+    # Defaults: the measured settings of kinds/fewshot/algorithms/defaults.py (see recommended_settings).
     algorithm: str = "protonet"
     ways: int = 5
     shots: int = 5  # one model is trained on 5-shot episodes and scored 1-shot and 5-shot
@@ -61,25 +62,25 @@ class FewShotConfig:
 
     def __post_init__(self) -> None:
         where = "few-shot"
-        _check_choice(where, "algorithm", self.algorithm, FEWSHOT_ALGORITHMS)
-        _check_int(where, "ways", self.ways, 2, 10)
-        _check_int(where, "shots", self.shots, 1, 20)
-        _check_int(where, "queries", self.queries, 1, 50)
-        _check_int(where, "training ways", self.train_ways, 2, 40)
-        _check_range(where, "inner learning rate", self.inner_lr, 1e-5, 10.0)
-        _check_int(where, "inner steps", self.inner_steps, 1, 20)
-        _check_int(where, "evaluation inner steps", self.eval_inner_steps, 1, 50)
-        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-6, 1.0)
-        _check_int(where, "meta-batch size", self.meta_batch_size, 1, 64)
-        _check_int(where, "iterations", self.iterations, 1, 1_000_000)
-        _check_range(where, "time budget", self.time_budget, 0.0, 86_400.0)
-        _check_int(where, "validation interval", self.validation_every, 1, 100_000)
-        _check_int(where, "validation episodes", self.validation_episodes, 1, 1000)
-        _check_int(where, "evaluation episodes", self.evaluation_episodes, 10, 5000)
-        _check_range(where, "baseline seconds", self.baseline_seconds, 0.0, 86_400.0)
-        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
-        _check_choice(where, "meta-training domain", self.train_domain, DATASETS)
-        _check_choice(where, "evaluation domain", self.eval_domain, DATASETS)
+        check_choice(where, "algorithm", self.algorithm, FEWSHOT_ALGORITHMS)
+        check_int(where, "ways", self.ways, 2, 10)
+        check_int(where, "shots", self.shots, 1, 20)
+        check_int(where, "queries", self.queries, 1, 50)
+        check_int(where, "training ways", self.train_ways, 2, 40)
+        check_range(where, "inner learning rate", self.inner_lr, 1e-5, 10.0)
+        check_int(where, "inner steps", self.inner_steps, 1, 20)
+        check_int(where, "evaluation inner steps", self.eval_inner_steps, 1, 50)
+        check_range(where, "meta learning rate", self.meta_learning_rate, 1e-6, 1.0)
+        check_int(where, "meta-batch size", self.meta_batch_size, 1, 64)
+        check_int(where, "iterations", self.iterations, 1, 1_000_000)
+        check_range(where, "time budget", self.time_budget, 0.0, 86_400.0)
+        check_int(where, "validation interval", self.validation_every, 1, 100_000)
+        check_int(where, "validation episodes", self.validation_episodes, 1, 1000)
+        check_int(where, "evaluation episodes", self.evaluation_episodes, 10, 5000)
+        check_range(where, "baseline seconds", self.baseline_seconds, 0.0, 86_400.0)
+        check_int(where, "seed", self.seed, 0, 2**31 - 1)
+        check_choice(where, "meta-training domain", self.train_domain, DATASETS)
+        check_choice(where, "evaluation domain", self.eval_domain, DATASETS)
         if not isinstance(self.rotations, bool):
             raise ConfigError(f"{where}: rotations must be true or false, got {self.rotations!r}")
         for name in ("train_digits", "test_digits"):
@@ -93,8 +94,6 @@ class FewShotConfig:
 
     def episodes(self, shots: int | None = None):
         """The :class:`~metalearn_core.kinds.fewshot.episodes.EpisodeConfig` of this run (``shots`` overrides)."""
-        from metalearn_core.kinds.fewshot.episodes import EpisodeConfig
-
         return EpisodeConfig(ways=self.ways, shots=self.shots if shots is None else shots,
                              queries=self.queries, train_digits=self.train_digits,
                              test_digits=self.test_digits, rotations=self.rotations, seed=self.seed)
@@ -118,6 +117,6 @@ def domains_label(settings: FewShotConfig) -> str:
 
 
 def describe(config: Any) -> str:
-    settings = config.fewshot
+    settings = config.settings
     return (f"{settings.algorithm} ({domains_label(settings)}) on "
             + " → ".join(layer.describe() for layer in config.base.layers))

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from metalearn_core.config import ConfigError, _check_int
+from metalearn_core.config import ConfigError, check_int
 from metalearn_core.data.mnist import MnistData, prepare_images
 
 ROTATIONS = (90, 180, 270)  # degrees, counter-clockwise as np.rot90
@@ -87,10 +87,10 @@ class EpisodeConfig:
 
     def __post_init__(self) -> None:
         where = "episodes"
-        _check_int(where, "ways", self.ways, 2, 20)
-        _check_int(where, "shots", self.shots, 1, 50)
-        _check_int(where, "queries", self.queries, 1, 100)
-        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
+        check_int(where, "ways", self.ways, 2, 20)
+        check_int(where, "shots", self.shots, 1, 50)
+        check_int(where, "queries", self.queries, 1, 100)
+        check_int(where, "seed", self.seed, 0, 2**31 - 1)
         if not isinstance(self.rotations, bool):
             raise ConfigError(f"{where}: rotations must be true or false, got {self.rotations!r}")
         object.__setattr__(self, "train_digits", _check_digits("train digits", self.train_digits))

@@ -3,7 +3,7 @@ and a Prototypical Network's embedding space in two dimensions.
 
 Every function takes a :class:`~metalearn_core.kinds.fewshot.run.FewShotModel` (a saved learner,
 reloaded) and plain arrays of images (``(n, 28, 28)`` float32 in [0, 1]); the pages only draw
-what comes back (see :mod:`metalearn_core.inside.fewshot_figures`).
+what comes back (see :mod:`metalearn_core.kinds.fewshot.inside_figures`).
 
 Example:
     >>> model = FewShotModel.load(run.folder, run.config)  # doctest: +SKIP

@@ -1,4 +1,5 @@
-"""Plotly figures of a few-shot learner's inner workings (arrays from :mod:`metalearn_core.inside.fewshot`).
+"""Plotly figures of a few-shot learner's inner workings (arrays from
+:mod:`metalearn_core.kinds.fewshot.inside`).
 
 No TensorFlow here: each figure takes plain arrays, so the pages can import this module freely.
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from metalearn_core.figures import HIGHLIGHT, TEMPLATE, _colour, _rgba
+from metalearn_core.style import HIGHLIGHT, TEMPLATE, rgba, series_colour
 
 
 def step_heatmap(probabilities: np.ndarray, class_names: Sequence[str], step: int | None = None,
@@ -54,7 +55,7 @@ def adaptation_figure(accuracy: Sequence[float], right_probability: Sequence[flo
     for index, (values, name) in enumerate(((accuracy, "queries right"),
                                             (right_probability, "mean probability of the right digit"))):
         figure.add_trace(go.Scatter(x=steps, y=[100 * v for v in values], mode="lines+markers", name=name,
-                                    line={"color": _colour(index)},
+                                    line={"color": series_colour(index)},
                                     hovertemplate=f"after %{{x}} steps: %{{y:.1f}}% {name}<extra></extra>"))
     if step is not None:
         figure.add_vline(x=step, line_dash="dot", line_color="grey")
@@ -71,7 +72,7 @@ def rate_figure(summary: pd.DataFrame) -> go.Figure:
     for index, row in enumerate(summary.itertuples(index=False)):
         figure.add_trace(go.Box(
             name=row.variable, x=[row.variable], q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.min],
-            upperfence=[row.max], mean=[row.mean], marker_color=_colour(index), boxpoints=False))
+            upperfence=[row.max], mean=[row.mean], marker_color=series_colour(index), boxpoints=False))
     figure.add_hline(y=0, line_dash="dot", line_color="grey")
     figure.update_layout(template=TEMPLATE, height=340, showlegend=False, yaxis_title="inner learning rate",
                          title="Learned inner learning rates per layer", margin={"t": 40})
@@ -82,17 +83,17 @@ def embedding_figure(projection: Any, class_names: Sequence[str], query_y: Seque
     """Support digits, queries and prototypes in the 2-D PCA plane, over the projected prototypes' regions.
 
     Args:
-        projection: an :class:`~metalearn_core.inside.fewshot.EmbeddingProjection`.
+        projection: an :class:`~metalearn_core.kinds.fewshot.inside.EmbeddingProjection`.
         class_names: names of the classes, e.g. the digits.
         query_y: the queries' true classes (hover text) when known.
     """
     ways = len(class_names)
     # Each class owns an equal slice of [0, 1] on the colour scale; stitch the slice edges together.
-    scale = [[(k + edge) / ways, _rgba(_colour(k), 0.16)] for k in range(ways) for edge in (0, 1)]
+    scale = [[(k + edge) / ways, rgba(series_colour(k), 0.16)] for k in range(ways) for edge in (0, 1)]
     figure = go.Figure(go.Heatmap(x=projection.grid_x, y=projection.grid_y, z=projection.regions, zmin=-0.5,
                                   zmax=ways - 0.5, colorscale=scale, showscale=False, hoverinfo="skip"))
     for label, name in enumerate(class_names):
-        colour = _colour(label)
+        colour = series_colour(label)
         points = projection.support[projection.support_y == label]
         figure.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name=f"support {name}",
                                     legendgroup=str(label), marker={"color": colour, "size": 10},
@@ -106,7 +107,7 @@ def embedding_figure(projection: Any, class_names: Sequence[str], query_y: Seque
     truth = ["?"] * len(said) if query_y is None else [class_names[y] for y in query_y]
     figure.add_trace(go.Scatter(
         x=projection.query[:, 0], y=projection.query[:, 1], mode="markers", name="queries",
-        marker={"color": [_colour(p) for p in projection.predictions], "size": 9, "symbol": "x",
+        marker={"color": [series_colour(p) for p in projection.predictions], "size": 9, "symbol": "x",
                 "line": {"color": "black", "width": 0.5}},
         customdata=np.column_stack([truth, said]),
         hovertemplate="query: is %{customdata[0]}, network says %{customdata[1]}<extra></extra>"))

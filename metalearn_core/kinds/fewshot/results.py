@@ -1,4 +1,5 @@
-"""Tables, figures and the episode viewer for a finished few-shot run (``fewshot.json``).
+"""A finished few-shot run's results (``fewshot.json``) read back, with their tables, figures and
+the episode viewer.
 
 Everything here turns the results dict written by :func:`metalearn_core.kinds.fewshot.run.train_fewshot`
 into pandas frames, plotly figures and plain image lists; the Few-shot page only lays them out.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,13 +23,30 @@ import plotly.graph_objects as go
 
 from metalearn_core.data import domains
 from metalearn_core.data.mnist import MnistData
-from metalearn_core.figures import TEMPLATE, _colour
 from metalearn_core.kinds.fewshot.config import DOMAIN_SHORT
 from metalearn_core.kinds.fewshot.episodes import parse_class_id
 from metalearn_core.kinds.fewshot.setup import ALGORITHM_LABELS
+from metalearn_core.runs.run_files import DamagedFile, check_shape, read_run_json
+from metalearn_core.style import TEMPLATE, series_colour
 
+RESULTS_FILE = "fewshot.json"  # written by metalearn_core.kinds.fewshot.run
 BASELINE_LABELS = {"pixels": "Nearest centroid on pixels (no training)",
                    "pretrain": "Pre-train then nearest centroid (Chen et al. 2019)"}
+
+
+def read_results(folder: Path) -> dict[str, Any] | None:
+    """A finished few-shot run's ``fewshot.json``, or None when it is missing; DamagedFile (naming the
+    run and the file) when it is unreadable or lacks the scores the pages show."""
+    results = read_run_json(folder, RESULTS_FILE, {"iterations": float, "meta_train_seconds": float,
+                                                   "settings": dict})
+    if results is None:
+        return None
+    for shots, setting in results["settings"].items():
+        score = {"mean": float, "ci95": float}
+        if not shots.isdigit() or check_shape(setting, {"learner": dict, "pixels": dict}) or any(
+                check_shape(setting[method], score) for method in ("learner", "pixels")):
+            raise DamagedFile.of(folder, RESULTS_FILE, "its scores are not what the run wrote")
+    return results
 
 
 def _label(results: dict[str, Any]) -> str:
@@ -137,7 +156,7 @@ def comparison_figure(results: dict[str, Any]) -> go.Figure:
         figure.add_trace(go.Bar(
             x=[f"{ways}-way {shots}-shot" for shots, _ in settings], y=[100 * s["mean"] for s in scores],
             error_y={"type": "data", "array": [100 * s["ci95"] for s in scores]}, name=label,
-            marker_color=_colour(index),
+            marker_color=series_colour(index),
             hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}%<extra></extra>"))
     figure.add_hline(y=100 / ways, line_dash="dot", annotation_text="chance", line_color="grey")
     train, evaluation = result_domains(results)
@@ -155,7 +174,7 @@ def per_step_figure(results: dict[str, Any]) -> go.Figure:
     for index, (shots, setting) in enumerate(sorted(results["settings"].items(), key=lambda item: int(item[0]))):
         curve = setting.get("per_step") or []
         figure.add_trace(go.Scatter(x=list(range(len(curve))), y=[100 * v for v in curve], mode="lines+markers",
-                                    name=f"{shots}-shot", line={"color": _colour(index)},
+                                    name=f"{shots}-shot", line={"color": series_colour(index)},
                                     hovertemplate=f"{shots}-shot<br>after %{{x}} steps: %{{y:.1f}}%<extra></extra>"))
     figure.update_layout(template=TEMPLATE, height=320, xaxis_title="inner steps on the support set",
                          yaxis_title="query accuracy (%)", legend={"orientation": "h", "y": -0.25},

@@ -1,6 +1,6 @@
 """The few-shot run kind: meta-train one learner on digits it will never be tested on, then score it.
 
-A few-shot run (``RunConfig(kind="fewshot")``) takes its learner from ``config.fewshot.algorithm``
+A few-shot run (``RunConfig(kind="fewshot")``) takes its learner from ``config.settings.algorithm``
 (MAML, first-order MAML, Meta-SGD, Reptile or Prototypical Networks) and its network from the run's
 base network. :func:`train_fewshot` does what the worker calls for every run kind:
 
@@ -23,7 +23,7 @@ drawn on the Draw page.
 
 Example:
     >>> config = RunConfig(kind="fewshot", base=fewshot_network("conv"),  # doctest: +SKIP
-    ...                    fewshot=FewShotConfig(algorithm="maml", **recommended_settings("maml")))
+    ...                    settings=FewShotConfig(algorithm="maml", **recommended_settings("maml")))
     >>> result = train_fewshot(config, load_mnist(), Reporter(), folder)  # doctest: +SKIP
 """
 
@@ -41,21 +41,20 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_core.config import NetworkConfig, RunConfig
+from metalearn_core.data.domains import load_domain
 from metalearn_core.data.mnist import MnistData
-from metalearn_core.kinds.fewshot.algorithms import (
-    MAML,
-    MetaSGD,
-    NetworkSpec,
-    ProtoNet,
-    Reptile,
+from metalearn_core.kinds.fewshot.algorithms.baselines import (
     mean_confidence_interval,
-    meta_train,
     nearest_centroid_features,
     nearest_centroid_pixels,
     pretrain_classifier,
 )
-from metalearn_core.kinds.fewshot.algorithms.functional import forward
-from metalearn_core.kinds.fewshot.algorithms.protonet import episode_logits
+from metalearn_core.kinds.fewshot.algorithms.functional import NetworkSpec, forward
+from metalearn_core.kinds.fewshot.algorithms.loop import meta_train
+from metalearn_core.kinds.fewshot.algorithms.maml import MAML
+from metalearn_core.kinds.fewshot.algorithms.metasgd import MetaSGD
+from metalearn_core.kinds.fewshot.algorithms.protonet import ProtoNet, episode_logits
+from metalearn_core.kinds.fewshot.algorithms.reptile import Reptile
 from metalearn_core.kinds.fewshot.config import FewShotConfig
 from metalearn_core.kinds.fewshot.episodes import (
     ClassPool,
@@ -64,15 +63,14 @@ from metalearn_core.kinds.fewshot.episodes import (
     evaluation_episodes,
     sample_episode,
 )
+from metalearn_core.kinds.fewshot.results import RESULTS_FILE
 from metalearn_core.kinds.fewshot.setup import (  # noqa: F401 - re-exported: the light half of this module
     ALGORITHM_LABELS,
     MAX_EXAMPLES_PER_DIGIT,
-    RESULTS_FILE,
     FewShotError,
     check_fewshot,
     fewshot_network,
     learner_shape,
-    read_results,
     recommended_settings,
     teach_support,
 )
@@ -181,7 +179,7 @@ class FewShotModel:
     @classmethod
     def load(cls, folder: Path, config: RunConfig) -> FewShotModel:
         """The learner saved by a finished few-shot run; FewShotError names a missing or bad file."""
-        settings = config.fewshot
+        settings = config.settings
         if settings.algorithm == "protonet":
             path = Path(folder) / EMBEDDING_FILE
             if not path.exists():
@@ -417,8 +415,6 @@ def domain_data(name: str, config: RunConfig, data: MnistData) -> MnistData:
     """
     if name == config.training.dataset:
         return data
-    from metalearn_core.data.domains import load_domain
-
     return load_domain(name)
 
 
@@ -466,7 +462,7 @@ def train_fewshot(config: RunConfig, data: MnistData, reporter: Reporter, folder
     shot count, or 1-shot), ``fewshot_1shot`` / ``fewshot_5shot``, the domains, iterations and
     timing; the full results go to ``fewshot.json`` in ``folder``.
     """
-    settings = config.fewshot
+    settings = config.settings
     check_fewshot(config)
     train_data = domain_data(settings.train_domain, config, data)
     eval_data = domain_data(settings.eval_domain, config, data)

@@ -7,18 +7,16 @@ adapting) is :mod:`metalearn_core.kinds.fewshot.run`, imported by the worker and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from metalearn_core.config import ConfigError, LayerConfig, NetworkConfig, RunConfig
+from metalearn_core.kinds.fewshot.algorithms.defaults import BUDGET_SECONDS, DEFAULTS
 from metalearn_core.kinds.fewshot.config import FEWSHOT_ALGORITHMS
-from metalearn_core.runs.run_files import DamagedFile, check_shape, read_run_json
 
 ALGORITHM_LABELS = {"protonet": "Prototypical Networks", "maml": "MAML", "fomaml": "First-order MAML",
                     "metasgd": "Meta-SGD", "reptile": "Reptile"}
-RESULTS_FILE = "fewshot.json"
 
 
 class FewShotError(ValueError):
@@ -38,8 +36,6 @@ def recommended_settings(algorithm: str) -> dict[str, Any]:
         >>> recommended_settings("maml")["inner_lr"]
         0.05
     """
-    from metalearn_core.kinds.fewshot.algorithms.defaults import BUDGET_SECONDS, DEFAULTS
-
     if algorithm not in FEWSHOT_ALGORITHMS:
         raise ConfigError(f"few-shot: unknown algorithm {algorithm!r}; choose one of "
                           f"{', '.join(FEWSHOT_ALGORITHMS)}")
@@ -109,24 +105,8 @@ def learner_shape(network: NetworkConfig) -> tuple:
 
 def check_fewshot(config: RunConfig) -> None:
     """Raise ConfigError now (before a worker starts) if the learner cannot use the network."""
-    if config.fewshot.algorithm != "protonet":
+    if config.settings.algorithm != "protonet":
         learner_shape(config.base)
-
-
-def read_results(folder: Path) -> dict | None:
-    """A finished few-shot run's ``fewshot.json``, or None when it is missing; DamagedFile (naming the
-    run and the file) when it is unreadable or lacks the scores the pages show."""
-    results = read_run_json(folder, RESULTS_FILE, {"iterations": float, "meta_train_seconds": float,
-                                                   "settings": dict})
-    if results is None:
-        return None
-    for shots, setting in results["settings"].items():
-        score = {"mean": float, "ci95": float}
-        if not shots.isdigit() or check_shape(setting, {"learner": dict, "pixels": dict}) or any(
-                check_shape(setting[method], score) for method in ("learner", "pixels")):
-            raise DamagedFile.of(folder, RESULTS_FILE, "its scores are not what the run wrote")
-    return results
-
 
 
 # -- teaching a meta-trained learner new examples (the Draw page) ------------------------------

@@ -1,12 +1,26 @@
 """The ``learned_optimizer`` run kind: a meta network learns how to update the base network's weights."""
 
-from metalearn_core.kinds import RunKind
-from metalearn_core.kinds.learned_optimizer import config
+from metalearn_core.kinds.kind import RunKind
+from metalearn_core.kinds.learned_optimizer import cli, config, diagram
+
+
+def train(config, data, reporter, folder):
+    """Meta-train the optimizer and test it against hand-written ones (imports TensorFlow)."""
+    from metalearn_core.kinds.learned_optimizer.run import train_learned_optimizer  # heavy: TensorFlow
+
+    return train_learned_optimizer(config, data, reporter, folder)
+
+
+def read_results(folder):
+    """Its saved results, read back (pandas and plotly load with its tables and figures)."""
+    from metalearn_core.kinds.learned_optimizer.results import read_results  # heavy: pandas, plotly
+
+    return read_results(folder)
+
 
 KIND = RunKind(
-    name="learned_optimizer", label="Learned optimizer: the meta network trains the base network",
-    run="metalearn_core.kinds.learned_optimizer.run:train_learned_optimizer", section="learned_optimizer",
-    section_class=config.LearnedOptimizerConfig, uses=("base", "meta", "training", "learned_optimizer"),
-    check=config.check, cli="metalearn_core.kinds.learned_optimizer.cli", model_file="optimizer.npz",
-    x_axis="meta-iteration",
+    name="learned_optimizer", results_file="learned_optimizer.json", label="Learned optimizer: the meta network trains the base network", run=train,
+    section="learned_optimizer", section_class=config.LearnedOptimizerConfig,
+    uses=("base", "meta", "training", "learned_optimizer"), check=config.check, cli=cli, results=read_results,
+    model_file="optimizer.npz", x_axis="meta-iteration", diagram=diagram.diagram,
 )

@@ -27,12 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="a dense optimizer's design: nominal Adam term corrected by an MLP, or the earlier MLP")
 
 
-def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
+def apply_arguments(config: Any, settings: Any, args: argparse.Namespace, from_file: bool) -> Any:
     flags = {"reuse_optimizer_of": args.reuse_optimizer_of, "iterations": args.meta_iterations,
              "budget_seconds": args.meta_budget, "seed": args.meta_seed, "method": args.meta_method,
              "design": args.design}
     changes = {name: value for name, value in flags.items() if value is not None}
-    return config.replace(learned_optimizer=dataclasses.replace(config.learned_optimizer, **changes))
+    return config.replace(kind="learned_optimizer", settings=dataclasses.replace(settings, **changes))
 
 
 OPTIMIZERS = ("learned", "sgd", "momentum", "rmsprop", "adam")  # the order of the final-loss line

@@ -1,15 +1,44 @@
-"""The ``learned_optimizer`` kind's config section and the shapes of networks it can train and be."""
+"""The ``learned_optimizer`` kind's config section and the shapes of networks it can train and be.
+
+:class:`LearnedOptimizerConfig` is what a user sets. A run turns it, with the run's base and meta
+networks, into the three specs of :mod:`metalearn_core.kinds.learned_optimizer.specs` (the optimizee,
+the optimizer network, the meta-training) in one function, :func:`metalearn_core.kinds.learned_optimizer.run.specs`,
+which nothing else repeats. A setting that a spec merely copies takes its default from that spec, so every
+default is written once, in ``specs.py``, and a default run trains the specs' defaults: ``steps`` and
+``batch_size`` (OptimizeeSpec), ``unroll``, ``meta_learning_rate``, ``iterations``, ``budget_seconds``,
+``seed``, ``method`` and ``loss_clip`` (MetaTrainSpec), ``design`` (OptimizerNetSpec's kind), and
+``preprocess``, ``p`` and ``output_scale`` (those of :meth:`OptimizerNetSpec.dense`, the only designs
+that read them being the dense one and the paper's LSTM).
+
+Example:
+    >>> LearnedOptimizerConfig().method == MetaTrainSpec().method
+    True
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from metalearn_core.config import ConfigError, NetworkConfig, _check_int, _check_range
+from metalearn_core.config import (
+    ConfigError,
+    NetworkConfig,
+    check_bool,
+    check_choice,
+    check_int,
+    check_range,
+)
+from metalearn_core.kinds.learned_optimizer.specs import (
+    ACTIVATIONS,
+    MAX_SEED,
+    META_METHODS,
+    MetaTrainSpec,
+    OptimizeeSpec,
+    OptimizerNetSpec,
+)
 
-OPTIMIZEE_ACTIVATIONS = ("sigmoid", "relu", "tanh")
 DESIGNS = ("nominal", "dense")  # for a dense meta network; LSTM layers are always the paper's LSTM
-METHODS = ("backprop", "es")
+_OPTIMIZEE, _DENSE, _META = OptimizeeSpec(), OptimizerNetSpec.dense(), MetaTrainSpec()
 
 
 @dataclass(frozen=True)
@@ -20,71 +49,70 @@ class LearnedOptimizerConfig:
     the meta network (the optimizer, applied to every weight separately) must be LSTM layers
     (the paper: two of 20) or dense layers. Dense layers are the ``design``: ``"nominal"`` (the default,
     a per-parameter MLP correcting a nominal Adam step, :meth:`OptimizerNetSpec.nominal`) or ``"dense"``
-    (the earlier MLP on the gradient and its normalised momenta). Meta-training runs ``iterations``
-    trajectories of ``steps`` training steps of the base network on batches of ``batch_size``, each from a
-    fresh random initialisation, all seeded by ``seed``: the budget is in trajectories, so the same seed
-    gives the same optimizer whatever the machine's load. ``method`` ``"backprop"`` back-propagates
-    through ``unroll`` steps at a time (the paper); ``"es"`` estimates the meta-gradient by antithetic
-    evolution strategies on whole trajectories. ``budget_seconds`` is only a wall-clock safety cap (it
-    was the budget in configs written before; those still load). Losses entering the meta-loss are
-    clipped at ``loss_clip``. The baselines' learning rates are
+    (an MLP on the gradient and its normalised momenta, :meth:`OptimizerNetSpec.dense`). Meta-training runs
+    ``iterations`` trajectories of ``steps`` training steps of the base network on batches of ``batch_size``,
+    each from a fresh random initialisation, all seeded by ``seed``: the budget is in trajectories, so the
+    same seed gives the same optimizer whatever the machine's load. ``method`` ``"backprop"``
+    back-propagates through ``unroll`` steps at a time (the paper); ``"es"`` estimates the meta-gradient by
+    antithetic evolution strategies on whole trajectories. ``budget_seconds`` is only a wall-clock safety
+    cap. Losses entering the meta-loss are clipped at ``loss_clip``. The baselines' learning rates are
     tuned on ``tune_trajectories`` meta-training trajectories; everything is then scored on
     ``eval_inits`` held-out initialisations. ``reuse_optimizer_of`` (a run id) skips meta-training
     and evaluates that run's trained optimizer on this run's base network and steps: the
-    generalisation checks.
+    generalisation checks. The module docstring says where the defaults come from.
     """
 
-    preprocess: bool = True
-    p: float = 10.0
-    # The paper's LSTM reads only the gradient and scales its output by 0.1. The default dense
-    # optimizer also reads Adam-normalised momenta at three timescales, features of order 1 whose
-    # tuned step is about 0.01 (metalearn_core.kinds.learned_optimizer.specs.OptimizerNetSpec explains why).
-    momentum_inputs: bool = True
-    output_scale: float = 0.01
-    unroll: int = 20
-    steps: int = 100
-    batch_size: int = 128
-    meta_learning_rate: float = 3e-3
-    iterations: int = 600  # meta-training trajectories: the budget
-    budget_seconds: float = 1800.0  # wall-clock safety cap only (the budget in configs written before)
+    # The dense design's and the paper's LSTM's inputs and output scale (the nominal design has its own).
+    preprocess: bool = _DENSE.preprocess
+    p: float = _DENSE.p
+    momentum_inputs: bool = True  # the dense design's momenta (OptimizerNetSpec.dense's momentum_decays)
+    output_scale: float = _DENSE.output_scale
+    unroll: int = _META.unroll
+    steps: int = _OPTIMIZEE.steps
+    batch_size: int = _OPTIMIZEE.batch_size
+    meta_learning_rate: float = _META.meta_learning_rate
+    iterations: int = _META.iterations  # meta-training trajectories: the budget
+    budget_seconds: float = _META.budget_seconds  # wall-clock safety cap only
     eval_inits: int = 20
     tune_trajectories: int = 5
     grid_points: int = 10  # learning rates tried per hand-written optimizer, log-spaced
     reuse_optimizer_of: int = 0
-    seed: int = 0
-    design: str = "nominal"
-    # Antithetic ES measured better than back-propagation through 20-step truncations with the nominal
-    # design (specs.MetaTrainSpec and the README give the figures); the paper's LSTM preset keeps backprop.
-    method: str = "es"
-    loss_clip: float = 4.0
+    seed: int = _META.seed
+    design: str = OptimizerNetSpec().kind
+    method: str = _META.method
+    loss_clip: float = _META.loss_clip
+
+    @staticmethod
+    def upgrade(data: dict[str, Any], version: int) -> dict[str, Any]:
+        """A section saved in a version-1 config: one without ``design`` predates the nominal design,
+        evolution strategies and the loss clip, so it meant the dense MLP trained by backprop, unclipped."""
+        if version == 1 and "design" not in data:
+            return {"design": "dense", "method": "backprop", "loss_clip": 0.0, **data}
+        return data
 
     def __post_init__(self) -> None:
         where = "learned optimizer"
-        if self.design not in DESIGNS:
-            raise ConfigError(f"{where}: unknown design {self.design!r}; choose one of {', '.join(DESIGNS)}")
-        if self.method not in METHODS:
-            raise ConfigError(f"{where}: unknown meta-training method {self.method!r}; "
-                              f"choose one of {', '.join(METHODS)}")
-        _check_range(where, "loss clip", self.loss_clip, 0.0, 1000.0)
-        for name in ("preprocess", "momentum_inputs"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{where}: {name.replace('_', ' ')} must be true or false")
-        _check_range(where, "p", self.p, 1.0, 50.0)
-        _check_range(where, "output scale", self.output_scale, 1e-4, 10.0)
-        _check_int(where, "unroll", self.unroll, 1, 200)
-        _check_int(where, "steps", self.steps, 1, 10_000)
+        check_choice(where, "design", self.design, DESIGNS)
+        check_choice(where, "meta-training method", self.method, META_METHODS)
+        check_range(where, "loss clip", self.loss_clip, 0.0, 1000.0)
+        check_bool(where, "preprocess", self.preprocess)
+        check_bool(where, "momentum inputs", self.momentum_inputs)
+        check_range(where, "p", self.p, 1.0, 50.0)
+        check_range(where, "output scale", self.output_scale, 1e-4, 10.0)
+        check_int(where, "unroll", self.unroll, 1, 200)
+        check_int(where, "steps", self.steps, 1, 10_000)
         if self.unroll > self.steps:
             raise ConfigError(f"{where}: the unroll ({self.unroll}) cannot be longer than the trajectory "
                               f"({self.steps} steps)")
-        _check_int(where, "batch size", self.batch_size, 1, 8192)
-        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-6, 1.0)
-        _check_int(where, "iterations", self.iterations, 1, 10_000_000)
-        _check_range(where, "time budget", self.budget_seconds, 1.0, 86_400.0)
-        _check_int(where, "evaluation initialisations", self.eval_inits, 2, 1000)
-        _check_int(where, "tuning trajectories", self.tune_trajectories, 1, 100)
-        _check_int(where, "grid points", self.grid_points, 2, 50)
-        _check_int(where, "reused run", self.reuse_optimizer_of, 0, 2**31 - 1)
-        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
+        check_int(where, "batch size", self.batch_size, 1, 8192)
+        check_range(where, "meta learning rate", self.meta_learning_rate, 1e-6, 1.0)
+        check_int(where, "iterations", self.iterations, 1, 10_000_000)
+        check_range(where, "time budget", self.budget_seconds, 1.0, 86_400.0)
+        check_int(where, "evaluation initialisations", self.eval_inits, 2, 1000)
+        check_int(where, "tuning trajectories", self.tune_trajectories, 1, 100)
+        check_int(where, "grid points", self.grid_points, 2, 50)
+        check_int(where, "reused run", self.reuse_optimizer_of, 0, 2**31 - 1)
+        check_int(where, "seed", self.seed, 0, MAX_SEED)
 
 
 def optimizee_shape(base: NetworkConfig) -> tuple[tuple[int, ...], str]:
@@ -95,9 +123,9 @@ def optimizee_shape(base: NetworkConfig) -> tuple[tuple[int, ...], str]:
         raise ConfigError("base network: a learned optimizer trains a multilayer perceptron: a flatten layer "
                           "then one or more dense layers (the paper: one of 20 sigmoid units)")
     activations = {layer.activation for layer in dense}
-    if len(activations) > 1 or not activations <= set(OPTIMIZEE_ACTIVATIONS):
+    if len(activations) > 1 or not activations <= set(ACTIVATIONS):
         raise ConfigError(f"base network: give every dense layer the same activation, one of "
-                          f"{', '.join(OPTIMIZEE_ACTIVATIONS)} (got {', '.join(sorted(activations))})")
+                          f"{', '.join(ACTIVATIONS)} (got {', '.join(sorted(activations))})")
     return tuple(layer.units for layer in dense), activations.pop()
 
 

@@ -34,6 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from metalearn_core.kinds.learned_optimizer.run import OPTIMIZER_FILE, load_optimizer
+from metalearn_core.kinds.learned_optimizer.specs import OptimizeeSpec, held_out_split
+
 HAND_RULES = ("sgd", "momentum", "rmsprop", "adam")
 HISTORY_STEPS = 10  # warm-up updates before the probe: long enough for the momenta to settle on it
 
@@ -120,7 +123,7 @@ def probe_updates(rule: Any, gradients: np.ndarray, history: History) -> np.ndar
         >>> probe_updates(make_hand_optimizer("sgd", 0.5), np.array([2.0]), History("x", 1.0, 3))  # doctest: +SKIP
         array([-1.])
     """
-    import tensorflow as tf
+    import tensorflow as tf  # heavy: TensorFlow
 
     probes = tf.constant(np.asarray(gradients, dtype=np.float32))  # (points,)
     state = rule.initial_state(int(probes.shape[0]), tf.float32)
@@ -152,8 +155,7 @@ def run_rules(folder: Path, results: dict[str, Any], names: tuple[str, ...] = HA
         >>> sorted(run_rules(run.folder, read_results(run.folder)))  # doctest: +SKIP
         ['adam', 'learned', 'momentum', 'rmsprop', 'sgd']
     """
-    from metalearn_core.kinds.learned_optimizer.rules import make_hand_optimizer
-    from metalearn_core.kinds.learned_optimizer.run import OPTIMIZER_FILE, load_optimizer
+    from metalearn_core.kinds.learned_optimizer.rules import make_hand_optimizer  # heavy: TensorFlow
 
     rules: dict[str, Any] = {"learned": load_optimizer(Path(folder) / OPTIMIZER_FILE)}
     tuning = results.get("tuning", {})
@@ -183,10 +185,13 @@ def update_magnitudes(rules: dict[str, Any], spec: Any, x_eval: np.ndarray, y_ev
         >>> update_magnitudes(rules, spec, x_eval, y_eval, eval_seed(0, 0)).mean["learned"].shape  # doctest: +SKIP
         (100,)
     """
-    import tensorflow as tf
+    import tensorflow as tf  # heavy: TensorFlow
 
-    from metalearn_core.kinds.learned_optimizer.meta_training import batch_indices
-    from metalearn_core.kinds.learned_optimizer.rules import init_optimizee, optimizee_loss
+    from metalearn_core.kinds.learned_optimizer.meta_training import batch_indices  # heavy: TensorFlow
+    from metalearn_core.kinds.learned_optimizer.rules import (  # heavy: TensorFlow
+        init_optimizee,
+        optimizee_loss,
+    )
 
     steps = spec.steps if steps is None else steps
     indices = batch_indices(len(x_eval), spec.batch_size, steps + 1, init_seed)  # (steps + 1, batch)
@@ -221,9 +226,9 @@ def _moving_percentiles(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _trajectory_sizes(rule: Any, spec: Any, theta: Any, x_all: Any, y_all: Any, indices: np.ndarray,
                       steps: int) -> tuple[np.ndarray, np.ndarray]:
     """``|theta_{t+1} - theta_t|`` (steps, n) and the loss before each update (steps,) under ``rule``."""
-    import tensorflow as tf
+    import tensorflow as tf  # heavy: TensorFlow
 
-    from metalearn_core.kinds.learned_optimizer.rules import optimizee_step
+    from metalearn_core.kinds.learned_optimizer.rules import optimizee_step  # heavy: TensorFlow
 
     step = tf.function(lambda theta, state, x, y: optimizee_step(rule, theta, state, x, y, spec))
     state = rule.initial_state(spec.num_params, theta.dtype)
@@ -253,8 +258,7 @@ def run_inside(folder: Path, results: dict[str, Any], data: Any, seed: int = 0,
     Example:
         >>> curves, magnitudes = run_inside(run.folder, read_results(run.folder), load_mnist())  # doctest: +SKIP
     """
-    from metalearn_core.kinds.learned_optimizer.meta_training import eval_seed
-    from metalearn_core.kinds.learned_optimizer.specs import OptimizeeSpec, held_out_split
+    from metalearn_core.kinds.learned_optimizer.meta_training import eval_seed  # heavy: TensorFlow
 
     rules = run_rules(folder, results)
     spec = OptimizeeSpec.from_dict(results["optimizee"])

@@ -1,5 +1,5 @@
-"""Plotly figures of :mod:`metalearn_core.inside.optimizer`: the update rules drawn as functions,
-and the size of the updates along a training trajectory. No TensorFlow here.
+"""Plotly figures of :mod:`metalearn_core.kinds.learned_optimizer.inside`: the update rules drawn as
+functions, and the size of the updates along a training trajectory. No TensorFlow here.
 
 Example:
     >>> curves, magnitudes = run_inside(folder, results, data)  # doctest: +SKIP
@@ -12,14 +12,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from metalearn_core.figures import TEMPLATE, _colour, _rgba
-from metalearn_core.inside.optimizer import RuleCurves, UpdateMagnitudes
-from metalearn_core.kinds.learned_optimizer.report import LABELS
+from metalearn_core.kinds.learned_optimizer.inside import RuleCurves, UpdateMagnitudes
+from metalearn_core.kinds.learned_optimizer.results import LABELS
+from metalearn_core.style import TEMPLATE, rgba, series_colour
 
 
 def _colour_of(name: str) -> str:
     """The colour the loss-curves figure gives this optimizer (same order: learned, SGD, ... Adam)."""
-    return _colour(list(LABELS).index(name) if name in LABELS else len(LABELS))
+    return series_colour(list(LABELS).index(name) if name in LABELS else len(LABELS))
 
 
 def symlog(values: np.ndarray, threshold: float) -> np.ndarray:
@@ -57,7 +57,7 @@ def rule_figure(curves: RuleCurves, names: tuple[str, ...] = ("learned", "sgd", 
     """The update against the gradient, one panel per history, one line per rule.
 
     Args:
-        curves: from :func:`metalearn_core.inside.optimizer.rule_curves`.
+        curves: from :func:`metalearn_core.kinds.learned_optimizer.inside.rule_curves`.
         names: the rules to draw (those missing from ``curves`` are skipped).
         scale: ``"symlog"`` (both axes logarithmic on each side of zero) or ``"linear"``.
 
@@ -105,7 +105,7 @@ def _band(steps: np.ndarray, low: np.ndarray, high: np.ndarray, colour: str, gro
     floor = positive[positive > 0].min() if np.any(positive > 0) else 1e-12
     low, high = np.maximum(low, floor), np.maximum(high, floor)
     return go.Scatter(x=np.concatenate([steps, steps[::-1]]), y=np.concatenate([high, low[::-1]]), fill="toself",
-                      fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False,
+                      fillcolor=rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False,
                       legendgroup=group)
 
 

@@ -546,7 +546,8 @@ def run_learned_optimizer(data: Any, optimizee: OptimizeeSpec | None = None, net
                           on_progress: Callable[[str], Any] | None = None) -> tuple[LearnedOptimizer, dict[str, Any]]:
     """Meta-train (unless ``optimizer`` is given), then per check tune the baselines and evaluate all five.
 
-    The learned optimizer is trained on ``optimizee`` (the paper set-up by default) and applied unchanged
+    Missing specs are the defaults, a default learned-optimizer run's (the paper set-up, the nominal design,
+    ES for 600 trajectories). The learned optimizer is trained on ``optimizee`` and applied unchanged
     to every check in :data:`GENERALISATION_CHECKS`; the hand optimizers are re-tuned for each check.
 
     Returns:
@@ -557,8 +558,7 @@ def run_learned_optimizer(data: Any, optimizee: OptimizeeSpec | None = None, net
         >>> optimizer, report = run_learned_optimizer(data, checks=["paper"], n_inits=5)  # doctest: +SKIP
     """
     data = as_learnopt_data(data)
-    optimizee, net = optimizee or OptimizeeSpec(), net or OptimizerNetSpec.nominal()
-    meta = meta or MetaTrainSpec(method="es", iterations=600, loss_clip=4.0)
+    optimizee, net, meta = optimizee or OptimizeeSpec(), net or OptimizerNetSpec(), meta or MetaTrainSpec()
     checks = list(GENERALISATION_CHECKS) if checks is None else list(checks)
     unknown = [name for name in checks if name not in GENERALISATION_CHECKS]
     if unknown:

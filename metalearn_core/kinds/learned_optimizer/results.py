@@ -1,4 +1,5 @@
-"""Tables and figures of a finished learned-optimizer run (``learned_optimizer.json``).
+"""A finished learned-optimizer run's results (``learned_optimizer.json``) read back, with their
+table and figures.
 
 The comparison the paper draws (Andrychowicz et al. 2016, figure 4): the base network's training
 loss after each step under each optimizer, averaged over held-out initialisations, on a log scale.
@@ -11,16 +12,33 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from metalearn_core.figures import TEMPLATE, _colour, _rgba
+from metalearn_core.runs.run_files import DamagedFile, check_shape, read_run_json
+from metalearn_core.style import TEMPLATE, rgba, series_colour
 
+RESULTS_FILE = "learned_optimizer.json"  # written by metalearn_core.kinds.learned_optimizer.run
 LABELS = {"learned": "learned optimizer", "sgd": "SGD", "momentum": "momentum", "rmsprop": "RMSprop",
           "adam": "Adam"}
+
+
+def read_results(folder: Path) -> dict[str, Any] | None:
+    """A finished run's ``learned_optimizer.json``, or None when missing; DamagedFile (naming the run
+    and the file) when it is unreadable or lacks the evaluation the pages show."""
+    results = read_run_json(folder, RESULTS_FILE, {"evaluation": dict})
+    if results is None:
+        return None
+    evaluation, curve = results["evaluation"], {"final_loss_mean": (float, type(None)), "loss_curves": list}
+    if (check_shape(evaluation, {"optimizers": dict, "steps": int}, "evaluation")
+            or "learned" not in evaluation["optimizers"]
+            or any(check_shape(score, curve) for score in evaluation["optimizers"].values())):
+        raise DamagedFile.of(folder, RESULTS_FILE, "its evaluation of the optimizers is not what the run wrote")
+    return results
 
 
 def _ordered(results: dict[str, Any]) -> list[str]:
@@ -83,10 +101,10 @@ def loss_curves_figure(results: dict[str, Any], title: str = "") -> go.Figure:
         if not len(finite):
             continue
         steps = np.arange(finite.shape[1])
-        colour = _colour(index)
+        colour = series_colour(index)
         low, high = np.percentile(finite, 10, axis=0), np.percentile(finite, 90, axis=0)
         figure.add_trace(go.Scatter(x=np.concatenate([steps, steps[::-1]]), y=np.concatenate([high, low[::-1]]),
-                                    fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
+                                    fill="toself", fillcolor=rgba(colour, 0.15), line={"width": 0},
                                     hoverinfo="skip", showlegend=False, legendgroup=name))
         figure.add_trace(go.Scatter(x=steps, y=finite.mean(axis=0), mode="lines", name=LABELS.get(name, name),
                                     legendgroup=name, line={"color": colour, "width": 3 if name == "learned" else 2},

@@ -110,7 +110,7 @@ class HandOptimizer:
     Example:
         >>> rule = make_hand_optimizer("momentum", 0.1)
         >>> delta, state = rule.update(tf.constant([1.0]), rule.initial_state(1))
-        >>> float(delta[0])
+        >>> round(float(delta[0]), 6)
         -0.1
     """
 

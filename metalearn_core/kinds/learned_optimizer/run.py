@@ -32,13 +32,12 @@ from metalearn_core.kinds.learned_optimizer.config import (
     optimizee_shape,
     optimizer_shape,
 )
-from metalearn_core.presets import learned_optimizer_preset as learned_optimizer_preset  # noqa: F401
-from metalearn_core.presets import optimizee_network
+from metalearn_core.kinds.learned_optimizer.presets import optimizee_network
+from metalearn_core.kinds.learned_optimizer.specs import MetaTrainSpec, OptimizeeSpec, OptimizerNetSpec
+from metalearn_core.models.evaluation import evaluate_probabilities
 from metalearn_core.runs.reporting import Reporter, RunResult
-from metalearn_core.runs.run_files import DamagedFile, check_shape, read_run_json
 
 OPTIMIZER_FILE = "optimizer.npz"
-RESULTS_FILE = "learned_optimizer.json"
 HAND_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 
 
@@ -46,11 +45,20 @@ class LearnedOptimizerError(ValueError):
     """A learned optimizer cannot be found or read; the message says which run and file."""
 
 
-def specs(config: RunConfig) -> tuple[Any, Any, Any]:
-    """The (OptimizeeSpec, OptimizerNetSpec, MetaTrainSpec) of a learned-optimizer run."""
-    from metalearn_core.kinds.learned_optimizer.specs import MetaTrainSpec, OptimizeeSpec, OptimizerNetSpec
+def specs(config: RunConfig) -> tuple[OptimizeeSpec, OptimizerNetSpec, MetaTrainSpec]:
+    """The (OptimizeeSpec, OptimizerNetSpec, MetaTrainSpec) of a learned-optimizer run: the one place a run's
+    config becomes specs (the run, its diagram and its checks all call this).
 
-    settings = config.learned_optimizer
+    The base network gives the optimizee's layers, the meta network the optimizer's kind and widths (dense
+    layers of the ``"nominal"`` design: :meth:`OptimizerNetSpec.nominal`; of the ``"dense"`` design:
+    :meth:`OptimizerNetSpec.dense`; LSTM layers: :meth:`OptimizerNetSpec.paper`), and the config's settings
+    the rest.
+
+    Example:
+        >>> specs(learned_optimizer_preset()) == (OptimizeeSpec(), OptimizerNetSpec(), MetaTrainSpec())
+        True
+    """
+    settings = config.settings
     hidden, activation = optimizee_shape(config.base)
     kind, units = optimizer_shape(config.meta)
     optimizee = OptimizeeSpec(hidden=hidden, activation=activation, batch_size=settings.batch_size,
@@ -58,9 +66,9 @@ def specs(config: RunConfig) -> tuple[Any, Any, Any]:
     if kind == "dense" and settings.design == "nominal":
         net = OptimizerNetSpec.nominal(units)
     else:
-        net = OptimizerNetSpec(kind=kind, hidden=units, preprocess=settings.preprocess, p=settings.p,
-                               output_scale=settings.output_scale,
-                               momentum_decays=OptimizerNetSpec().momentum_decays if settings.momentum_inputs else ())
+        design = OptimizerNetSpec.paper if kind == "lstm" else OptimizerNetSpec.dense
+        net = design(hidden=units, preprocess=settings.preprocess, p=settings.p, output_scale=settings.output_scale,
+                     momentum_decays=OptimizerNetSpec.dense().momentum_decays if settings.momentum_inputs else ())
     meta = MetaTrainSpec(unroll=settings.unroll, meta_learning_rate=settings.meta_learning_rate,
                          iterations=settings.iterations, budget_seconds=settings.budget_seconds, seed=settings.seed,
                          method=settings.method, loss_clip=settings.loss_clip)
@@ -74,7 +82,7 @@ def reused_optimizer_path(folder: Path, run_id: int) -> Path:
 
 def load_optimizer(path: Path):
     """A saved learned optimizer; LearnedOptimizerError names the file when it is missing or damaged."""
-    from metalearn_core.kinds.learned_optimizer.rules import LearnedOptimizer
+    from metalearn_core.kinds.learned_optimizer.rules import LearnedOptimizer  # heavy: TensorFlow
 
     try:
         return LearnedOptimizer.load(path)
@@ -113,14 +121,15 @@ def train_learned_optimizer(config: RunConfig, data: MnistData, reporter: Report
     (``final_loss_<name>``), ``learned_beats_adam`` and, as ``test_accuracy``, the mean test
     accuracy of the base network trained by the learned optimizer.
     """
-    from metalearn_core.kinds.learned_optimizer.meta_training import (
+    from metalearn_core.kinds.learned_optimizer.meta_training import (  # heavy: TensorFlow
         evaluate_optimizers,
         meta_train,
         tune_baselines,
     )
-    from metalearn_core.kinds.learned_optimizer.rules import make_hand_optimizer
+    from metalearn_core.kinds.learned_optimizer.results import RESULTS_FILE  # heavy: pandas, plotly
+    from metalearn_core.kinds.learned_optimizer.rules import make_hand_optimizer  # heavy: TensorFlow
 
-    settings = config.learned_optimizer
+    settings = config.settings
     optimizee, net, meta = specs(config)
     summary: dict[str, Any] = {"data_source": data.source}
     results: dict[str, Any] = {"optimizee": optimizee.to_dict(), "net": net.to_dict(), "meta": meta.to_dict()}
@@ -169,24 +178,10 @@ def train_learned_optimizer(config: RunConfig, data: MnistData, reporter: Report
 
 def _grid(points: int) -> dict[str, tuple[float, ...]]:
     """``points`` log-spaced learning rates over each optimizer's default range."""
-    from metalearn_core.kinds.learned_optimizer.meta_training import DEFAULT_GRID
+    from metalearn_core.kinds.learned_optimizer.meta_training import DEFAULT_GRID  # heavy: TensorFlow
 
     return {name: tuple(float(v) for v in np.geomspace(values[0], values[-1], points))
             for name, values in DEFAULT_GRID.items()}
-
-
-def read_results(folder: Path) -> dict | None:
-    """A finished run's ``learned_optimizer.json``, or None when missing; DamagedFile (naming the run
-    and the file) when it is unreadable or lacks the evaluation the pages show."""
-    results = read_run_json(folder, RESULTS_FILE, {"evaluation": dict})
-    if results is None:
-        return None
-    evaluation, curve = results["evaluation"], {"final_loss_mean": (float, type(None)), "loss_curves": list}
-    if (check_shape(evaluation, {"optimizers": dict, "steps": int}, "evaluation")
-            or "learned" not in evaluation["optimizers"]
-            or any(check_shape(score, curve) for score in evaluation["optimizers"].values())):
-        raise DamagedFile.of(folder, RESULTS_FILE, "its evaluation of the optimizers is not what the run wrote")
-    return results
 
 
 # -- presets and the generalisation checks -------------------------------------------------------
@@ -204,12 +199,12 @@ def check_config(config: RunConfig, run_id: int, check: str) -> RunConfig:
     """A run that evaluates run ``run_id``'s trained optimizer on one changed set-up (see CHECKS).
 
     Example:
-        >>> check_config(learned_optimizer_preset(), 3, "200 steps").learned_optimizer.steps
+        >>> check_config(learned_optimizer_preset(), 3, "200 steps").settings.steps
         200
     """
     if check not in CHECKS:
         raise ValueError(f"unknown check {check!r}; choose one of {', '.join(CHECKS)}")
-    settings = config.learned_optimizer
+    settings = config.settings
     hidden, activation = optimizee_shape(config.base)
     steps = settings.steps
     if check == "200 steps":
@@ -222,7 +217,7 @@ def check_config(config: RunConfig, run_id: int, check: str) -> RunConfig:
         activation = "relu"
     base = optimizee_network(hidden, activation)
     learned = LearnedOptimizerConfig(**{**settings.__dict__, "steps": steps, "reuse_optimizer_of": run_id})
-    return config.replace(name=f"check: {check} (optimizer of run {run_id})", base=base, learned_optimizer=learned)
+    return config.replace(name=f"check: {check} (optimizer of run {run_id})", base=base, settings=learned)
 
 
 # -- a base run trained by a learned optimizer -----------------------------------------------------
@@ -242,13 +237,15 @@ def train_with_learned_optimizer(config: RunConfig, data: MnistData, reporter: R
     scale. The result is an ordinary Keras model (``model.keras``) with the usual evaluation, so the
     run can be compared and drawn on like any other.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # heavy: TensorFlow
 
-    from metalearn_core.kinds.learned_optimizer.rules import init_optimizee, optimizee_step, unflatten
-    from metalearn_core.kinds.learned_optimizer.specs import OptimizeeSpec
-    from metalearn_core.models.evaluation import evaluate_probabilities
-    from metalearn_core.models.networks import build_network
-    from metalearn_core.models.training import predict, prepared_splits
+    from metalearn_core.kinds.learned_optimizer.rules import (  # heavy: TensorFlow
+        init_optimizee,
+        optimizee_step,
+        unflatten,
+    )
+    from metalearn_core.models.networks import build_network  # heavy: Keras
+    from metalearn_core.models.training import predict, prepared_splits  # heavy: Keras
 
     training = config.training
     if folder is None:
@@ -298,6 +295,6 @@ def train_with_learned_optimizer(config: RunConfig, data: MnistData, reporter: R
 
 
 def _logits(theta, x: np.ndarray, spec) -> Any:
-    from metalearn_core.kinds.learned_optimizer.rules import optimizee_logits
+    from metalearn_core.kinds.learned_optimizer.rules import optimizee_logits  # heavy: TensorFlow
 
     return optimizee_logits(theta, x, spec)

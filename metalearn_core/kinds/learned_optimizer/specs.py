@@ -6,12 +6,23 @@
 * :class:`LearnOptData`: MNIST scaled to [0, 1], flattened, with the last ``held_out`` training images kept
   apart for the evaluation trajectories' minibatches.
 
+Each spec's defaults are what a default learned-optimizer run trains (the paper's MNIST problem, the
+nominal design, antithetic ES); a run builds its specs from its config in one place,
+:func:`metalearn_core.kinds.learned_optimizer.run.specs`. Specs validate themselves with the
+vocabulary of :mod:`metalearn_core.config` and raise its ``ConfigError`` (a ``ValueError``).
+
+Saved form: ``to_dict`` writes every field, so a field a saved dict lacks was added after it was written;
+``from_dict`` reads it as the value the code had then, not today's default (for the optimizer network the
+dense design's, for meta-training backprop without a loss clip), so a saved optimizer loads as what it was.
+
 Reference: Andrychowicz et al. 2016, "Learning to learn by gradient descent by gradient descent",
 arXiv:1606.04474, section 3.2 (MNIST) and appendix A (gradient preprocessing).
 
 Example:
     >>> OptimizeeSpec(hidden=(40,)).num_params
     31810
+    >>> OptimizerNetSpec() == OptimizerNetSpec.nominal((32,))
+    True
     >>> MetaTrainSpec.from_dict(MetaTrainSpec(unroll=10).to_dict()).unroll
     10
 """
@@ -25,45 +36,67 @@ from typing import Any
 
 import numpy as np
 
+from metalearn_core.config import (
+    ConfigError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive,
+    check_range,
+    check_sequence,
+)
+
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
-NET_KINDS = ("lstm", "dense", "nominal")
-META_METHODS = ("backprop", "es")
+NET_KINDS = ("nominal", "lstm", "dense")
+META_METHODS = ("es", "backprop")
 LR_SCHEDULES = ("constant", "cosine", "linear")
 LOSS_WEIGHTINGS = ("mean", "log")
+MAX_SEED = 999  # trajectory i of seed s is seeded s * 1_000_000 + i (see meta_training)
+
+# The dense design (:meth:`OptimizerNetSpec.dense`), the defaults before the nominal design: also what a field
+# missing from a saved OptimizerNetSpec means.
+DENSE_DESIGN: dict[str, Any] = {
+    "kind": "dense", "hidden": (32, 32), "preprocess": True, "p": 10.0,
+    "output_scale": 0.01,  # Adam-like features are O(1); tuned Adam's step is about 0.02 of them
+    "momentum_decays": (0.5, 0.9, 0.99), "rms_decay": 0.999, "warm_start_rate": 0.0, "time_scales": (),
+    "nominal_rate": 0.03, "magnitude_range": 3.0, "rms_decays": (), "nominal_mix": False,
+}
+# What a field missing from a saved MetaTrainSpec means: the defaults before ES (backprop, a seconds budget).
+EARLIER_META: dict[str, Any] = {"iterations": 100_000, "budget_seconds": 600.0, "method": "backprop", "loss_clip": 0.0}
 
 
-def _check_hidden(hidden: Any, what: str, allow_empty: bool) -> tuple[int, ...]:
-    if isinstance(hidden, int | str) or not hasattr(hidden, "__iter__"):
-        raise ValueError(f"{what}: hidden must be a sequence of layer widths, got {hidden!r}")
-    widths = tuple(hidden)
+def _widths(where: str, hidden: Any, allow_empty: bool) -> tuple[int, ...]:
+    """Layer widths as a tuple of whole numbers >= 1; ConfigError otherwise."""
+    widths = check_sequence(where, "hidden", hidden)
     if not widths and not allow_empty:
-        raise ValueError(f"{what}: hidden needs at least one layer")
+        raise ConfigError(f"{where}: hidden needs at least one layer")
     for width in widths:
-        if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
-            raise ValueError(f"{what}: every hidden width must be a positive integer, got {width!r}")
-    return tuple(int(width) for width in widths)
+        check_int(where, "every hidden width", width, 1)
+    return widths
 
 
-def _check_positive_int(value: Any, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _numbers(where: str, name: str, values: Any, below: float | None = None) -> tuple[float, ...]:
+    """Positive finite numbers (each below ``below`` when given) as a tuple of floats; ConfigError otherwise."""
+    numbers = check_sequence(where, name, values)
+    for number in numbers:
+        check_positive(where, name, number, below)
+    return tuple(float(number) for number in numbers)
 
 
-def _check_positive_float(value: Any, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+def _from_dict(cls: type, data: Any, earlier: dict[str, Any]) -> Any:
+    """Build a spec from a saved JSON object, turning lists back into tuples and rejecting unknown keys.
 
-
-def _from_dict(cls: type, data: Any) -> Any:
-    """Build a spec from a JSON object, turning lists back into tuples and rejecting unknown keys."""
+    A field the dict lacks reads as ``earlier``'s value (the default when the dict was written), else as
+    the class default.
+    """
     if not isinstance(data, dict):
-        raise ValueError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
+        raise ConfigError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
     known = {field.name for field in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
+        raise ConfigError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
     values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
-    return cls(**values)
+    return cls(**{**earlier, **values})
 
 
 def _to_dict(spec: Any) -> dict[str, Any]:
@@ -101,15 +134,14 @@ class OptimizeeSpec:
     init_std: float = 0.01
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", _check_hidden(self.hidden, "OptimizeeSpec", allow_empty=True))
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"OptimizeeSpec: unknown activation {self.activation!r}; choose one of {ACTIVATIONS}")
-        _check_positive_int(self.batch_size, "OptimizeeSpec.batch_size")
-        _check_positive_int(self.steps, "OptimizeeSpec.steps")
-        _check_positive_int(self.input_size, "OptimizeeSpec.input_size")
-        if isinstance(self.classes, bool) or not isinstance(self.classes, int) or self.classes < 2:
-            raise ValueError(f"OptimizeeSpec.classes must be an integer >= 2, got {self.classes!r}")
-        _check_positive_float(self.init_std, "OptimizeeSpec.init_std")
+        where = "OptimizeeSpec"
+        object.__setattr__(self, "hidden", _widths(where, self.hidden, allow_empty=True))
+        check_choice(where, "activation", self.activation, ACTIVATIONS)
+        check_int(where, "batch_size", self.batch_size, 1)
+        check_int(where, "steps", self.steps, 1)
+        check_int(where, "input_size", self.input_size, 1)
+        check_int(where, "classes", self.classes, 2)
+        check_positive(where, "init_std", self.init_std)
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
@@ -139,40 +171,25 @@ class OptimizeeSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OptimizeeSpec:
-        return _from_dict(cls, data)
+        return _from_dict(cls, data, earlier={})
 
 
 @dataclass(frozen=True)
 class OptimizerNetSpec:
     """The optimizer network, applied coordinate-wise (every weight and bias is one batch element).
 
-    * ``kind="lstm"``: the paper's two-layer LSTM (20 units each) reading the (preprocessed)
-      gradient and writing the update (section 2.1, figure 3).
-    * ``kind="dense"``: a coordinate-wise MLP, cheaper but stateless unless ``momentum_decays``
-      gives it running averages of the gradient as extra inputs. With ``hidden=()`` it is a linear
-      map, which can express plain SGD (used by the tests). The update is ``output_scale * network_output``.
-    * ``kind="nominal"``: the product's default since issue 14, built by :meth:`nominal` (which explains
-      it): a per-parameter MLP reading per-tensor-rescaled features that corrects a nominal Adam step.
+    Three designs (``kind``):
 
-    The dataclass defaults stay the earlier dense design so that specs saved before still load as what
-    they were. Meta-trained with antithetic ES for 200 trajectories, seeds 0, 1, 2, the first nominal
-    design (no blend, ES on the last 10 steps) ended at 0.244, 0.260 and 0.239 at step 100 against 0.282
-    for tuned Adam (10 held-out inits; paired -0.038 +- 0.013, -0.022 +- 0.019, -0.043 +- 0.020). The
-    README's learned-optimizer benchmark has the current design's figures, three seeds of 600 trajectories.
-
-    Earlier dense design (and why): a coordinate-wise MLP (32, 32) that also reads Adam-normalised momenta at
-    three timescales (0.5, 0.9, 0.99), output scale 0.01. On 2 CPU cores the paper's LSTM managed
-    about 100 trajectories in 5 minutes and reached a mean loss of about 0.52 at step 100 against
-    0.31 for tuned Adam; this network is about 5 times cheaper per step, starts from features that
-    already express Adam. Two 600 s runs of bench/bench_learned_optimizer.py (20 held-out inits, tuned
-    Adam 0.302 +- 0.031 at step 100): 1,385 trajectories gave 0.300 +- 0.042 (paired -0.002 +- 0.028, a
-    tie); 1,795 trajectories (less CPU contention) gave 0.250 +- 0.031 (paired -0.052 +- 0.020, lower on
-    16 of 20 inits). The constant meta learning rate leaves the result dependent on where the wall
-    budget stops it. The paper's recipe is
-    :meth:`OptimizerNetSpec.paper`.
+    * ``"nominal"``: the defaults, a learned-optimizer run's design (:meth:`nominal` describes it): a
+      per-parameter MLP that corrects a nominal Adam step.
+    * ``"lstm"``: the paper's two-layer LSTM (20 units each) reading the (preprocessed) gradient and
+      writing the update (section 2.1, figure 3), built by :meth:`paper`.
+    * ``"dense"``: a coordinate-wise MLP whose update is ``output_scale * network_output``, stateless
+      unless ``momentum_decays`` gives it running averages of the gradient as extra inputs, built by
+      :meth:`dense`. With ``hidden=()`` it is a linear map, which can express plain SGD.
 
     Attributes:
-        kind: ``"lstm"``, ``"dense"`` or ``"nominal"``.
+        kind: ``"nominal"``, ``"lstm"`` or ``"dense"``.
         hidden: widths of the LSTM layers or MLP layers.
         preprocess: use the log/sign preprocessing of appendix A (input width 2) instead of the raw
             gradient (input width 1).
@@ -185,81 +202,64 @@ class OptimizerNetSpec:
         rms_decay: decay of that moving average of squared gradients (Adam's beta_2).
         warm_start_rate: if > 0, a dense net with momentum inputs (and hidden widths >= 2) starts as Adam
             with this learning rate (beta_1 = the decay nearest 0.9): two ReLU units per layer carry that
-            normalised momentum and only they feed the output. Other networks ignore it. Default 0: in
-            240 s runs, meta-training from Adam at 0.03 ended worse than Adam (0.333 against 0.302 at
-            step 100; paired +0.031 +- 0.028), the truncated meta-objective pulls it away from Adam.
+            normalised momentum and only they feed the output. Other networks ignore it; 0 turns it off.
         nominal_rate: the nominal kind's starting Adam learning rate (meta-learned from there, in log space).
         magnitude_range: the nominal kind's step multiplier is ``exp(R * tanh(a / R))``, within ``exp(+-R)``.
         rms_decays: the nominal kind's extra RMS timescales (besides ``rms_decay``): per decay three more inputs,
-            that RMS and the gradient and Adam's momentum divided by it (RMSprop-like ratios). Default none.
+            that RMS and the gradient and Adam's momentum divided by it (RMSprop-like ratios).
         nominal_mix: the nominal kind's direction is Adam's ``m / rms`` moved by meta-learned scalars
             ``c_k`` towards each other normalised ratio ``r_k`` (``adam + sum c_k (r_k - adam)``; all ``c_k``
-            start at 0): meta-training picks the blend of momentum timescales (Adam's beta 1) and of
-            RMS timescales instead of keeping Adam's. Default off.
+            start at 0), so meta-training picks the blend of momentum and RMS timescales.
         time_scales: extra inputs ``tanh(t / s)`` per scale ``s``, ``t`` the update count (1 at the first
             update): lets the net learn a schedule; bounded, so longer trajectories saturate rather than
-            extrapolate. Default none: with ``(10, 100)`` a 240 s run (260 trajectories, cosine meta
-            learning rate) diverged to 0.90 at step 100 against 0.39 without them.
+            extrapolate.
+
+    Reference:
+        Andrychowicz et al. 2016, arXiv:1606.04474 (``"lstm"``); Metz et al. 2022 and Harrison et al. 2022
+        (``"nominal"``, see :meth:`nominal`).
 
     Example:
         >>> OptimizerNetSpec.paper().input_width
         2
-        >>> OptimizerNetSpec().input_width  # log/sign gradient + normalised gradient + 3 momenta
-        6
+        >>> OptimizerNetSpec.nominal().input_width  # 17 per-coordinate features + 3 for the extra RMS
+        20
     """
 
-    kind: str = "dense"
-    hidden: tuple[int, ...] = (32, 32)
-    preprocess: bool = True
+    kind: str = "nominal"
+    hidden: tuple[int, ...] = (32,)
+    preprocess: bool = False
     p: float = 10.0
-    output_scale: float = 0.01  # Adam-like features are O(1); tuned Adam's step is about 0.02 of them
-    momentum_decays: tuple[float, ...] = (0.5, 0.9, 0.99)
+    output_scale: float = 1.0
+    momentum_decays: tuple[float, ...] = (0.5, 0.9, 0.99, 0.999)
     rms_decay: float = 0.999
     warm_start_rate: float = 0.0
-    time_scales: tuple[float, ...] = ()
-    # Only the "nominal" kind reads these two (see :meth:`nominal`).
+    time_scales: tuple[float, ...] = (3.0, 10.0, 30.0, 100.0, 300.0)
+    # Only the "nominal" kind reads these four (see :meth:`nominal`).
     nominal_rate: float = 0.03
     magnitude_range: float = 3.0
-    # Nominal kind only, added later; their defaults keep the specs saved before reading as what they were.
-    rms_decays: tuple[float, ...] = ()
-    nominal_mix: bool = False
+    rms_decays: tuple[float, ...] = (0.9,)
+    nominal_mix: bool = True
 
     def __post_init__(self) -> None:
-        if self.kind not in NET_KINDS:
-            raise ValueError(f"OptimizerNetSpec: unknown kind {self.kind!r}; choose one of {NET_KINDS}")
-        hidden = _check_hidden(self.hidden, "OptimizerNetSpec", allow_empty=self.kind != "lstm")
-        object.__setattr__(self, "hidden", hidden)
-        if not isinstance(self.preprocess, bool):
-            raise ValueError(f"OptimizerNetSpec.preprocess must be true or false, got {self.preprocess!r}")
-        _check_positive_float(self.p, "OptimizerNetSpec.p")
-        _check_positive_float(self.output_scale, "OptimizerNetSpec.output_scale")
-        decays = tuple(float(decay) for decay in self.momentum_decays)
-        if any(not 0.0 < decay < 1.0 for decay in decays):
-            raise ValueError(f"OptimizerNetSpec.momentum_decays must lie strictly between 0 and 1, got {decays}")
-        object.__setattr__(self, "momentum_decays", decays)
-        if isinstance(self.rms_decay, bool) or not isinstance(self.rms_decay, int | float) or not 0 < self.rms_decay < 1:
-            raise ValueError(f"OptimizerNetSpec.rms_decay must lie strictly between 0 and 1, got {self.rms_decay!r}")
-        if (isinstance(self.warm_start_rate, bool) or not isinstance(self.warm_start_rate, int | float)
-                or not math.isfinite(self.warm_start_rate) or self.warm_start_rate < 0):
-            raise ValueError(f"OptimizerNetSpec.warm_start_rate must be >= 0 (0 = no warm start), "
-                             f"got {self.warm_start_rate!r}")
-        if isinstance(self.time_scales, int | float | str) or not hasattr(self.time_scales, "__iter__"):
-            raise ValueError(f"OptimizerNetSpec.time_scales must be a sequence of step counts, got {self.time_scales!r}")
-        scales = tuple(self.time_scales)
-        for scale in scales:
-            if isinstance(scale, bool) or not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
-                raise ValueError(f"OptimizerNetSpec.time_scales must be positive numbers, got {scales}")
-        object.__setattr__(self, "time_scales", tuple(float(scale) for scale in scales))
-        _check_positive_float(self.nominal_rate, "OptimizerNetSpec.nominal_rate")
-        _check_positive_float(self.magnitude_range, "OptimizerNetSpec.magnitude_range")
-        rms_decays = tuple(float(decay) for decay in self.rms_decays) if hasattr(self.rms_decays, "__iter__") else None
-        if rms_decays is None or any(not 0.0 < decay < 1.0 for decay in rms_decays):
-            raise ValueError(f"OptimizerNetSpec.rms_decays must be decays strictly between 0 and 1, got {self.rms_decays!r}")
-        object.__setattr__(self, "rms_decays", rms_decays)
-        if not isinstance(self.nominal_mix, bool):
-            raise ValueError(f"OptimizerNetSpec.nominal_mix must be true or false, got {self.nominal_mix!r}")
-        if self.kind == "nominal" and not any(abs(decay - 0.9) < 1e-12 for decay in decays):
-            raise ValueError("OptimizerNetSpec: the nominal kind's Adam term needs 0.9 among momentum_decays")
+        where = "OptimizerNetSpec"
+        check_choice(where, "kind", self.kind, NET_KINDS)
+        object.__setattr__(self, "hidden", _widths(where, self.hidden, allow_empty=self.kind != "lstm"))
+        check_bool(where, "preprocess", self.preprocess)
+        check_positive(where, "p", self.p)
+        check_positive(where, "output_scale", self.output_scale)
+        object.__setattr__(self, "momentum_decays", _numbers(where, "momentum_decays", self.momentum_decays, 1.0))
+        check_positive(where, "rms_decay", self.rms_decay, 1.0)
+        check_range(where, "warm_start_rate", self.warm_start_rate, 0.0)
+        object.__setattr__(self, "time_scales", _numbers(where, "time_scales", self.time_scales))
+        check_positive(where, "nominal_rate", self.nominal_rate)
+        check_positive(where, "magnitude_range", self.magnitude_range)
+        object.__setattr__(self, "rms_decays", _numbers(where, "rms_decays", self.rms_decays, 1.0))
+        check_bool(where, "nominal_mix", self.nominal_mix)
+        if self.kind == "nominal" and not any(abs(decay - 0.9) < 1e-12 for decay in self.momentum_decays):
+            raise ConfigError(f"{where}: the nominal kind's Adam term needs 0.9 among momentum_decays")
+        if self.kind != "nominal" and (self.rms_decays or self.nominal_mix):
+            raise ConfigError(f"{where}: rms_decays and nominal_mix belong to the nominal kind; build a "
+                              f"{self.kind} network with OptimizerNetSpec.dense(...) or OptimizerNetSpec.paper(...)")
 
     @classmethod
     def nominal(cls, hidden: tuple[int, ...] = (32,)) -> OptimizerNetSpec:
@@ -277,18 +277,27 @@ class OptimizerNetSpec:
         ``m / (sqrt(v) + eps)`` (beta 0.9, 0.999) and meta-learned scalars blend it with the other ratios
         (``nominal_mix``: a learned beta 1 and RMS timescale). The output layer and the blend start at zero,
         so the untrained rule is Adam at ``nominal_rate`` exactly, and meta-training learns corrections: a
-        per-coordinate, time-dependent step size and direction.
+        per-coordinate, time-dependent step size and direction. These are the dataclass defaults.
         """
-        return cls(kind="nominal", hidden=tuple(hidden), preprocess=False, p=10.0, output_scale=1.0,
-                   momentum_decays=(0.5, 0.9, 0.99, 0.999), rms_decay=0.999, warm_start_rate=0.0,
-                   time_scales=(3.0, 10.0, 30.0, 100.0, 300.0), nominal_rate=0.03, magnitude_range=3.0,
-                   rms_decays=(0.9,), nominal_mix=True)
+        return cls(hidden=tuple(hidden))
 
     @classmethod
-    def paper(cls) -> OptimizerNetSpec:
-        """The paper's optimizer: two-layer LSTM (20, 20) on the preprocessed gradient only, output scale 0.1."""
-        return cls(kind="lstm", hidden=(20, 20), preprocess=True, p=10.0, output_scale=0.1, momentum_decays=(),
-                   warm_start_rate=0.0, time_scales=())
+    def dense(cls, **changes: Any) -> OptimizerNetSpec:
+        """The dense design, with ``changes`` to its fields: a coordinate-wise MLP (32, 32) on the preprocessed
+        gradient and its Adam-normalised momenta at three timescales (0.5, 0.9, 0.99), output scale 0.01.
+
+        Example:
+            >>> OptimizerNetSpec.dense(hidden=(8,)).input_width  # 2 preprocessed + 1 + 3 momentum inputs
+            6
+        """
+        return cls(**{**DENSE_DESIGN, **changes})
+
+    @classmethod
+    def paper(cls, **changes: Any) -> OptimizerNetSpec:
+        """The paper's optimizer, with ``changes`` to its fields: a two-layer LSTM (20, 20) on the preprocessed
+        gradient only, output scale 0.1."""
+        return cls(**{**DENSE_DESIGN, "kind": "lstm", "hidden": (20, 20), "output_scale": 0.1, "momentum_decays": (),
+                      **changes})
 
     @property
     def input_width(self) -> int:
@@ -317,7 +326,8 @@ class OptimizerNetSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OptimizerNetSpec:
-        return _from_dict(cls, data)
+        """Read :meth:`to_dict`'s form; a field a saved dict lacks is the dense design's (the earlier defaults)."""
+        return _from_dict(cls, data, earlier=DENSE_DESIGN)
 
 
 @dataclass(frozen=True)
@@ -337,11 +347,8 @@ class MetaTrainSpec:
       Adam step. No truncation, so no truncation bias and no back-propagation memory, and the
       meta-loss can be the very quantity that is scored.
 
-    Measured on the paper's problem with the nominal design (200 trajectories, 10 held-out inits, tuned Adam
-    0.282 at step 100): back-propagation through 20-step truncations moved the optimizer away from Adam
-    (0.627 with meta learning rate 0.003, 0.473 with 0.001: each truncation rewards greedy steps that cost
-    later), antithetic ES on whole trajectories improved on it (0.244). The spec's default stays
-    ``"backprop"`` so that specs saved before still read as what they were; the run kind's default is ES.
+    ES is the default: each truncation of ``"backprop"`` rewards greedy steps that cost later, which pulls
+    the nominal design away from Adam.
 
     The budget is ``iterations`` trajectories; the same ``seed`` gives the same optimizer whatever the
     machine's load. ``budget_seconds`` is only a safety cap on the wall clock (a run it stops is
@@ -366,11 +373,13 @@ class MetaTrainSpec:
         es_pairs: antithetic pairs (trajectories of perturbation pairs) averaged per ES Adam step.
         es_sigma: standard deviation of the ES perturbation of every weight.
         es_tail: the ES meta-loss is the mean (clipped) loss over the last ``es_tail`` steps of the
-            trajectory (0 = every step). Default 50, the second half of the paper's 100 steps: with 10 (the
-            window the baselines are tuned on, the default before) the optimizer was tuned to the end of a
-            100-step run only and generalised worst to the two-hidden-layer net, still far from its end at
-            step 100 (0.89-0.92 against RMSprop's 0.73); over the second half it also learns to get there
-            fast (0.60-0.73), and step 100 on the paper's problem stays below Adam.
+            trajectory (0 = every step). Default 50, the second half of the paper's 100 steps, so the
+            optimizer learns to get low fast as well as to end low (a meta-loss on the end alone
+            generalises worse to deeper networks, still far from their end at step 100).
+
+    Reference:
+        Andrychowicz et al. 2016, arXiv:1606.04474, section 3 (truncated back-propagation); Salimans et
+        al. 2017, arXiv:1703.03864 (antithetic evolution strategies).
 
     Example:
         >>> MetaTrainSpec(unroll=20).unroll
@@ -379,44 +388,35 @@ class MetaTrainSpec:
 
     unroll: int = 20  # the paper's truncation
     meta_learning_rate: float = 0.003  # 0.001 (DeepMind's code) learned too slowly for a 10-minute budget
-    iterations: int = 100_000
-    budget_seconds: float = 600.0
+    iterations: int = 600
+    budget_seconds: float = 1800.0
     seed: int = 0
     clip_norm: float = 1.0  # guards Adam against the rare exploding truncation
     second_order: bool = False
     lr_schedule: str = "constant"
     loss_weighting: str = "mean"
-    loss_clip: float = 0.0
-    method: str = "backprop"
+    loss_clip: float = 4.0
+    method: str = "es"
     es_pairs: int = 2
     es_sigma: float = 0.01
     es_tail: int = 50
 
     def __post_init__(self) -> None:
-        _check_positive_int(self.unroll, "MetaTrainSpec.unroll")
-        _check_positive_float(self.meta_learning_rate, "MetaTrainSpec.meta_learning_rate")
-        _check_positive_int(self.iterations, "MetaTrainSpec.iterations")
-        _check_positive_float(self.budget_seconds, "MetaTrainSpec.budget_seconds")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1000:
-            raise ValueError(f"MetaTrainSpec.seed must be an integer in 0..999, got {self.seed!r}")
-        if not isinstance(self.clip_norm, int | float) or not math.isfinite(self.clip_norm) or self.clip_norm < 0:
-            raise ValueError(f"MetaTrainSpec.clip_norm must be >= 0 (0 = no clipping), got {self.clip_norm!r}")
-        if not isinstance(self.second_order, bool):
-            raise ValueError(f"MetaTrainSpec.second_order must be true or false, got {self.second_order!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"MetaTrainSpec.lr_schedule: unknown schedule {self.lr_schedule!r}; choose one of {LR_SCHEDULES}")
-        if self.loss_weighting not in LOSS_WEIGHTINGS:
-            raise ValueError(f"MetaTrainSpec.loss_weighting: unknown weighting {self.loss_weighting!r}; "
-                             f"choose one of {LOSS_WEIGHTINGS}")
-        if (isinstance(self.loss_clip, bool) or not isinstance(self.loss_clip, int | float)
-                or not math.isfinite(self.loss_clip) or self.loss_clip < 0):
-            raise ValueError(f"MetaTrainSpec.loss_clip must be >= 0 (0 = no clipping), got {self.loss_clip!r}")
-        if self.method not in META_METHODS:
-            raise ValueError(f"MetaTrainSpec.method: unknown method {self.method!r}; choose one of {META_METHODS}")
-        _check_positive_int(self.es_pairs, "MetaTrainSpec.es_pairs")
-        _check_positive_float(self.es_sigma, "MetaTrainSpec.es_sigma")
-        if isinstance(self.es_tail, bool) or not isinstance(self.es_tail, int) or self.es_tail < 0:
-            raise ValueError(f"MetaTrainSpec.es_tail must be an integer >= 0, got {self.es_tail!r}")
+        where = "MetaTrainSpec"
+        check_int(where, "unroll", self.unroll, 1)
+        check_positive(where, "meta_learning_rate", self.meta_learning_rate)
+        check_int(where, "iterations", self.iterations, 1)
+        check_positive(where, "budget_seconds", self.budget_seconds)
+        check_int(where, "seed", self.seed, 0, MAX_SEED)
+        check_range(where, "clip_norm", self.clip_norm, 0.0)
+        check_bool(where, "second_order", self.second_order)
+        check_choice(where, "lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice(where, "loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
+        check_range(where, "loss_clip", self.loss_clip, 0.0)
+        check_choice(where, "method", self.method, META_METHODS)
+        check_int(where, "es_pairs", self.es_pairs, 1)
+        check_positive(where, "es_sigma", self.es_sigma)
+        check_int(where, "es_tail", self.es_tail, 0)
 
     def learning_rate_at(self, progress: float) -> float:
         """The meta learning rate at ``progress`` (0 at the start, 1 at the end of the budget).
@@ -433,18 +433,18 @@ class MetaTrainSpec:
         return self.meta_learning_rate
 
     def check_against(self, optimizee: OptimizeeSpec) -> None:
-        """Raise ValueError if a truncation is longer than the trajectory it cuts."""
+        """Raise ConfigError if a truncation is longer than the trajectory it cuts."""
         if self.method == "backprop" and self.unroll > optimizee.steps:
-            raise ValueError(
-                f"MetaTrainSpec.unroll ({self.unroll}) must not exceed OptimizeeSpec.steps ({optimizee.steps})"
-            )
+            raise ConfigError(f"MetaTrainSpec: unroll ({self.unroll}) must not exceed the optimizee's steps "
+                              f"({optimizee.steps})")
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetaTrainSpec:
-        return _from_dict(cls, data)
+        """Read :meth:`to_dict`'s form; a field a saved dict lacks is the earlier default (backprop, no loss clip)."""
+        return _from_dict(cls, data, earlier=EARLIER_META)
 
 
 @dataclass(frozen=True)

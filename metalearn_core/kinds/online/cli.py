@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "meta-learned step size")
 
 
-def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
+def apply_arguments(config: Any, settings: Any, args: argparse.Namespace, from_file: bool) -> Any:
     """The flags on top of the config's online section (checked when the section is built)."""
     changes = {"stream": args.stream, "length": args.stream_length, "batch_size": args.stream_batch,
                "max_angle": args.max_angle, "pretrained_run": args.pretrained_run,
@@ -38,12 +38,11 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
     changes = {key: value for key, value in changes.items() if value is not None}
     if args.online_learners:
         changes["learners"] = tuple(name.strip() for name in args.online_learners.split(",") if name.strip())
-    elif args.fewshot_run and "metalearned" not in config.online.learners:
-        changes["learners"] = (*config.online.learners, "metalearned")
-    settings = config.online
+    elif args.fewshot_run and "metalearned" not in settings.learners:
+        changes["learners"] = (*settings.learners, "metalearned")
     changes.setdefault("report_every", min(settings.report_every, changes.get("length", settings.length)))
     changes.setdefault("window", min(settings.window, changes.get("length", settings.length)))
-    return config.replace(online=dataclasses.replace(settings, **changes))
+    return config.replace(kind="online", settings=dataclasses.replace(settings, **changes))
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:

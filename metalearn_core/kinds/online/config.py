@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from metalearn_core.config import ConfigError, _check_choice, _check_int, _check_range
+from metalearn_core.config import ConfigError, check_choice, check_int, check_range
 
 STREAMS = ("random", "rotate", "switch")
 STREAM_LABELS = {
@@ -65,33 +65,33 @@ class OnlineConfig:
 
     def __post_init__(self) -> None:
         where = "online"
-        _check_choice(where, "stream", self.stream, STREAMS)
-        _check_int(where, "stream length", self.length, 20, MAX_LENGTH)
-        _check_int(where, "batch size", self.batch_size, 1, 32)
-        _check_range(where, "maximum angle", self.max_angle, 0.0, 180.0)
+        check_choice(where, "stream", self.stream, STREAMS)
+        check_int(where, "stream length", self.length, 20, MAX_LENGTH)
+        check_int(where, "batch size", self.batch_size, 1, 32)
+        check_range(where, "maximum angle", self.max_angle, 0.0, 180.0)
         object.__setattr__(self, "learners", tuple(self.learners))
         object.__setattr__(self, "hidden", tuple(self.hidden))
         self._check_learners(where)
         if not 1 <= len(self.hidden) <= 4:
             raise ConfigError(f"{where}: the scratch network needs 1 to 4 hidden layers, got {len(self.hidden)}")
         for width in self.hidden:
-            _check_int(where, "hidden width", width, 1, 1024)
+            check_int(where, "hidden width", width, 1, 1024)
         for name in ("sgd_learning_rate", "adam_learning_rate", "finetune_learning_rate"):
-            _check_range(where, name.replace("_", " "), getattr(self, name), 1e-6, 10.0)
-        _check_int(where, "pre-trained run", self.pretrained_run, 0, 2**31 - 1)
-        _check_int(where, "pre-training examples", self.pretrain_examples, 100, 50_000)
-        _check_int(where, "pre-training epochs", self.pretrain_epochs, 1, 50)
-        _check_int(where, "few-shot run", self.fewshot_run, 0, 2**31 - 1)
-        _check_choice(where, "meta-learned step", self.meta_step, META_STEPS)
-        _check_int(where, "report interval", self.report_every, 1, self.length)
-        _check_int(where, "window", self.window, 1, self.length)
-        _check_int(where, "seed", self.seed, 0, 2**31 - 1)
+            check_range(where, name.replace("_", " "), getattr(self, name), 1e-6, 10.0)
+        check_int(where, "pre-trained run", self.pretrained_run, 0, 2**31 - 1)
+        check_int(where, "pre-training examples", self.pretrain_examples, 100, 50_000)
+        check_int(where, "pre-training epochs", self.pretrain_epochs, 1, 50)
+        check_int(where, "few-shot run", self.fewshot_run, 0, 2**31 - 1)
+        check_choice(where, "meta-learned step", self.meta_step, META_STEPS)
+        check_int(where, "report interval", self.report_every, 1, self.length)
+        check_int(where, "window", self.window, 1, self.length)
+        check_int(where, "seed", self.seed, 0, 2**31 - 1)
 
     def _check_learners(self, where: str) -> None:
         if not self.learners:
             raise ConfigError(f"{where}: choose at least one learner")
         for name in self.learners:
-            _check_choice(where, "learner", name, LEARNERS)
+            check_choice(where, "learner", name, LEARNERS)
         if len(set(self.learners)) != len(self.learners):
             raise ConfigError(f"{where}: each learner may appear once, got {', '.join(self.learners)}")
         if "metalearned" in self.learners and not self.fewshot_run:
@@ -110,7 +110,7 @@ class OnlineConfig:
 
 
 def describe(config: Any) -> str:
-    settings = config.online
+    settings = config.settings
     learners = ", ".join(LEARNER_LABELS[name] for name in settings.learners)
     return f"{settings.length:,} examples of {STREAM_LABELS[settings.stream]}, batch {settings.batch_size}: {learners}"
 

@@ -46,6 +46,7 @@ from metalearn_core.kinds.fewshot.algorithms.functional import (
     forward,
     init_params,
 )
+from metalearn_core.kinds.fewshot.run import FewShotModel
 from metalearn_core.kinds.online.config import LEARNER_LABELS, OnlineConfig
 
 CLASSES = 10
@@ -219,10 +220,8 @@ def metalearned_learner(folder: Path, config: RunConfig, rate: float | None = No
     """A few-shot run's meta-learned start with a 10-way head (see the module docstring), adapted
     online by SGD at ``rate``, or (``rate`` None) at the run's inner step size (Meta-SGD: its learned
     rate per weight, the head's widened as the head is)."""
-    from metalearn_core.kinds.fewshot.run import FewShotModel
-
-    if config.kind != "fewshot" or config.fewshot.algorithm == "protonet":
-        kind = config.fewshot.algorithm if config.kind == "fewshot" else config.kind
+    if config.kind != "fewshot" or config.settings.algorithm == "protonet":
+        kind = config.settings.algorithm if config.kind == "fewshot" else config.kind
         raise OnlineError(f"the meta-learned learner needs a MAML, Meta-SGD or Reptile few-shot run; run "
                           f"{folder.name} is {kind}, which has no initialisation to adapt")
     try:
@@ -234,12 +233,12 @@ def metalearned_learner(folder: Path, config: RunConfig, rate: float | None = No
     params = [tf.Variable(array, dtype=tf.float32) for array in arrays]
     if rate is not None:
         rule = SGD(rate)
-    elif config.fewshot.algorithm == "metasgd":
+    elif config.settings.algorithm == "metasgd":
         rates = [np.asarray(r) for r in learner.learning_rates]
         rates[-2:] = [_widened(rates[-2]), _widened(rates[-1])]
         rule = SGD([tf.constant(r, tf.float32) for r in rates])
     else:
-        rule = SGD(float(config.fewshot.inner_lr))
+        rule = SGD(float(config.settings.inner_lr))
     return functional_learner("metalearned", params, learner.spec, rule)
 
 

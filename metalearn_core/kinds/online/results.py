@@ -84,7 +84,7 @@ def prequential_figure(curves: dict[str, dict[str, list[float]]], length: int, d
         drift_at: a sudden drift's first example, drawn as a vertical line.
         max_angle: the final angle of a rotating stream: the angles are marked along the top.
     """
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # heavy: plotly
 
     figure = go.Figure()
     for index, (name, curve) in enumerate(curves.items()):

@@ -12,7 +12,7 @@ correctness, its final and area-under-curve prequential accuracy and its accurac
 the drift.
 
 Example:
-    >>> config = RunConfig(kind="online", online=OnlineConfig(stream="rotate", length=2000))  # doctest: +SKIP
+    >>> config = RunConfig(kind="online", settings=OnlineConfig(stream="rotate", length=2000))  # doctest: +SKIP
     >>> train_online(config, load_mnist(), Reporter(), folder).summary["final_adam"]  # doctest: +SKIP
     0.83
 """
@@ -27,11 +27,12 @@ import keras
 import numpy as np
 
 from metalearn_core.config import RunConfig
+from metalearn_core.data.domains import load_domain
 from metalearn_core.data.mnist import MnistData
 from metalearn_core.kinds.online.config import OnlineConfig
 from metalearn_core.kinds.online.learners import OnlineError, OnlineLearner, build_learners
 from metalearn_core.kinds.online.prequential import PrequentialRecord, prequential
-from metalearn_core.kinds.online.report import RESULTS_FILE
+from metalearn_core.kinds.online.results import RESULTS_FILE
 from metalearn_core.kinds.online.streams import Stream, make_stream, stream_summary
 from metalearn_core.runs.reporting import Reporter, RunResult
 
@@ -42,8 +43,6 @@ def load_stream(settings: OnlineConfig, data: MnistData) -> Stream:
     """The run's stream; the switch stream loads Fashion-MNIST (DataError with a hint when it is missing)."""
     fashion = None
     if settings.stream == "switch":
-        from metalearn_core.data.domains import load_domain
-
         fashion = load_domain("fashion_mnist")
     return make_stream(settings, data, fashion)
 
@@ -85,7 +84,7 @@ def train_online(config: RunConfig, data: MnistData, reporter: Reporter, folder:
     Returns a RunResult whose summary has, per learner, ``final_<name>`` and ``auc_<name>``, and the
     stream's length and drift point; a learner that cannot be built fails the run with its reason.
     """
-    settings = config.online
+    settings = config.settings
     keras.utils.set_random_seed(settings.seed)
     reporter.on_progress({"series": "stream", "phase": "preparing the stream", "fraction": 0.0,
                           "label": "preparing the stream and the learners"})

@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--folds", type=int, help="k-fold cross-fitting instead of a held-out split")
 
 
-def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
-    stacking = config.stacking
+def apply_arguments(config: Any, settings: Any, args: argparse.Namespace, from_file: bool) -> Any:
+    stacking = settings
     if args.learners:
         kinds = [kind.strip() for kind in args.learners.split(",") if kind.strip()]
         stacking = dataclasses.replace(stacking, learners=tuple(LearnerConfig(kind) for kind in kinds))
@@ -28,7 +28,7 @@ def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> A
         stacking = dataclasses.replace(stacking, meta_input=args.meta_input)
     if args.folds:
         stacking = dataclasses.replace(stacking, folds=args.folds)
-    return config.replace(stacking=stacking)
+    return config.replace(kind="stacked", settings=stacking)
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:

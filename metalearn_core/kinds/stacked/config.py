@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from metalearn_core.config import ConfigError, NetworkConfig, _check_choice, _check_int, _check_range
+from metalearn_core.config import ConfigError, NetworkConfig, check_choice, check_int, check_range
 
 LEARNER_KINDS = ("network", "random_forest", "svm")
 META_INPUTS = ("probabilities", "logits", "logits+features")
@@ -25,8 +25,8 @@ class LearnerConfig:
     max_samples: int = 0
 
     def __post_init__(self) -> None:
-        _check_choice("stacking learner", "kind", self.kind, LEARNER_KINDS)
-        _check_int("stacking learner", "max samples", self.max_samples, 0, 10_000_000)
+        check_choice("stacking learner", "kind", self.kind, LEARNER_KINDS)
+        check_int("stacking learner", "max samples", self.max_samples, 0, 10_000_000)
         if self.network is not None:
             if self.kind != "network":
                 raise ConfigError(f"stacking learner: a {self.kind} learner takes no network")
@@ -75,12 +75,12 @@ class StackingConfig:
         where = "stacking"
         if not 1 <= len(self.learners) <= 6:
             raise ConfigError(f"{where}: use between 1 and 6 base learners, got {len(self.learners)}")
-        _check_choice(where, "meta input", self.meta_input, META_INPUTS)
-        _check_range(where, "held-out fraction", self.holdout_fraction, 0.05, 0.5)
-        _check_int(where, "folds", self.folds, 1, 10)
-        _check_int(where, "meta epochs", self.meta_epochs, 1, 500)
-        _check_range(where, "meta learning rate", self.meta_learning_rate, 1e-7, 10.0)
-        _check_int(where, "meta batch size", self.meta_batch_size, 1, 8192)
+        check_choice(where, "meta input", self.meta_input, META_INPUTS)
+        check_range(where, "held-out fraction", self.holdout_fraction, 0.05, 0.5)
+        check_int(where, "folds", self.folds, 1, 10)
+        check_int(where, "meta epochs", self.meta_epochs, 1, 500)
+        check_range(where, "meta learning rate", self.meta_learning_rate, 1e-7, 10.0)
+        check_int(where, "meta batch size", self.meta_batch_size, 1, 8192)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -95,13 +95,13 @@ class StackingConfig:
 
 
 def describe(config: Any) -> str:
-    return " + ".join(learner.kind.replace("_", " ") for learner in config.stacking.learners)
+    return " + ".join(learner.kind.replace("_", " ") for learner in config.settings.learners)
 
 
 def series_plan(config: Any) -> list[tuple[str, int]]:
     """The (series, epochs) a stacked run goes through: each learner (per fold), then the meta network."""
     plan = []
-    stacking = config.stacking
+    stacking = config.settings
     for index, learner in enumerate(stacking.learners):
         label = learner.label(index)
         epochs = config.training.epochs if learner.kind == "network" else 1
@@ -109,3 +109,19 @@ def series_plan(config: Any) -> list[tuple[str, int]]:
         names += [] if stacking.folds == 1 else [f"{label} (all)"]
         plan += [(name, epochs) for name in names]
     return plan + [("meta", stacking.meta_epochs)]
+
+
+def flatten(stacking: StackingConfig) -> dict[str, object]:
+    """The settings as flat keys for Compare: the learners' kinds joined by ", ", and a learner with
+    a network of its own or a sample cap as ``learner_<n>.network`` / ``.max_samples``, so two configs
+    that train differently never flatten alike."""
+    flat: dict[str, object] = {"learners": ", ".join(learner.kind for learner in stacking.learners)}
+    for number, learner in enumerate(stacking.learners, start=1):
+        if learner.network is not None:
+            flat[f"learner_{number}.network"] = learner.network.describe()
+        if learner.max_samples:
+            flat[f"learner_{number}.max_samples"] = learner.max_samples
+    for item in dataclasses.fields(stacking):
+        if item.name != "learners":
+            flat[item.name] = getattr(stacking, item.name)
+    return flat

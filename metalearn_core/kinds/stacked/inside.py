@@ -11,7 +11,7 @@ block-diagonal pattern means it follows each learner's own vote.
 
 Example:
     >>> predictor = load_predictor(run.folder, run.config)  # doctest: +SKIP
-    >>> weights = meta_weights(predictor, [l.label(i) for i, l in enumerate(run.config.stacking.learners)])  # doctest: +SKIP
+    >>> weights = meta_weights(predictor, [l.label(i) for i, l in enumerate(run.config.settings.learners)])  # doctest: +SKIP
     >>> weights.kernel.shape, weights.labels[:2]  # doctest: +SKIP
     ((20, 10), ['base 1 (network) · 0', 'base 1 (network) · 1'])
 """
@@ -87,7 +87,7 @@ def learner_shape(learner: Any) -> tuple[list[int], int]:
 
 def first_dense(meta_model: Any) -> Any:
     """The first Dense layer of the meta network (inside its ``meta_inner`` part when there is one)."""
-    import keras
+    import keras  # heavy: Keras
 
     names = [layer.name for layer in meta_model.layers]
     inner = meta_model.get_layer("meta_inner") if "meta_inner" in names else meta_model
@@ -101,7 +101,7 @@ def meta_weights(predictor: Any, learner_labels: Sequence[str]) -> MetaWeights:
     """The first Dense kernel of a stacked run's meta network, its rows named by (learner, class/feature).
 
     Args:
-        predictor: a stacked run's :class:`metalearn_core.predictor.Predictor` (model + learners).
+        predictor: a stacked run's :class:`metalearn_core.models.predictor.Predictor` (model + learners).
         learner_labels: one name per learner, in order (``LearnerConfig.label(i)``).
 
     Raises ValueError when the labels or the learners' outputs do not add up to the kernel's rows.

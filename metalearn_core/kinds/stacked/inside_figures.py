@@ -1,4 +1,4 @@
-"""Plotly figures of :mod:`metalearn_core.inside.stacked`: the meta network's trust in each base
+"""Plotly figures of :mod:`metalearn_core.kinds.stacked.inside`: the meta network's trust in each base
 learner per digit, and its first layer's full weight matrix. No TensorFlow here.
 
 Example:
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from metalearn_core.figures import TEMPLATE
-from metalearn_core.inside.stacked import MetaWeights, trust_matrix
+from metalearn_core.kinds.stacked.inside import MetaWeights, trust_matrix
+from metalearn_core.style import TEMPLATE
 
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 

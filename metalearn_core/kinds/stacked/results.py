@@ -1,34 +1,39 @@
-"""A finished stacked run's results: its learners and meta network loaded back as one digit predictor.
+"""A finished stacked run's results: its test-set evaluation and the files its stack is made of.
 
-A stacked run saved its learners (``learner-<i>.keras`` or ``.joblib``), ``meta.keras`` and
-``stack.json`` naming them; its test-set evaluation is read like a base run's
-(:func:`metalearn_core.kinds.base.report.read_evaluation`).
+The worker wrote the meta network's evaluation (``evaluation.json``, shaped as a base run's, see
+:func:`metalearn_core.kinds.base.results.read_results`); the run wrote ``stack.json``, naming its
+learners' files (``learner-<i>.keras`` or ``.joblib``), its meta network's file and what the meta
+network reads of the learners. Loading them back as one digit predictor is
+:mod:`metalearn_core.kinds.stacked.predictor`.
+
+Example:
+    >>> read_results(Path("/nowhere")) is None
+    True
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from metalearn_core.predictor import Predictor, PredictorError, _load_file, _require, _run_name
+from metalearn_core.kinds.base import results as base_results
+from metalearn_core.runs.run_files import DamagedFile, read_run_json
+
+STACK_FILE = "stack.json"
 
 
-def load_predictor(folder: Path, config: Any) -> Predictor:
-    """The meta network fed by the base learners, as one Predictor; PredictorError names a bad file."""
-    from metalearn_core.kinds.stacked.run import FittedLearner
+def read_results(folder: Path) -> dict[str, Any] | None:
+    """The run's evaluation (confusion matrix, per-class metrics, misclassified indices) with its
+    ``stack.json`` as ``"stack"`` (``{"learners": [file, ...], "meta": file, "meta_input": ...}``, None
+    when the file is missing), or None when the run saved no evaluation (it did not complete).
 
-    run = _run_name(folder)
-    try:
-        stack = json.loads(_require(folder, "stack.json").read_text())
-        names, meta_name, meta_input = list(stack["learners"]), str(stack["meta"]), str(stack["meta_input"])
-    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise PredictorError(f"{run}: stack.json is corrupted ({type(error).__name__}: {error})") from None
-    if len(names) != len(config.stacking.learners):
-        raise PredictorError(f"{run}: stack.json lists {len(names)} learners but the run's config has "
-                             f"{len(config.stacking.learners)}")
-    learners = tuple(FittedLearner(learner, _load_file(folder, name), meta_input)
-                     for learner, name in zip(config.stacking.learners, names))
-    kinds = " + ".join(learner.kind.replace("_", " ") for learner in config.stacking.learners)
-    description = f"{run}: stacked, meta network over {kinds} ({meta_input})"
-    return Predictor(_load_file(folder, meta_name), description, config.training.scale_pixels, learners)
+    Raises DamagedFile, naming the run and the file, when either file is unreadable or not what the
+    run wrote.
+    """
+    evaluation = base_results.read_results(folder)
+    if evaluation is None:
+        return None
+    stack = read_run_json(folder, STACK_FILE, {"learners": list, "meta": str, "meta_input": str})
+    if stack is not None and not all(isinstance(name, str) for name in stack["learners"]):
+        raise DamagedFile.of(folder, STACK_FILE, "its learners are not a list of file names")
+    return {**evaluation, "stack": stack}

@@ -23,6 +23,7 @@ from keras import layers
 from metalearn_core.config import RunConfig
 from metalearn_core.data.mnist import MnistData
 from metalearn_core.kinds.stacked.config import LearnerConfig
+from metalearn_core.kinds.stacked.results import STACK_FILE
 from metalearn_core.models.evaluation import evaluate_probabilities
 from metalearn_core.models.networks import build_network, feature_model
 from metalearn_core.models.training import fit_network, predict, prepared_splits
@@ -77,13 +78,14 @@ def _fit_learner(
     config: LearnerConfig, run: RunConfig, x: np.ndarray, y: np.ndarray, reporter: Reporter, series: str
 ) -> tuple[FittedLearner, str]:
     """Train one base learner; returns it and its fit status ("completed" or "diverged")."""
-    meta_input = run.stacking.meta_input
+    meta_input = run.settings.meta_input
     if config.kind == "network":
         model = build_network(config.network or run.base, name="learner")
         outcome = fit_network(model, x, y, run.training, reporter, series)
         return FittedLearner(config, model, meta_input), outcome.status
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.svm import SVC
+    # scikit-learn is slow to import, and a run whose learners are all networks never needs it
+    from sklearn.ensemble import RandomForestClassifier  # heavy: scikit-learn
+    from sklearn.svm import SVC  # heavy: scikit-learn
 
     cap = config.max_samples or (SVM_DEFAULT_MAX_SAMPLES if config.kind == "svm" else 0)
     if cap:
@@ -124,7 +126,7 @@ def train_stacked(config: RunConfig, data: MnistData, reporter: Reporter, folder
     Reference: D. H. Wolpert, "Stacked generalization", Neural Networks 5 (1992).
     """
     keras.utils.set_random_seed(config.training.seed)
-    stacking = config.stacking
+    stacking = config.settings
     x_train, y_train, x_test, y_test = prepared_splits(data, config.training)
     splits = _fold_indices(len(y_train), stacking, config.training.seed)
     meta_rows = np.sort(np.concatenate([predict_rows for _, predict_rows in splits]))
@@ -171,6 +173,6 @@ def train_stacked(config: RunConfig, data: MnistData, reporter: Reporter, folder
     if folder is not None:
         files = [learner.save(folder, index) for index, learner in enumerate(learners)]
         meta_model.save(folder / "meta.keras")
-        (folder / "stack.json").write_text(json.dumps({
+        (folder / STACK_FILE).write_text(json.dumps({
             "learners": files, "meta": "meta.keras", "meta_input": stacking.meta_input}, indent=2))
     return RunResult("completed", summary, evaluation)

@@ -10,6 +10,9 @@ from typing import Any
 from metalearn_core.config import DATASETS, ConfigError
 from metalearn_core.kinds.summary_text import count, line, percent, seconds, text
 from metalearn_core.kinds.transfer.config import TRANSFER_MODES
+from metalearn_core.kinds.transfer.source import transfer_config
+from metalearn_core.runs.settings import get_settings
+from metalearn_core.runs.store import RunStore
 
 # --shots belongs to few-shot runs, hence --transfer-shots.
 FLAGS = ("source_run", "target", "transfer_shots", "transfer_modes", "repeats")
@@ -37,15 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--repeats", type=int, help="trainings per point, each on its own sample (default 2)")
 
 
-def apply_arguments(config: Any, args: argparse.Namespace, from_file: bool) -> Any:
+def apply_arguments(config: Any, settings: Any, args: argparse.Namespace, from_file: bool) -> Any:
     """The source run's network, the target domain, the flags; the training settings as given."""
-    from metalearn_core.kinds.transfer.source import transfer_config
-    from metalearn_core.runs.settings import get_settings
-    from metalearn_core.runs.store import RunStore
-
     flags = {"source_run": args.source_run, "target": args.target, "shots": args.transfer_shots,
              "modes": args.transfer_modes, "repeats": args.repeats}
-    settings = dataclasses.replace(config.transfer, **{k: v for k, v in flags.items() if v is not None})
+    settings = dataclasses.replace(settings, **{k: v for k, v in flags.items() if v is not None})
     if not settings.source_run:
         raise ConfigError("transfer: give --source-run, the id of a finished base run")
     store = RunStore(get_settings(home=args.home).home)

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from metalearn_core.config import DATASETS, ConfigError, _check_int
+from metalearn_core.config import DATASETS, ConfigError, check_int
 
 # "frozen": the source's layers are kept as they are and only a new head learns;
 # "all": every layer is fine-tuned from the source's weights. "scratch" (fresh weights, the same
@@ -48,7 +48,7 @@ class TransferConfig:
 
     def __post_init__(self) -> None:
         where = "transfer"
-        _check_int(where, "source run", self.source_run, 0, 2**31 - 1)
+        check_int(where, "source run", self.source_run, 0, 2**31 - 1)
         if self.target and self.target not in DATASETS:
             raise ConfigError(f"{where}: target must be one of {', '.join(DATASETS)} (or empty for the "
                               f"other domain), got {self.target!r}")
@@ -63,12 +63,12 @@ class TransferConfig:
         if not self.shots:
             raise ConfigError(f"{where}: give at least one number of examples per class")
         for shots in self.shots:
-            _check_int(where, "examples per class", shots, 0, MAX_SHOTS)
+            check_int(where, "examples per class", shots, 0, MAX_SHOTS)
         if len(set(self.shots)) != len(self.shots):
             raise ConfigError(f"{where}: a number of examples per class is listed twice")
-        _check_int(where, "repeats", self.repeats, 1, 20)
-        _check_int(where, "epochs", self.epochs, 1, 100)
-        _check_int(where, "minimum steps", self.min_steps, 1, 100_000)
+        check_int(where, "repeats", self.repeats, 1, 20)
+        check_int(where, "epochs", self.epochs, 1, 100)
+        check_int(where, "minimum steps", self.min_steps, 1, 100_000)
 
     def all_modes(self) -> tuple[str, ...]:
         """The baseline first, then the transfer modes."""
@@ -82,13 +82,13 @@ class TransferConfig:
 
 def check(config: Any) -> None:
     """A transfer run needs the finished base run it starts from."""
-    if not config.transfer.source_run:
+    if not config.settings.source_run:
         raise ConfigError("transfer: choose the source run, a finished base run whose network is carried "
                           "to the other domain")
 
 
 def describe(config: Any) -> str:
-    settings = config.transfer
+    settings = config.settings
     target = settings.target or "the other domain"
     return f"run {settings.source_run} → {target}: " + " → ".join(layer.describe() for layer in config.base.layers)
 

@@ -12,9 +12,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from metalearn_core.data.domains import DOMAIN_LABELS
-from metalearn_core.figures import TEMPLATE, _colour, _rgba
 from metalearn_core.kinds.transfer.config import shots_label
 from metalearn_core.runs.run_files import DamagedFile, check_shape, read_run_json
+from metalearn_core.style import TEMPLATE, rgba, series_colour
 
 RESULTS_FILE = "transfer.json"  # written by metalearn_core.kinds.transfer.run
 MODE_LABELS = {"scratch": "from scratch", "frozen": "frozen features + new head", "all": "all layers fine-tuned"}
@@ -85,10 +85,10 @@ def learning_curve_figure(results: dict[str, Any]) -> go.Figure:
     for index, mode in enumerate(results["modes"]):
         rows = frame[frame["mode"] == mode].sort_values("per_class")
         x, mean, std = rows["per_class"].tolist(), (100 * rows["mean"]).tolist(), (100 * rows["std"]).tolist()
-        colour = _colour(index)
+        colour = series_colour(index)
         figure.add_trace(go.Scatter(x=x + x[::-1], y=[m + s for m, s in zip(mean, std)]
                                     + [m - s for m, s in zip(mean[::-1], std[::-1])],
-                                    mode="lines", fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
+                                    mode="lines", fill="toself", fillcolor=rgba(colour, 0.15), line={"width": 0},
                                     hoverinfo="skip", showlegend=False))
         figure.add_trace(go.Scatter(x=x, y=mean, mode="lines+markers", name=MODE_LABELS.get(mode, mode),
                                     line={"color": colour},

@@ -22,11 +22,13 @@ import numpy as np
 from keras import layers
 
 from metalearn_core.config import NUM_CLASSES, ConfigError, RunConfig, TrainingConfig
+from metalearn_core.data.domains import load_domain
 from metalearn_core.data.mnist import MnistData
 from metalearn_core.kinds.transfer.config import BASELINE, TransferConfig
-from metalearn_core.kinds.transfer.report import RESULTS_FILE
+from metalearn_core.kinds.transfer.results import RESULTS_FILE
 from metalearn_core.kinds.transfer.source import MODEL_FILE, source_run, target_domain
 from metalearn_core.models.networks import build_network, compile_network
+from metalearn_core.models.predictor import PredictorError, load_model_file
 from metalearn_core.models.training import execution_chunk, predict, prepared_splits
 from metalearn_core.runs.reporting import Reporter, RunResult
 from metalearn_core.runs.store import RunStore
@@ -144,13 +146,11 @@ def score(model: keras.Model, x_test: np.ndarray, y_test: np.ndarray) -> dict[st
 
 def load_source(folder: Path | None, config: RunConfig) -> tuple[Any, keras.Model]:
     """The checked source run and its saved network (ConfigError when it cannot be used)."""
-    from metalearn_core.predictor import PredictorError, _load_file
-
     if folder is None:
         raise ConfigError("transfer: a transfer run reads its source from the run store; launch it as a run")
-    source = source_run(RunStore(Path(folder).parent.parent), config.transfer.source_run)
+    source = source_run(RunStore(Path(folder).parent.parent), config.settings.source_run)
     try:
-        return source, _load_file(source.folder, MODEL_FILE)
+        return source, load_model_file(source.folder, MODEL_FILE)
     except PredictorError as error:
         raise ConfigError(f"transfer: {error}") from None
 
@@ -159,8 +159,6 @@ def target_data(config: RunConfig, data: MnistData, target: str) -> MnistData:
     """The target domain: the data the worker gave (that of training.dataset) when it is the target."""
     if config.training.dataset == target:
         return data
-    from metalearn_core.data.domains import load_domain
-
     return load_domain(target)
 
 
@@ -183,7 +181,7 @@ class _Points:
 
     def train(self, shots: int, mode: str, repeat: int) -> dict[str, Any]:
         """One point: sample (fixed by the seed and the repeat, the same for every mode), train, score."""
-        settings, training = self.config.transfer, self.config.training
+        settings, training = self.config.settings, self.config.training
         seed = training.seed + repeat
         label = f"{mode}: {shots or 'all'} per class, repeat {repeat + 1}/{settings.repeats}"
 
@@ -207,7 +205,7 @@ def train_transfer(config: RunConfig, data: MnistData, reporter: Reporter, folde
     to ``folder``; reports one metric point per mode and number of examples (the epoch is the
     number of examples per class) and the overall fraction as progress.
     """
-    settings = config.transfer
+    settings = config.settings
     source, source_model = load_source(folder, config)
     source_dataset = source.config.training.dataset
     target = target_domain(source_dataset, settings.target)

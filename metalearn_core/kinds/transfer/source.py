@@ -70,4 +70,4 @@ def transfer_config(store: RunStore, settings: TransferConfig, training: Trainin
     training = dataclasses.replace(training, **changes)
     settings = dataclasses.replace(settings, target=target)
     name = name or f"run {source.id} → {DOMAIN_LABELS[target]}"
-    return RunConfig(kind="transfer", name=name, base=source_config.base, training=training, transfer=settings)
+    return RunConfig(kind="transfer", name=name, base=source_config.base, training=training, settings=settings)

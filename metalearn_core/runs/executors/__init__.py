@@ -19,18 +19,29 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import threading
+from collections.abc import Callable
 
 from metalearn_core.runs.executors.base import Executor
 from metalearn_core.runs.settings import Settings, get_settings
 from metalearn_core.runs.store import Run
 
-# name -> "module:class"; imported when first used, so a local run never imports Dask.
-REGISTRY = {
-    "local": "metalearn_core.runs.executors.local:LocalExecutor",
-    "dask": "metalearn_core.runs.executors.dask:DaskExecutor",
-}
+
+def _local(address: str | None) -> Executor:
+    from metalearn_core.runs.executors.local import LocalExecutor
+
+    return LocalExecutor()
+
+
+def _dask(address: str | None) -> Executor:
+    from metalearn_core.runs.executors.dask import DaskExecutor  # imports Dask: only when asked for
+
+    return DaskExecutor(address)
+
+
+# name -> a factory taking the scheduler address; each imports its module when called, so a local
+# run never imports Dask.
+REGISTRY: dict[str, Callable[[str | None], Executor]] = {"local": _local, "dask": _dask}
 _cache: dict[tuple[str, str], Executor] = {}
 _cache_lock = threading.Lock()
 
@@ -46,9 +57,7 @@ def named(name: str, address: str | None = None) -> Executor:
     with _cache_lock:
         key = (name, address or "")
         if key not in _cache:
-            module_name, class_name = REGISTRY[name].split(":")
-            cls = getattr(importlib.import_module(module_name), class_name)
-            _cache[key] = cls(address) if name == "dask" else cls()
+            _cache[key] = REGISTRY[name](address)
         return _cache[key]
 
 

@@ -9,7 +9,7 @@ worker process and its cores; queueing is the scheduler's.
 
 On the worker, :func:`train_task` opens the same store (the database URL and artefact location
 travel with the task, never a file on the app's host), marks the run running and trains it with the
-local worker's :func:`~metalearn_core.runs.worker.execute`. A thread writes a heartbeat every
+local worker's :func:`~metalearn_core.worker.execute`. A thread writes a heartbeat every
 :data:`HEARTBEAT_SECONDS`; the heartbeat's answer carries a cancel request, which the training loop
 turns into a clean ``cancelled`` ending at its next progress write (within about a second). A
 worker that dies leaves its run's heartbeat to age: readers then mark it ``interrupted``
@@ -24,13 +24,14 @@ worker processes the scheduler knows on that host.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import threading
 import time
 from pathlib import Path
 
 from metalearn_core.config import RunConfig
-from metalearn_core.runs.executors.base import Executor
+from metalearn_core.runs.executors.base import WORKER_MODULE, Executor
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore
 
@@ -183,7 +184,7 @@ def _worker_processes_on_this_host() -> int:
 def train_task(home: str, run_id: int, database: str | None, artifacts: str | None,
                mnist_path: str | None) -> str:
     """Train run ``run_id`` of the store at ``home``/``database`` on this Dask worker; returns its status."""
-    from metalearn_core.runs import worker as local_worker
+    local_worker = importlib.import_module(WORKER_MODULE)  # above the kinds: named, not imported (see base)
 
     store = RunStore(home, database=database, artifacts=artifacts)
     run = store.get(run_id)

@@ -2,7 +2,7 @@
 ``METALEARN_MAX_RUNS``) at a time.
 
 ``launch`` stores a queued run and starts a detached worker process (``python -m
-metalearn_core.runs.worker``) in a new session, so a closed browser, a page reload or a finished CLI
+metalearn_core.worker``) in a new session, so a closed browser, a page reload or a finished CLI
 does not stop it. The worker waits its turn (first come, first served) for one of
 ``max_concurrent_runs`` slot locks, trains, and records the outcome. ``cancel`` stops a run within
 about a second and keeps the metrics recorded so far.
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from metalearn_core.config import RunConfig
-from metalearn_core.runs.executors.base import Executor
+from metalearn_core.runs.executors.base import WORKER_MODULE, Executor
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore, lock_held
 
@@ -30,7 +30,7 @@ def data_key(mnist_path: str | os.PathLike | None) -> str:
 
 
 def worker_command(store: RunStore, mnist_path: str | os.PathLike | None, *arguments: str) -> list[str]:
-    command = [sys.executable, "-m", "metalearn_core.runs.worker", *arguments, "--home", str(store.home)]
+    command = [sys.executable, "-m", WORKER_MODULE, *arguments, "--home", str(store.home)]
     return command + (["--mnist", data_key(mnist_path)] if mnist_path else [])
 
 

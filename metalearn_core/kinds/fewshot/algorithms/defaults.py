@@ -5,11 +5,8 @@ hundred to a few thousand, so several values differ on purpose. Each difference 
 to the field. ``bench/bench_fewshot.py`` and the dashboard both read their defaults from here
 (command-line flags and widgets still override them).
 
-Measured with ``bench/bench_fewshot.py`` (5-way, 15 queries, 600 episodes of held-out digits 5-9,
-every model trained once for 300 s on 2 busy cores, 1-shot / 5-shot): pixels 49.8 / 71.8,
-pre-train + nearest centroid 63.5 / 84.8, Meta-Baseline 57.8 / 77.0, ProtoNet 66.1 / 85.0,
-MAML 69.3 / 89.7, first-order MAML 68.1 / 88.9, Meta-SGD 71.3 / 89.7, Reptile 60.7 / 84.4
-(intervals about +-0.7 / +-0.35); see ``bench/results/fewshot.json``.
+What these settings score (5-way, 15 queries, 600 episodes of held-out digits 5-9) is in
+``docs/benchmarks.md``, "Few-shot".
 
 Example:
     >>> from metalearn_core.kinds.fewshot.algorithms.defaults import DEFAULTS
@@ -24,16 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from metalearn_core.config import ConfigError, check_positive, check_range
+
 # Wall-clock seconds of meta-training per method (pre-training included for Meta-Baseline).
 BUDGET_SECONDS = 300.0
 # Evaluation episodes: 5-way, 15 queries per class, 1-shot and 5-shot (the usual few-shot report).
 TEST_WAYS, TEST_QUERIES, TEST_SHOTS = 5, 15, (1, 5)
-
-
-def _check_positive(owner: str, **values: float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{owner}: {name} must be positive, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -72,7 +65,8 @@ class GradientSettings:
     train_queries: int = 15
 
     def __post_init__(self) -> None:
-        _check_positive(type(self).__name__, inner_lr=self.inner_lr, meta_lr=self.meta_lr)
+        check_positive(type(self).__name__, "inner_lr", self.inner_lr)
+        check_positive(type(self).__name__, "meta_lr", self.meta_lr)
 
     def learner_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``MAML(spec, ways, **kwargs)`` / ``MetaSGD`` (add ``first_order``)."""
@@ -109,7 +103,8 @@ class ReptileSettings:
     train_queries: int = 15
 
     def __post_init__(self) -> None:
-        _check_positive(type(self).__name__, inner_lr=self.inner_lr, outer_lr=self.outer_lr)
+        check_positive(type(self).__name__, "inner_lr", self.inner_lr)
+        check_positive(type(self).__name__, "outer_lr", self.outer_lr)
 
     def learner_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``Reptile(spec, ways, **kwargs)`` (add ``total_iterations``)."""
@@ -153,9 +148,13 @@ class PrototypeSettings:
     temperature: float = 10.0
 
     def __post_init__(self) -> None:
-        _check_positive(type(self).__name__, learning_rate=self.learning_rate, temperature=self.temperature)
-        if not 0 <= self.pretrain_fraction < 1:
-            raise ValueError(f"pretrain_fraction must be in [0, 1), got {self.pretrain_fraction!r}")
+        where = type(self).__name__
+        check_positive(where, "learning_rate", self.learning_rate)
+        check_positive(where, "temperature", self.temperature)
+        check_range(where, "pretrain_fraction", self.pretrain_fraction, 0.0, 1.0)
+        if self.pretrain_fraction == 1.0:
+            raise ConfigError(f"{where}: pretrain_fraction must be below 1 (the episodic stage needs some of the "
+                              "budget), got 1")
 
 
 DEFAULTS: dict[str, Any] = {
