@@ -48,7 +48,7 @@ def _training(run: Run) -> TrainingConfig | None:
 
 
 def _curve(store: RunStore, run: Run, training: TrainingConfig):
-    from metalearn_core.inside import adaptive_figures
+    from metalearn_core.inside import adaptive_figures  # heavy: plotly
 
     metrics = common.live_rows(store, run, "metrics") if run.is_active else store.metrics(run.id)
     return adaptive_figures.learning_rate_curve(
@@ -67,7 +67,7 @@ def learning_rate_panel(store: RunStore, run: Run) -> None:
     curve = _curve(store, run, training)
     if not (adapted or curve.varies):
         return
-    from metalearn_core.inside import adaptive_figures
+    from metalearn_core.inside import adaptive_figures  # heavy: plotly
 
     st.markdown(f"**{TITLE}**")
     if len(curve.x) < 2:
@@ -91,7 +91,7 @@ def learning_rate_panel(store: RunStore, run: Run) -> None:
 
 def compare_learning_rates(store: RunStore, runs: list[Run], names: dict[int, str]) -> None:
     """The chosen runs' learning rates overlaid, when at least one of them moved (Compare page)."""
-    from metalearn_core.inside import adaptive_figures
+    from metalearn_core.inside import adaptive_figures  # heavy: plotly
 
     curves = {}
     for run in runs:

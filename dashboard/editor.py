@@ -13,6 +13,7 @@ import itertools
 
 import streamlit as st
 
+from dashboard.common import fashion_line
 from metalearn_core.config import (
     ACTIVATIONS,
     DATASETS,
@@ -242,8 +243,6 @@ def training_widgets(learned_runs: dict[int, str] | None = None) -> dict:
     dataset = st.radio("Data", DATASETS, key=key("dataset"), horizontal=True, format_func=DATASET_LABELS.get,
                        help="Fashion-MNIST: 28x28 pictures of 10 kinds of clothing, the same shapes as MNIST")
     if dataset == "fashion_mnist":
-        from dashboard.common import fashion_line  # loads Fashion-MNIST only when it is chosen
-
         level, line = fashion_line()
         (st.warning if level == "warning" else st.caption)(line)
     left, right = st.columns(2)

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import adaptive, common, inside_train
 from dashboard.text import plain
 from metalearn_core import kinds
+from metalearn_core.data.domains import class_names
 from metalearn_core.runs import runner
 from metalearn_core.runs.run_files import DamagedFile, damaged_point_row, is_number
 from metalearn_core.runs.runner import cancel
@@ -119,7 +120,7 @@ def live_panel(store: RunStore, run: Run, prefix: str = "train") -> None:
 def curves(store: RunStore, run: Run) -> None:
     # pandas (a quarter of a second to import on a fresh server) loads with the first chart, after
     # the page's widgets are drawn.
-    from metalearn_core import analysis, figures
+    from metalearn_core import analysis, figures  # heavy: pandas, plotly
 
     if run.is_active:  # read once for every session watching it
         metrics, points = common.live_rows(store, run, "metrics"), common.live_rows(store, run, "points")
@@ -152,7 +153,7 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
                 test_labels: np.ndarray | None) -> None:
     """Test metrics, curves, layer statistics, confusion matrix, per-class table, misclassified
     digits, stacked learners."""
-    from metalearn_core import analysis, figures
+    from metalearn_core import analysis, figures  # heavy: pandas, plotly
 
     status_line(run)
     summary = run.summary
@@ -191,8 +192,7 @@ def final_panel(store: RunStore, run: Run, test_images: np.ndarray | None,
 
 def _class_names(run: Run) -> list[str] | None:
     """The names of the run's classes when they are not the digits (a Fashion-MNIST run), else None."""
-    from metalearn_core.analysis import run_dataset
-    from metalearn_core.data.domains import class_names
+    from metalearn_core.analysis import run_dataset  # heavy: pandas
 
     dataset = run_dataset(run)
     return None if dataset == "mnist" else class_names(dataset)

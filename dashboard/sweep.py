@@ -333,7 +333,7 @@ def trials_table(frame, config: SweepConfig) -> None:
 
 def curves_view(store: RunStore, sweep: Sweep, frame, config: SweepConfig) -> None:
     """Each trial's objective per epoch (or validation point), as the pruner saw it."""
-    from metalearn_core.sweeps.controller import objective_curve
+    from metalearn_core.sweeps.controller import objective_curve  # heavy: Optuna
 
     series, metric = objective_source(config.base.kind, config.objective)
     runs = frame.dropna(subset=["run"])

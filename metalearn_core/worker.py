@@ -21,6 +21,9 @@ import traceback
 from collections.abc import Callable, Iterator
 
 from metalearn_core import kinds
+from metalearn_core.config import ConfigError
+from metalearn_core.data.domains import load_domain
+from metalearn_core.data.mnist import DataError, load_mnist
 from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore
@@ -90,8 +93,6 @@ class StoreReporter:
 
 def _run_data(dataset: str, mnist_path: str | None, preloaded=None):
     """The run's domain: a warm worker's preloaded MNIST for MNIST runs, else loaded now."""
-    from metalearn_core.data.domains import load_domain
-
     if dataset == "mnist":
         return preloaded if preloaded is not None else load_domain("mnist", mnist_path)
     return load_domain(dataset)  # its path comes from the environment (METALEARN_FASHION_MNIST)
@@ -104,9 +105,6 @@ def execute(store: RunStore, run_id: int, mnist_path: str | None, data=None,
     The run gets the data of ``config.training.dataset``. ``data`` is MNIST already loaded by a
     warm worker (or a Dask worker's earlier run), used only by MNIST runs; otherwise the domain is
     loaded here. ``check`` (see :class:`StoreReporter`) is also called once the data is loaded."""
-    from metalearn_core.config import ConfigError
-    from metalearn_core.data.mnist import DataError
-
     run = store.get(run_id)
     try:
         config = run.config
@@ -207,8 +205,7 @@ def wait_as_spare(store: RunStore, mnist_path: str | None, lock_fd: int | None =
     parent = parent or os.getppid()
     store.register_spare(pid, mnist_path or "", ready=False)  # a launch from now on waits for this one
     try:
-        from metalearn_core.data.mnist import load_mnist
-        from metalearn_core.kinds.base.run import train_base  # noqa: F401 - imports TensorFlow now, not later
+        from metalearn_core.kinds.base.run import train_base  # noqa: F401 - heavy: TensorFlow, loaded before a run comes
 
         try:
             data = load_mnist(mnist_path)

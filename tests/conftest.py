@@ -135,7 +135,7 @@ def postgres_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("postgres")
     try:
         url = services.start_postgres(folder)
-    except (FileNotFoundError, OSError, RuntimeError, Exception) as error:  # noqa: BLE001
+    except (FileNotFoundError, OSError, RuntimeError, Exception) as error:
         if _services_required():
             raise
         pytest.skip(f"PostgreSQL is not available here (install Debian's postgresql): {error}")
@@ -175,7 +175,7 @@ def dask_scheduler(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dask")
     try:
         address = services.start_dask(folder, workers=2)
-    except Exception as error:  # noqa: BLE001 - a missing or broken Dask skips, unless CI requires it
+    except Exception as error:
         services.stop_dask(folder)
         if _services_required():
             raise

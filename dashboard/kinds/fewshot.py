@@ -171,7 +171,7 @@ def finished_run(store: RunStore, run: Run, data: MnistData) -> None:
 
 def results_panel(run: Run, data: MnistData) -> None:
     """Accuracy with 95% intervals beside the baselines, accuracy per inner step, the episode viewer."""
-    from metalearn_core.kinds.fewshot import results as fewshot_results  # pandas and plotly, on use
+    from metalearn_core.kinds.fewshot import results as fewshot_results  # heavy: pandas, plotly
 
     try:
         results = fewshot_results.read_results(run.folder)
@@ -213,7 +213,7 @@ def results_panel(run: Run, data: MnistData) -> None:
 
 def same_episodes_view(run: Run, results: dict) -> None:
     """Other finished few-shot runs scored on exactly this run's episodes, beside it (nothing when none)."""
-    from metalearn_core.kinds.fewshot import results as fewshot_results  # pandas and plotly, on use
+    from metalearn_core.kinds.fewshot import results as fewshot_results  # heavy: pandas, plotly
 
     others = []
     for other in result_views.runs_of(common.current_store(), KIND, statuses=("completed",)):
@@ -238,7 +238,7 @@ def episode_viewer(run: Run, results: dict, data: MnistData, domain: str = "mnis
     """One stored evaluation episode of ``domain`` (``data`` holds its images); for a gradient learner its
     answers after each inner step, for a ProtoNet the embedding space (both computed on demand from the
     saved learner)."""
-    from metalearn_core.kinds.fewshot import results as fewshot_results  # pandas and plotly, on use
+    from metalearn_core.kinds.fewshot import results as fewshot_results  # heavy: pandas, plotly
 
     st.markdown(f"**Episode viewer**: the support images ({DOMAIN_LABELS[domain]}) the learner adapted to, and its "
                 f"answers on the queries")
@@ -258,7 +258,7 @@ def episode_viewer(run: Run, results: dict, data: MnistData, domain: str = "mnis
                                                                  f"{steps}" if len(view.per_step) > 1 else ""))
     st.markdown("Support set")
     st.image(view.support, caption=view.support_captions, width=64)
-    from metalearn_core.kinds.fewshot.inside import episode_images
+    from metalearn_core.kinds.fewshot.inside import episode_images  # heavy: TensorFlow
 
     support_x, support_y, query_x, query_y = episode_images(entry, data)
     noun = "digit" if domain == "mnist" else "class"
@@ -282,8 +282,8 @@ def _stored_queries(view: Any, noun: str = "digit") -> None:
 
 def _watch_queries(run_id: int, view: Any, probabilities: np.ndarray, query_y: np.ndarray, noun: str = "digit") -> None:
     """The queries' answers at the step the slider picks, one query's answers over the steps, the curve."""
-    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # pandas and plotly, on use
-    from metalearn_core.kinds.fewshot.inside import step_accuracy
+    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # heavy: pandas, plotly
+    from metalearn_core.kinds.fewshot.inside import step_accuracy  # heavy: TensorFlow
 
     last = len(probabilities) - 1
     step = st.slider("Inner steps taken on the support set", 0, last, last, key=f"fewshot.viewer.step.{run_id}")
@@ -324,8 +324,8 @@ def inner_loop_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, q
 
     Used by the Draw page's teach tab: the query is a drawing, so there is no right answer to mark.
     """
-    from metalearn_core import figures  # pandas and plotly, on use
-    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures
+    from metalearn_core import figures  # heavy: pandas, plotly
+    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # heavy: pandas, plotly
 
     if common.current_store().get(run_id).config.settings.algorithm == "protonet":
         embedding_view(run_id, support_x, support_y, query_x, class_names)
@@ -356,7 +356,7 @@ def inner_loop_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, q
 def embedding_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray,
                    class_names: list[str], query_y: np.ndarray | None = None) -> None:
     """ProtoNet: support digits, prototypes and queries in a 2-D PCA of the embedding space."""
-    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # pandas and plotly, on use
+    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # heavy: pandas, plotly
 
     st.info("Prototypical Networks take no inner steps: they turn every image into a point and label a query by "
             "its nearest prototype (the mean point of a digit's examples), so there is no step-by-step adaptation "
@@ -378,7 +378,7 @@ def embedding_view(run_id: int, support_x: np.ndarray, support_y: np.ndarray, qu
 
 def rate_view(run: Run) -> None:
     """Meta-SGD: the inner learning rates it learned, summarised per layer."""
-    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # pandas and plotly, on use
+    from metalearn_core.kinds.fewshot import inside_figures as fewshot_figures  # heavy: pandas, plotly
 
     st.markdown("**Learned step sizes** (Meta-SGD)")
     try:
@@ -399,21 +399,21 @@ def rate_view(run: Run) -> None:
 @st.cache_data(max_entries=64, show_spinner="Running the inner loop…")
 def _step_probabilities(run_id: int, folder: str, support_x: np.ndarray, support_y: np.ndarray,
                         query_x: np.ndarray, with_support: bool) -> np.ndarray:
-    from metalearn_core.kinds.fewshot.inside import step_probabilities
+    from metalearn_core.kinds.fewshot.inside import step_probabilities  # heavy: TensorFlow
 
     return step_probabilities(common.fewshot_model(run_id), support_x, support_y, query_x, with_support=with_support)
 
 
 @st.cache_data(max_entries=32, show_spinner="Projecting the embeddings…")
 def _projection(run_id: int, folder: str, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray):
-    from metalearn_core.kinds.fewshot.inside import protonet_projection
+    from metalearn_core.kinds.fewshot.inside import protonet_projection  # heavy: TensorFlow
 
     return protonet_projection(common.fewshot_model(run_id), support_x, support_y, query_x)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _rate_summary(run_id: int, folder: str):
-    from metalearn_core.kinds.fewshot.inside import rate_summary
+    from metalearn_core.kinds.fewshot.inside import rate_summary  # heavy: TensorFlow
 
     return rate_summary(common.fewshot_model(run_id))
 
@@ -482,7 +482,7 @@ def draw_tab(store: RunStore) -> None:
 
 def _teach_test(run_id: int, examples: dict[int, list[np.ndarray]], max_ways: int | None):
     """The test canvas and the answers before and after adapting; returns what :func:`taught_view` needs."""
-    from metalearn_core import figures  # pandas and plotly, on use
+    from metalearn_core import figures  # heavy: pandas, plotly
 
     st.markdown("**2. Test**: draw a new digit")
     query = canvas.drawing("draw.teach.query")

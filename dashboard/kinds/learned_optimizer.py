@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import common, editor
 from dashboard import results as result_views
 from dashboard.text import plain
+from metalearn_core.kinds.learned_optimizer.inside import run_inside
 from metalearn_core.kinds.learned_optimizer.run import CHECKS, OPTIMIZER_FILE, check_config
 from metalearn_core.runs import runner
 from metalearn_core.runs.run_files import DamagedFile
@@ -27,7 +28,7 @@ def finished_optimizers(store: RunStore) -> dict[int, str]:
 
 
 def results_panel(store: RunStore, run: Run) -> None:
-    from metalearn_core.kinds.learned_optimizer import results as learnopt_results  # pandas, on use
+    from metalearn_core.kinds.learned_optimizer import results as learnopt_results  # heavy: pandas, plotly
 
     try:
         results = learnopt_results.read_results(run.folder)
@@ -56,15 +57,14 @@ def results_panel(store: RunStore, run: Run) -> None:
 
 @st.cache_data(show_spinner="Drawing the optimizer's rule and replaying a held-out trajectory…", max_entries=8)
 def _inside(folder: str, seed: int, sweep: str, stamp: float, _data):
-    from metalearn_core.kinds.learned_optimizer.inside import run_inside  # TensorFlow, on use
-    from metalearn_core.kinds.learned_optimizer.results import read_results
+    from metalearn_core.kinds.learned_optimizer.results import read_results  # heavy: pandas, plotly
 
     return run_inside(Path(folder), read_results(Path(folder)), _data, seed, sweep)
 
 
 def inside_section(run: Run) -> None:
     """The learned update rule as a function of the gradient, and the update sizes along a trajectory."""
-    from metalearn_core.kinds.learned_optimizer import inside_figures as optimizer_figures  # plotly, on use
+    from metalearn_core.kinds.learned_optimizer import inside_figures as optimizer_figures  # heavy: plotly
 
     st.markdown("**Inside the learned optimizer**")
     path = run.folder / OPTIMIZER_FILE
@@ -100,7 +100,7 @@ def inside_section(run: Run) -> None:
 
 def _net_kind(run: Run) -> str:
     """The design of the run's optimizer network ("nominal", "dense", ...); "" when unknown."""
-    from metalearn_core.kinds.learned_optimizer.results import read_results
+    from metalearn_core.kinds.learned_optimizer.results import read_results  # heavy: pandas, plotly
 
     try:
         net = (read_results(run.folder) or {}).get("net")
@@ -111,7 +111,7 @@ def _net_kind(run: Run) -> str:
 
 def checks_section(store: RunStore, run: Run) -> None:
     """One button per generalisation check, then the checks already run with their verdicts."""
-    from metalearn_core.kinds.learned_optimizer import results as learnopt_results
+    from metalearn_core.kinds.learned_optimizer import results as learnopt_results  # heavy: pandas, plotly
 
     st.markdown("**Does it generalise?** The paper's checks, each evaluating this optimizer unchanged on a "
                 "changed base network (it reported wins for all but ReLU).")

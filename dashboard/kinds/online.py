@@ -115,7 +115,7 @@ def settings_widgets(store: RunStore) -> dict[str, Any]:
 
 def stream_preview(settings: OnlineConfig) -> None:
     """Six images of the stream, from its start to its end, with their position (and angle or domain)."""
-    from metalearn_core.kinds.online.streams import make_stream
+    from metalearn_core.kinds.online.streams import make_stream  # heavy: SciPy
 
     try:
         fashion = common.fashion() if settings.stream == "switch" else None
@@ -229,7 +229,7 @@ def results(store: RunStore, run: Run) -> None:
 
 
 def _table(results_data: dict):
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     frame = pd.DataFrame(online_results.results_rows(results_data))
     for column in frame.columns:
@@ -257,14 +257,14 @@ def _draw_key(name: str) -> str:
 
 def _starting_runs(store: RunStore) -> list[Run]:
     """Finished runs whose kind's views say this tab can start from them (their ``learns_from_drawings``)."""
-    from dashboard.kinds import learns_from_drawings  # that package imports this module before defining it
+    from dashboard.kinds import learns_from_drawings  # cycle: dashboard.kinds imports this module first
 
     return [run for run in store.list_runs(statuses=("completed",)) if learns_from_drawings(run)]
 
 
 def _learner(store: RunStore, run_id: int):
     """This session's learner for ``run_id``, started once (and again after "Start over")."""
-    from metalearn_core.kinds.online.drawings import DrawingLearner  # TensorFlow: only once the tab is used
+    from metalearn_core.kinds.online.drawings import DrawingLearner  # heavy: TensorFlow, once the tab is used
 
     if st.session_state.get(_draw_key("run")) != run_id or _draw_key("learner") not in st.session_state:
         folder, config = (None, None) if run_id == FRESH else (store.run_folder(run_id), store.get(run_id).config)
@@ -284,7 +284,7 @@ def _score(learner) -> None:
     left.metric("Right first guesses", "–" if accuracy is None else f"{accuracy:.0%}")
     right.metric("Drawings learned", len(learner.correct))
     if len(learner.correct) >= 2:
-        import pandas as pd
+        import pandas as pd  # heavy: pandas
 
         curve = pd.DataFrame({"running accuracy": learner.curve()}, index=range(1, len(learner.correct) + 1))
         st.line_chart(curve, height=160, x_label="drawings taught", y_label="accuracy")
@@ -294,7 +294,7 @@ def _score(learner) -> None:
 
 def draw_tab(store: RunStore) -> None:
     """Pick a starting network, draw, read its guess, tell it the digit; it learns one step each time."""
-    from metalearn_core.kinds.online.learners import OnlineError  # TensorFlow: the learner starts below
+    from metalearn_core.kinds.online.learners import OnlineError  # heavy: TensorFlow
 
     runs = {FRESH: "a fresh network (random weights)", **{run.id: f"run {run.id} · {run.name} ({run.kind})"
                                                          for run in _starting_runs(store)}}

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import common, editor
 from dashboard.kinds import base
+from metalearn_core.kinds.stacked import inside as stacked
 from metalearn_core.runs.store import Run, RunStore
 
 
@@ -27,9 +28,8 @@ def results(store: RunStore, run: Run) -> None:
 
 def inside_section(run: Run) -> None:
     """Which learner the meta network trusts for which digit: its first layer's weights, two ways."""
-    from metalearn_core.kinds.stacked import inside as stacked
-    from metalearn_core.kinds.stacked import inside_figures as stacked_figures  # keras and plotly, on use
-    from metalearn_core.models.predictor import PredictorError
+    from metalearn_core.kinds.stacked import inside_figures as stacked_figures  # heavy: plotly
+    from metalearn_core.models.predictor import PredictorError  # heavy: Keras
 
     st.markdown("**Inside the meta network**")
     labels = [learner.label(index) for index, learner in enumerate(run.config.settings.learners)]

@@ -29,7 +29,7 @@ def key(name: str, run_id: int) -> str:
 
 def _headline(results: dict) -> None:
     """The fewest examples per class: scratch beside the best transfer mode."""
-    from metalearn_core.kinds.transfer import results as transfer_results  # pandas and plotly, on use
+    from metalearn_core.kinds.transfer import results as transfer_results  # heavy: pandas, plotly
 
     frame = transfer_results.curve_frame(results)
     fewest = frame[frame["shots"] == results["shots"][0]].set_index("mode")["mean"]
@@ -43,7 +43,7 @@ def _headline(results: dict) -> None:
 def results(store: RunStore, run: Run) -> None:
     """The learning curve (test accuracy against labelled examples per class, one line per mode)
     and its table."""
-    from metalearn_core.kinds.transfer import results as transfer_results  # pandas and plotly, on use
+    from metalearn_core.kinds.transfer import results as transfer_results  # heavy: pandas, plotly
 
     result_views.status_line(run)
     try:
@@ -71,7 +71,7 @@ def results(store: RunStore, run: Run) -> None:
 def launcher(store: RunStore, run: Run) -> None:
     """Under a finished base run (the base kind's results call it): carry its network to another
     domain (a transfer run)."""
-    from metalearn_core.kinds.transfer import results as transfer_results  # pandas and plotly, on use
+    from metalearn_core.kinds.transfer import results as transfer_results  # heavy: pandas, plotly
 
     if run.status != "completed" or run.config_error:
         return

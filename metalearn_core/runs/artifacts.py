@@ -30,7 +30,7 @@ class Artifacts:
 
     def __init__(self, url: str) -> None:
         try:
-            import fsspec
+            import fsspec  # optional: fsspec, needed only for a remote artefact folder
         except ImportError:
             raise ArtifactError("METALEARN_ARTIFACTS needs fsspec: pip install fsspec") from None
         if "://" not in url:  # a plain path is a shared folder

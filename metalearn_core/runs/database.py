@@ -392,7 +392,7 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str, connect_timeout: float = 10.0) -> None:
         try:
-            import psycopg  # noqa: F401 - checked here, so a missing driver says what to install
+            import psycopg  # noqa: F401 - optional: psycopg, checked here to name what to install
         except ImportError:
             raise DatabaseError("METALEARN_DB names PostgreSQL, but psycopg is not installed: "
                                 "pip install 'psycopg[binary]'") from None
@@ -405,8 +405,8 @@ class PostgresDatabase(Database):
             conn.execute("SELECT 1")
 
     def _open(self) -> Any:
-        import psycopg
-        from psycopg.rows import dict_row
+        import psycopg  # optional: psycopg
+        from psycopg.rows import dict_row  # optional: psycopg
 
         try:
             return psycopg.connect(self.url, autocommit=True, row_factory=dict_row,
@@ -426,7 +426,7 @@ class PostgresDatabase(Database):
         return self._open()
 
     def _give_back(self, raw: Any) -> None:
-        from psycopg.pq import TransactionStatus
+        from psycopg.pq import TransactionStatus  # optional: psycopg
 
         if raw.closed or raw.broken:
             return

@@ -27,7 +27,7 @@ def trials_frame(runs: RunStore, sweep: Sweep) -> pd.DataFrame:
     """One row per trial: number, state, objective (the last reported score of a pruned or running
     trial), steps reported, its run (id, status, test accuracy: shown, never used to choose), its
     wall time and one column per sampled setting."""
-    from metalearn_core.sweeps.study import read_trials
+    from metalearn_core.sweeps.study import read_trials  # heavy: Optuna
 
     rows = []
     for trial in read_trials(sweep):
@@ -92,9 +92,9 @@ def best_trial(frame: pd.DataFrame, direction: str) -> dict[str, Any] | None:
 def importances(sweep: Sweep) -> tuple[dict[str, float], str]:
     """Each sampled setting's share of the objective's variance over the complete trials (Optuna's
     fANOVA, seeded), largest first, with an empty message; or {} and the reason there are none yet."""
-    import optuna
+    import optuna  # heavy: Optuna
 
-    from metalearn_core.sweeps.study import read_trials, storage, study_name
+    from metalearn_core.sweeps.study import read_trials, storage, study_name  # heavy: Optuna
 
     complete = [trial for trial in read_trials(sweep) if trial.state.name == "COMPLETE"]
     if len(complete) < MIN_TRIALS_FOR_IMPORTANCE:

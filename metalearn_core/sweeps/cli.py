@@ -20,6 +20,7 @@ from datetime import datetime
 from metalearn_core.config import ConfigError, RunConfig
 from metalearn_core.runs.store import RunStore
 from metalearn_core.safe_input import InputError, parse_id, printable, read_json_file
+from metalearn_core.sweeps import runner
 from metalearn_core.sweeps.config import PRUNERS, SAMPLERS, SweepConfig, objective_names
 from metalearn_core.sweeps.space import SearchSpace
 from metalearn_core.sweeps.store import Sweep, SweepStore
@@ -64,8 +65,6 @@ def read_space(path: str, kind: str) -> SearchSpace:
 
 def run_command(args: argparse.Namespace, runs: RunStore, mnist: str | None,
                 build_config: Callable[[argparse.Namespace], RunConfig]) -> int:
-    from metalearn_core.sweeps import runner
-
     sweeps = SweepStore(runs.home)
     if args.command == "sweep":
         base = build_config(args)
@@ -101,8 +100,7 @@ def _value(value: float | None) -> str:
 
 def follow(runs: RunStore, sweeps: SweepStore, sweep_id: int, out=sys.stderr, poll: float = 1.0) -> Sweep:
     """Print a line per finished trial until the sweep ends; Ctrl-C cancels the sweep."""
-    from metalearn_core.sweeps import runner
-    from metalearn_core.sweeps.analysis import trials_frame
+    from metalearn_core.sweeps.analysis import trials_frame  # heavy: pandas
 
     reported: set[int] = set()
     try:
@@ -149,7 +147,12 @@ def list_sweeps(sweeps: SweepStore) -> None:
 
 def show(runs: RunStore, sweep: Sweep) -> None:
     """The sweep's definition, its best trial, the importances and every trial."""
-    from metalearn_core.sweeps.analysis import best_trial, importances, param_columns, trials_frame
+    from metalearn_core.sweeps.analysis import (  # heavy: pandas
+        best_trial,
+        importances,
+        param_columns,
+        trials_frame,
+    )
 
     config = sweep.config
     print(f"sweep {sweep.id}: {printable(sweep.name)}  [{sweep.status}]  {config.sampler} sampler, {config.pruner} pruner, "

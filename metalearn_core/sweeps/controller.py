@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -323,8 +324,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = Controller(RunStore(args.home), sweeps, args.sweep_id, args.mnist).run()
     except Exception as error:  # noqa: BLE001 - recorded for the page and the CLI, traceback in the log
-        import traceback
-
         traceback.print_exc()
         sweeps.update_state(args.sweep_id, status="failed", error=f"{type(error).__name__}: {error}",
                             ended_at=time.time())

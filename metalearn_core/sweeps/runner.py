@@ -69,7 +69,7 @@ def cancel_sweep(runs: RunStore, sweeps: SweepStore, sweep_id: int) -> str:
         sweeps.request_cancel(sweep_id)
         return sweeps.get(sweep_id).status
     if sweep.status == "interrupted":
-        from metalearn_core.sweeps.controller import close_interrupted
+        from metalearn_core.sweeps.controller import close_interrupted  # heavy: Optuna
 
         close_interrupted(runs, sweeps, sweep_id)
     return sweeps.get(sweep_id).status

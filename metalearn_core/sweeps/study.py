@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.storages.journal import JournalFileBackend
 
 from metalearn_core.sweeps.config import SweepConfig
 from metalearn_core.sweeps.space import hooks_of
@@ -71,8 +72,6 @@ def make_pruner(config: SweepConfig) -> optuna.pruners.BasePruner:
 
 def storage(sweep: Sweep) -> optuna.storages.BaseStorage:
     """The sweep's journal file storage (created on first use)."""
-    from optuna.storages.journal import JournalFileBackend
-
     return optuna.storages.JournalStorage(JournalFileBackend(str(sweep.journal_path)))
 
 

@@ -101,7 +101,7 @@ def test_a_corrupt_database_shows_one_message_on_every_page(copy_of, monkeypatch
 def test_a_read_only_home_shows_its_runs_and_says_why_launch_is_disabled(copy_of, monkeypatch):
     home = copy_of()
     # Tests run as root, whom no permission stops: the store is told the file cannot be written
-    # (tests/unit/test_store_damage.py checks the real thing, as another user).
+    # (tests/unit/runs/test_store_damage.py checks the real thing, as another user).
     monkeypatch.setattr("metalearn_core.runs.database.writable", lambda path: False)
     compare = page("pages/compare.py", home, monkeypatch, runs="1,2")
     assert not compare.exception, compare.exception

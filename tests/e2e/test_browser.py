@@ -105,5 +105,5 @@ def test_fewshot_run_live_then_results_then_the_teach_tab(server, page):
     page.get_by_label("This drawing is the digit").wait_for(state="visible")
     page.get_by_role("button", name="Add as an example").wait_for(state="visible")
     screenshot(page, "draw-teach")
-    # Adapting to drawn examples is covered without a browser in tests/unit/test_fewshot_run.py;
+    # Adapting to drawn examples is covered without a browser in tests/unit/kinds/fewshot/test_fewshot_run.py;
     # driving two canvases and a select box in one tab was not reliable here yet.

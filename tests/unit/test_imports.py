@@ -1,7 +1,10 @@
-"""No import cycles in metalearn_core, and the registry's kinds all have the same shape."""
+"""No import cycles in metalearn_core, no unexplained import inside a function, and the registry's kinds all have
+the same shape."""
 
+import ast
 import importlib
 import random
+import re
 import subprocess
 import sys
 
@@ -93,6 +96,54 @@ def test_each_kind_has_the_same_shape(name):
     assert callable(views.results)
     if kind.page == "train":
         assert callable(views.meta_settings) and callable(views.training_settings)
+
+
+# An import inside a function must say which boundary it keeps: a heavy module (TensorFlow, Keras, pandas, plotly,
+# Optuna, SciPy, scikit-learn) that the light modules load only on use, an optional dependency (Dask, psycopg,
+# fsspec), or an import cycle the layering cannot break yet. Any other import belongs at its module's top.
+BOUNDARY = re.compile(r"#.*\b(heavy|optional|cycle):")
+HIDDEN_IMPORT_FOLDERS = ("metalearn_core", "dashboard")
+
+
+def unexplained_inner_imports(source: str) -> list[int]:
+    """The lines of the imports inside a function of ``source`` that carry no boundary comment
+    (``# heavy: ...``, ``# optional: ...`` or ``# cycle: ...`` on one of the statement's lines).
+
+    Example:
+        >>> unexplained_inner_imports("def f():\n    import json\n    import pandas  # heavy: pandas\n")
+        [2]
+    """
+    lines = source.splitlines()
+    found = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if in_function and isinstance(child, ast.Import | ast.ImportFrom):
+                if not any(BOUNDARY.search(line) for line in lines[child.lineno - 1: child.end_lineno]):
+                    found.append(child.lineno)
+            visit(child, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef))
+
+    visit(ast.parse(source), False)
+    return found
+
+
+def test_every_import_inside_a_function_names_its_boundary():
+    unexplained = [f"{path.relative_to(ROOT)}:{line}" for folder in HIDDEN_IMPORT_FOLDERS
+                   for path in sorted((ROOT / folder).rglob("*.py"))
+                   for line in unexplained_inner_imports(path.read_text())]
+    assert unexplained == [], ("move these imports to their module's top, or say which boundary they keep "
+                               "(# heavy: TensorFlow, # optional: Dask, # cycle: why): " + ", ".join(unexplained))
+
+
+def test_the_hidden_import_check_finds_a_planted_import():
+    source = (ROOT / "metalearn_core" / "kinds" / "kind.py").read_text()
+    assert unexplained_inner_imports(source) == []
+    planted = source + "\n\ndef planted():\n    from metalearn_core.config import (\n        RunConfig,\n    )\n"
+    assert unexplained_inner_imports(planted) == [len(source.splitlines()) + 4]
+    wrapped = planted.replace("import (\n", "import (  # cycle: planted\n")
+    assert unexplained_inner_imports(wrapped) == []
+    nested = source + "\n\nclass Planted:\n    def method(self):\n        if True:\n            import json\n"
+    assert unexplained_inner_imports(nested) == [len(source.splitlines()) + 6]
 
 
 def test_an_unknown_kind_is_a_clear_error():

@@ -23,24 +23,23 @@ import threading
 from collections.abc import Callable
 
 from metalearn_core.runs.executors.base import Executor
+from metalearn_core.runs.executors.local import LocalExecutor
 from metalearn_core.runs.settings import Settings, get_settings
 from metalearn_core.runs.store import Run
 
 
 def _local(address: str | None) -> Executor:
-    from metalearn_core.runs.executors.local import LocalExecutor
-
     return LocalExecutor()
 
 
 def _dask(address: str | None) -> Executor:
-    from metalearn_core.runs.executors.dask import DaskExecutor  # imports Dask: only when asked for
+    from metalearn_core.runs.executors.dask import DaskExecutor  # optional: Dask
 
     return DaskExecutor(address)
 
 
-# name -> a factory taking the scheduler address; each imports its module when called, so a local
-# run never imports Dask.
+# name -> a factory taking the scheduler address; the Dask one imports its module when called, so a
+# local run never imports Dask.
 REGISTRY: dict[str, Callable[[str | None], Executor]] = {"local": _local, "dask": _dask}
 _cache: dict[tuple[str, str], Executor] = {}
 _cache_lock = threading.Lock()

@@ -30,7 +30,10 @@ import threading
 import time
 from pathlib import Path
 
+import distributed
+
 from metalearn_core.config import RunConfig
+from metalearn_core.data.domains import load_domain
 from metalearn_core.runs.executors.base import WORKER_MODULE, Executor
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore
@@ -66,10 +69,8 @@ class DaskExecutor(Executor):
     def client(self):
         with self._lock:
             if self._client is None or self._client.status in ("closed", "closing"):
-                from distributed import Client
-
                 try:
-                    self._client = Client(self.address, timeout=10, set_as_default=False)
+                    self._client = distributed.Client(self.address, timeout=10, set_as_default=False)
                 except (OSError, TimeoutError) as error:
                     raise DaskUnavailable(f"cannot reach the Dask scheduler at {self.address}: {error}; "
                                           "start it with `dask scheduler` or unset METALEARN_DASK to train "
@@ -85,8 +86,6 @@ class DaskExecutor(Executor):
                use_spare: bool = True, tags: list[str] | None = None, owner: str = "") -> int:
         """Store ``config`` as a queued run and submit its task; returns the run id. Refuses, before
         storing anything, when no worker offers a ``runs`` slot (the run would wait for ever)."""
-        from distributed import fire_and_forget
-
         client = self.client
         if self.slots() < 1:
             raise DaskUnavailable(f"no worker of the Dask scheduler at {self.address} offers a '{RESOURCE}' "
@@ -101,7 +100,7 @@ class DaskExecutor(Executor):
             future = client.submit(train_task, str(store.home), run_id, store.database_url,
                                    store.artifacts.url if store.artifacts is not None else None, mnist,
                                    key=key, resources={RESOURCE: 1}, pure=False, retries=0)
-            fire_and_forget(future)
+            distributed.fire_and_forget(future)
             self._confirm(key)
         except Exception as error:  # the run would wait for ever: record why it never started
             store.finish(run_id, "failed", error=f"could not be handed to the Dask scheduler at {self.address}: {error}")
@@ -126,11 +125,9 @@ class DaskExecutor(Executor):
             return run.status
         store.request_cancel(run_id, reason)
         if run.status == "queued":
-            from distributed import Future
-
             key = run.executor_handle or task_key(run_id, store)
             try:
-                self.client.cancel([Future(key, client=self.client)], force=True)
+                self.client.cancel([distributed.Future(key, client=self.client)], force=True)
             except Exception:  # noqa: BLE001 - the flag alone still stops it when it starts
                 pass
             if store.get(run_id).status == "queued":
@@ -159,7 +156,7 @@ def _size_thread_pools() -> int:
             count = max(1, int(threads))
         else:
             count = max(1, (os.cpu_count() or 1) // _worker_processes_on_this_host())
-        import tensorflow as tf
+        import tensorflow as tf  # heavy: TensorFlow, in the worker only (the launcher never imports it)
 
         try:
             tf.config.threading.set_intra_op_parallelism_threads(count)
@@ -171,9 +168,7 @@ def _size_thread_pools() -> int:
 
 def _worker_processes_on_this_host() -> int:
     try:
-        from distributed import get_worker
-
-        worker = get_worker()
+        worker = distributed.get_worker()
         host = worker.address.split("://")[-1].rsplit(":", 1)[0]
         infos = worker.client.scheduler_info(n_workers=-1).get("workers", {}).values()
         return max(1, sum(1 for info in infos if info.get("host") == host))
@@ -201,9 +196,7 @@ def train_task(home: str, run_id: int, database: str | None, artifacts: str | No
     store.mark_running(run_id)
     store.heartbeat(run_id)
     try:
-        from distributed import get_worker
-
-        where = get_worker().address
+        where = distributed.get_worker().address
     except Exception:  # noqa: BLE001 - called outside a worker (a test, by hand)
         where = "no worker"
     store.update_summary(run_id, dask={"scheduler": (run.summary.get("dask") or {}).get("scheduler"),
@@ -241,8 +234,6 @@ def train_task(home: str, run_id: int, database: str | None, artifacts: str | No
 def _keep_mnist(mnist_path: str | None) -> None:
     """Keep MNIST loaded for this worker's next run (its load costs about a second)."""
     try:
-        from metalearn_core.data.domains import load_domain
-
         _preloaded[mnist_path or ""] = load_domain("mnist", mnist_path)
     except Exception:  # noqa: BLE001 - the next run loads it itself
         pass

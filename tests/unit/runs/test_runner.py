@@ -23,7 +23,7 @@ from metalearn_core.runs.runner import cancel, ensure_spare, launch
 from metalearn_core.runs.store import RunStore, lock_held
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 

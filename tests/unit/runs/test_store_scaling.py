@@ -18,7 +18,7 @@ from metalearn_core.runs.copy import CopyError, copy_store
 from metalearn_core.runs.database import DatabaseError, redact
 from metalearn_core.runs.store import RunStore
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 @pytest.fixture(autouse=True)

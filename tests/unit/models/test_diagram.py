@@ -300,7 +300,7 @@ def test_drawing_every_diagram_imports_no_tensorflow():
             "for algorithm in ('protonet', 'maml'):\n"
             "    fewshot_diagram(fewshot_network('conv'), algorithm)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=scaled(120))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"

@@ -15,7 +15,7 @@ from metalearn_core.config import RunConfig, TrainingConfig
 
 __all__ = ["home_progress", "launch_at_once", "long_run", "scaled", "tiny", "training_position", "wait_for",
            "wait_until_done", "wait_until_idle"]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny(name="tiny", epochs=1, train_limit=600):

@@ -44,7 +44,7 @@ from metalearn_core.kinds.learned_optimizer.specs import (
 )
 
 PAPER_NET_SMALL = OptimizerNetSpec.paper(hidden=(3, 3), output_scale=0.5)
-FIXTURE_OPTIMIZER = Path(__file__).parents[1] / "fixtures" / "home-v1" / "runs" / "5" / "optimizer.npz"
+FIXTURE_OPTIMIZER = Path(__file__).parents[3] / "fixtures" / "home-v1" / "runs" / "5" / "optimizer.npz"
 TINY = OptimizeeSpec(hidden=(4,), activation="tanh", batch_size=8, steps=10, input_size=6, classes=2, init_std=0.5)
 
 

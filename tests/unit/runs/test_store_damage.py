@@ -24,7 +24,7 @@ from metalearn_core.runs.database import CorruptDatabase, ReadOnlyDatabase
 from metalearn_core.runs.recover import recover_runs
 from metalearn_core.runs.store import HISTORY_FILE, RECORD_FILE, RunStore
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GARBAGE = b"this is not a database, it is what a bad disk or a wrong copy leaves behind\n" * 200
 
 

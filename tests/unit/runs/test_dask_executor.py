@@ -30,7 +30,7 @@ from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import HEARTBEAT_TIMEOUT, RunStore
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 

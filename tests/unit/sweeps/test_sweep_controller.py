@@ -28,7 +28,7 @@ from metalearn_core.sweeps.store import SweepStore
 from metalearn_core.sweeps.study import read_trials
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SPACE = {"units": {"low": 8, "high": 48}, "learning_rate": {"low": 1e-3, "high": 1e-2}}
 
 

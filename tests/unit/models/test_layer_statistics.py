@@ -21,7 +21,7 @@ from metalearn_core.runs.reporting import Reporter
 from metalearn_core.runs.store import RunStore
 from metalearn_core.worker import StoreReporter
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "home-v1"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "home-v1"
 CONV = NetworkConfig((LayerConfig("conv2d", filters=4, kernel_size=3), LayerConfig("max_pool"),
                       LayerConfig("flatten"), LayerConfig("dense", units=16)))
 TINY = NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=24)))

@@ -17,7 +17,7 @@ from metalearn_core.runs.store import RunStore
 
 PROCESSES = 8
 ROUNDS = 20
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # Each child imports only the store, says it is ready for a round, waits for the round's start file
 # (all of them see it within a millisecond or so), opens that round's fresh home and creates one run.
