@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 from metalearn_core.presets import DEFAULT_PRESET, preset_config
-from metalearn_core.runs.runner import cancel, launch
+from metalearn_core.runner import cancel, launch
 from metalearn_core.runs.store import RunStore
 from metalearn_core.session import config_to_token
 from tools.browser import draw_stroke, launch_chromium, processes_naming, start_server, stop_server

@@ -44,8 +44,8 @@ from metalearn_core.kinds.stacked.run import train_stacked  # noqa: E402
 from metalearn_core.models.networks import build_network, compile_network, matmul_flops_per_sample  # noqa: E402
 from metalearn_core.models.training import execution_chunk, steps_per_epoch  # noqa: E402
 from metalearn_core.presets import DEFAULT_PRESET, preset_config  # noqa: E402
+from metalearn_core.runner import cancel, launch  # noqa: E402
 from metalearn_core.runs.reporting import Reporter  # noqa: E402
-from metalearn_core.runs.runner import cancel, launch  # noqa: E402
 from metalearn_core.runs.store import RunStore  # noqa: E402
 
 

@@ -60,8 +60,8 @@ import threading
 import time
 from pathlib import Path
 
+from metalearn_core import runner
 from metalearn_core.presets import preset_config
-from metalearn_core.runs import runner
 from metalearn_core.runs.store import RunStore
 from tools.browser import launch_chromium, processes_naming, start_server, stop_server
 

@@ -16,7 +16,7 @@ from metalearn_core.data.drawing import DrawingError, preprocess_canvas
 
 def drawing(key: str, size: int = 200) -> np.ndarray | None:
     """The drawn digit as a (28, 28) float image in [0, 1], or None while the canvas is empty."""
-    from streamlit_drawable_canvas import st_canvas
+    from streamlit_drawable_canvas import st_canvas  # runtime: declared inside a running app
 
     canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=size, width=size,
                        drawing_mode="freedraw", key=key, return_image_data=True)

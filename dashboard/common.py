@@ -1,7 +1,7 @@
 """Cached resources shared by the pages: each is a one-line wrapper over an uncached core call.
 
 Light: imports no TensorFlow, Keras or pandas (every page imports it before drawing); the model
-loaders, :func:`predictor` and :func:`fewshot_model`, load TensorFlow when first called.
+loader, :func:`predictor`, loads TensorFlow when first called.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import classroom
+from dashboard.text import plain
+from metalearn_core import runner
 from metalearn_core.classroom import ScopedRunStore
+from metalearn_core.config import RunConfig
 from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
 from metalearn_core.data.mnist import DataError, MnistData, load_mnist
-from metalearn_core.runs import runner
 from metalearn_core.runs.database import RECOVER_COMMAND, CorruptDatabase, DatabaseError
 from metalearn_core.runs.settings import Settings, get_settings
 from metalearn_core.runs.shared_reads import SharedReads
@@ -76,8 +78,6 @@ def current_store() -> RunStore:
         base = store(str(settings().home))
         base.check_database()
     except DatabaseError as error:
-        from dashboard.text import plain
-
         st.error(plain(f"The run store cannot be used: {error}"))
         if isinstance(error, CorruptDatabase):
             st.code(RECOVER_COMMAND, language="bash")
@@ -164,8 +164,6 @@ def keep_warm_worker() -> None:
     store = current_store()
     reason = read_only_reason(store)
     if reason:
-        from dashboard.text import plain
-
         st.sidebar.warning(plain(reason[0].upper() + reason[1:] + "."))
         return
     runner.ensure_spare(_base(store), mnist_path())  # the whole store: another person's run may be training
@@ -204,8 +202,7 @@ def data_notice() -> None:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
 def _predictor(run_id: int, folder: str, config_json: str):
-    from metalearn_core.config import RunConfig
-    from metalearn_core.predictor import load_predictor
+    from metalearn_core.predictor import load_predictor  # heavy: TensorFlow
 
     return load_predictor(Path(folder), RunConfig.from_json(config_json))
 
@@ -214,17 +211,3 @@ def predictor(run_id: int):
     """A finished run's predictor, loaded once per server (keyed by the run's folder and config)."""
     run = current_store().get(run_id)
     return _predictor(run_id, str(run.folder), run.config_json)
-
-
-@st.cache_resource(show_spinner="Loading the few-shot learner…", max_entries=4)
-def _fewshot_model(run_id: int, folder: str, config_json: str):
-    from metalearn_core.config import RunConfig
-    from metalearn_core.kinds.fewshot.run import FewShotModel
-
-    return FewShotModel.load(Path(folder), RunConfig.from_json(config_json))
-
-
-def fewshot_model(run_id: int):
-    """A finished few-shot run's learner, loaded once per server."""
-    run = current_store().get(run_id)
-    return _fewshot_model(run_id, str(run.folder), run.config_json)

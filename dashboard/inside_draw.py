@@ -91,7 +91,7 @@ def inside_views(predictor, image28: np.ndarray, order: str = "sorted") -> Insid
     the (28, 28) drawing, Dense units in ``order`` ("sorted" or "in order"); nothing is shown yet.
 
     The one function here that needs Keras (the predictor has loaded it already)."""
-    from metalearn_core.inside import layers
+    from metalearn_core.inside import layers  # heavy: Keras, TensorFlow
 
     try:
         networks = layers.networks_inside(predictor, image28)

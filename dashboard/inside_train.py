@@ -42,8 +42,8 @@ COMPARE_CAPTION = (
 
 def _series(rows: list[dict], run: Run, key: str) -> str:
     """The network to show: the run's main one, or the user's pick when it trained several."""
-    from metalearn_core import analysis
-    from metalearn_core.inside import weight_figures
+    from metalearn_core import analysis  # heavy: pandas
+    from metalearn_core.inside import weight_figures  # heavy: pandas, plotly
 
     names = weight_figures.series_names(rows)
     main = analysis.main_series(run.kind)
@@ -63,7 +63,7 @@ def panel(store: RunStore, run: Run, prefix: str = "train", live: bool = False) 
         st.info("No layer statistics for this run: they are recorded for networks trained since the "
                 "Inside views were added (base and stacked runs).")
         return
-    from metalearn_core.inside import weight_figures
+    from metalearn_core.inside import weight_figures  # heavy: pandas, plotly
 
     series = _series(rows, run, f"{prefix}.inside.series.{run.id}")
     norms, distributions, histograms = st.tabs(["Norms", "Distributions", "Histograms"])
@@ -85,8 +85,8 @@ def panel(store: RunStore, run: Run, prefix: str = "train", live: bool = False) 
 
 def compare_section(store: RunStore, runs: list[Run], names: dict[int, str]) -> None:
     """The chosen runs' per-layer weight or gradient norms overlaid (Compare page)."""
-    from metalearn_core import analysis
-    from metalearn_core.inside import weight_figures
+    from metalearn_core import analysis  # heavy: pandas
+    from metalearn_core.inside import weight_figures  # heavy: pandas, plotly
 
     st.subheader(TITLE)
     rows = {names[run.id]: store.layer_stats(run.id) for run in runs}

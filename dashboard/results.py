@@ -10,11 +10,10 @@ import streamlit as st
 
 from dashboard import adaptive, common, inside_train
 from dashboard.text import plain
-from metalearn_core import kinds
+from metalearn_core import kinds, runner
 from metalearn_core.data.domains import class_names
-from metalearn_core.runs import runner
+from metalearn_core.runner import cancel
 from metalearn_core.runs.run_files import DamagedFile, damaged_point_row, is_number
-from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
 from metalearn_core.safe_input import try_parse_id
 from metalearn_core.session import format_seconds, progress_view

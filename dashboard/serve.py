@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from metalearn_core.runs import runner
+from metalearn_core import runner
 from metalearn_core.runs.database import DatabaseError
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore

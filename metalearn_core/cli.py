@@ -30,12 +30,12 @@ from metalearn_core.data.domains import DOMAIN_LABELS, load_domain
 from metalearn_core.data.mnist import DataError
 from metalearn_core.kinds.summary_text import generic_lines
 from metalearn_core.presets import DEFAULT_PRESET, PRESETS, preset_config
+from metalearn_core.runner import cancel, launch
 from metalearn_core.runs.artifacts import ArtifactError
 from metalearn_core.runs.copy import CopyError, copy_store
 from metalearn_core.runs.database import DatabaseError, redact
 from metalearn_core.runs.recover import recover_runs
 from metalearn_core.runs.run_files import DamagedFile, damaged_metric_row, metric_damage, whole_number
-from metalearn_core.runs.runner import cancel, launch
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import Run, RunNotFound, RunStore
 from metalearn_core.safe_input import InputError, parse_id, printable, read_text

@@ -1,10 +1,10 @@
 """The worker process of one run: wait for a slot, train, record the outcome.
 
-Started by the local executor (:mod:`metalearn_core.runs.executors.local`); run by hand as
+Started by the local executor (:mod:`metalearn_core.executors.local`); run by hand as
 ``python -m metalearn_core.worker RUN_ID --home HOME``. A Dask worker trains a run with the same
-:func:`execute` (see :mod:`metalearn_core.runs.executors.dask`). The worker trains any kind, so it sits
-above :mod:`metalearn_core.kinds`; the executors, below them, start it by its module's name
-(:data:`~metalearn_core.runs.executors.base.WORKER_MODULE`).
+:func:`execute` (see :mod:`metalearn_core.executors.dask`). The worker trains any kind, so it sits
+above :mod:`metalearn_core.kinds`; the runner and the executors that start it sit beside it, and it
+never imports them.
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ def classify(runs: list[Run]) -> None:
         return
 
     # A drawing: from here on the models, and TensorFlow with them (loaded once per server).
-    from metalearn_core import figures
-    from metalearn_core.models.predictor import PredictorError
+    from metalearn_core import figures  # heavy: pandas, plotly
+    from metalearn_core.models.predictor import PredictorError  # heavy: Keras
 
     try:  # the first model's inside views, computed before anything on the right is shown
         inside = inside_draw.inside_views(common.predictor(first), image28, inside_draw.current_order())

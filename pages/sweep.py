@@ -1,8 +1,8 @@
 """Sweep: let the lab try many settings of a run (an Optuna search), watch the trials arrive, and
 re-launch the best as a full run.
 
-The title comes first; :mod:`dashboard.sweep`, which draws the rest, loads pandas (the trials'
-tables) as it is imported.
+The title comes first, then the form (:mod:`dashboard.sweep`, light); :mod:`dashboard.sweep_trials`,
+the trials' tables and figures, loads pandas and plotly after the form is drawn.
 """
 
 import streamlit as st
@@ -18,7 +18,7 @@ st.caption("Instead of trying settings by hand, tick the ones to search and give
 common.sidebar(data=False)
 store = common.current_store()
 
-from dashboard import sweep as sweep_views  # noqa: E402 - pandas: after the title
+from dashboard import sweep as sweep_views  # noqa: E402 - Optuna: after the title
 
 sweeps = sweep_views.sweep_store()
 link_error = sweep_views.init_state()
@@ -38,10 +38,12 @@ with space_column:
 
 st.divider()
 st.subheader("Trials")
-chosen = sweep_views.pick_sweep(sweeps)
+from dashboard import sweep_trials  # noqa: E402 - heavy: pandas, plotly; after the form
+
+chosen = sweep_trials.pick_sweep(sweeps)
 if chosen is None:
     st.info("No sweep yet: choose what to search above and launch one. Its trials appear here as they finish.")
 else:
-    sweep_views.watch(store, sweeps, chosen)
+    sweep_trials.watch(store, sweeps, chosen)
 
 common.data_notice()  # last: the page's widgets are drawn before MNIST is loaded

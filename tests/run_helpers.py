@@ -42,7 +42,7 @@ _LAUNCHER = """
 import sys, time
 from pathlib import Path
 from metalearn_core.config import RunConfig, TrainingConfig
-from metalearn_core.runs.runner import launch
+from metalearn_core.runner import launch
 from metalearn_core.runs.store import RunStore
 home, gate, name, mnist, epochs, train_limit = sys.argv[1:7]
 store = RunStore(home)

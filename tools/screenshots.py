@@ -19,7 +19,7 @@ from metalearn_core.kinds.learned_optimizer.config import LearnedOptimizerConfig
 from metalearn_core.kinds.learned_optimizer.presets import learned_optimizer_preset
 from metalearn_core.kinds.stacked.config import LearnerConfig, StackingConfig
 from metalearn_core.presets import preset_config
-from metalearn_core.runs.runner import launch
+from metalearn_core.runner import launch
 from metalearn_core.runs.store import RunStore
 from metalearn_core.session import config_to_token
 from tools.browser import draw_stroke, launch_chromium, start_server

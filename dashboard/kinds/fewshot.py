@@ -10,6 +10,7 @@ they are first drawn, so the pages that import this module draw their widgets fi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,19 @@ DESCRIPTIONS = {
     "reptile": "moves the initialisation towards the weights reached by ordinary training on each task "
                "(Nichol et al. 2018)",
 }
+
+
+@st.cache_resource(show_spinner="Loading the few-shot learner…", max_entries=4)
+def _learner(run_id: int, folder: str, config_json: str):
+    from metalearn_core.kinds.fewshot.run import FewShotModel  # heavy: TensorFlow
+
+    return FewShotModel.load(Path(folder), RunConfig.from_json(config_json))
+
+
+def learner(run_id: int):
+    """A finished few-shot run's learner, loaded once per server."""
+    run = common.current_store().get(run_id)
+    return _learner(run_id, str(run.folder), run.config_json)
 
 
 def key(name: str) -> str:
@@ -401,21 +415,21 @@ def _step_probabilities(run_id: int, folder: str, support_x: np.ndarray, support
                         query_x: np.ndarray, with_support: bool) -> np.ndarray:
     from metalearn_core.kinds.fewshot.inside import step_probabilities  # heavy: TensorFlow
 
-    return step_probabilities(common.fewshot_model(run_id), support_x, support_y, query_x, with_support=with_support)
+    return step_probabilities(learner(run_id), support_x, support_y, query_x, with_support=with_support)
 
 
 @st.cache_data(max_entries=32, show_spinner="Projecting the embeddings…")
 def _projection(run_id: int, folder: str, support_x: np.ndarray, support_y: np.ndarray, query_x: np.ndarray):
     from metalearn_core.kinds.fewshot.inside import protonet_projection  # heavy: TensorFlow
 
-    return protonet_projection(common.fewshot_model(run_id), support_x, support_y, query_x)
+    return protonet_projection(learner(run_id), support_x, support_y, query_x)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _rate_summary(run_id: int, folder: str):
     from metalearn_core.kinds.fewshot.inside import rate_summary  # heavy: TensorFlow
 
-    return rate_summary(common.fewshot_model(run_id))
+    return rate_summary(learner(run_id))
 
 
 def describe(config: RunConfig) -> str:
@@ -495,7 +509,7 @@ def _teach_test(run_id: int, examples: dict[int, list[np.ndarray]], max_ways: in
         st.caption(f"Taught digits: {', '.join(map(str, digits))}. The predictions appear when you lift the pen.")
         return None
     try:
-        before, after = common.fewshot_model(run_id).adapt_predict(support_x, support_y, query[None])
+        before, after = learner(run_id).adapt_predict(support_x, support_y, query[None])
     except FewShotError as error:
         st.error(plain(str(error)))
         return None

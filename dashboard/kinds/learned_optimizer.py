@@ -10,9 +10,9 @@ import streamlit as st
 from dashboard import common, editor
 from dashboard import results as result_views
 from dashboard.text import plain
+from metalearn_core import runner
 from metalearn_core.kinds.learned_optimizer.inside import run_inside
 from metalearn_core.kinds.learned_optimizer.run import CHECKS, OPTIMIZER_FILE, check_config
-from metalearn_core.runs import runner
 from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds

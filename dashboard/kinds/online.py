@@ -27,8 +27,8 @@ from metalearn_core.kinds.online.config import (
     STREAMS,
     OnlineConfig,
 )
+from metalearn_core.runner import cancel
 from metalearn_core.runs.run_files import DamagedFile
-from metalearn_core.runs.runner import cancel
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.session import format_seconds, progress_view
 

@@ -11,11 +11,11 @@ import streamlit as st
 from dashboard import common
 from dashboard import results as result_views
 from dashboard.text import plain
+from metalearn_core import runner
 from metalearn_core.config import DATASETS, ConfigError
 from metalearn_core.data.domains import DOMAIN_LABELS
 from metalearn_core.kinds.transfer.config import TRANSFER_MODES, TransferConfig, shots_label
 from metalearn_core.kinds.transfer.source import target_domain, transfer_config
-from metalearn_core.runs import runner
 from metalearn_core.runs.run_files import DamagedFile
 from metalearn_core.runs.store import Run, RunStore
 

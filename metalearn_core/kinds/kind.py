@@ -29,7 +29,8 @@ class RunKind(KindSchema):
 
     Args:
         label: how pickers show it.
-        run: its entry ``(config, data, reporter, folder) -> RunResult`` (imports TensorFlow when called).
+        load_run: imports the kind's training code (and with it TensorFlow) and returns its entry,
+            ``(config, data, reporter, folder) -> RunResult``.
         cli: its command-line module: ``FLAGS``, ``add_arguments(parser)``,
             ``apply_arguments(config, settings, args, from_file) -> config`` (a config of this kind) and ``summary_lines(summary)``.
         describe: a short text of a config's model ("dense 384 → dense 384").
@@ -55,7 +56,7 @@ class RunKind(KindSchema):
     """
 
     label: str = ""
-    run: Callable[..., Any] | None = None
+    load_run: Callable[[], Callable[..., Any]] | None = None
     cli: ModuleType | None = None
     describe: Callable[[Any], str] | None = None
     series_plan: Callable[[Any], list[tuple[str, int]]] | None = None
@@ -76,10 +77,10 @@ class RunKind(KindSchema):
         return self.predictor is not None
 
     def entry(self) -> Callable[..., Any]:
-        """Its run function."""
-        if self.run is None:
+        """Its run function (imports the kind's training code, and TensorFlow)."""
+        if self.load_run is None:
             raise UnknownKind(f"run kind {self.name!r} has no run entry")
-        return self.run
+        return self.load_run()
 
     def load_predictor(self, folder: Any, config: Any) -> Any:
         """Its digit predictor (see :func:`metalearn_core.predictor.load_predictor`)."""

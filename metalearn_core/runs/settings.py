@@ -5,7 +5,7 @@ the loader at an ``mnist.npz`` file, ``METALEARN_FASHION_MNIST`` at Fashion-MNIS
 its four IDX ``.gz`` files, or an ``.npz``), ``METALEARN_MAX_RUNS`` sets how many runs train at once
 (default 1, so two cores are never oversubscribed) and ``METALEARN_DASK`` names a Dask scheduler
 (``tcp://scheduler:8786``) that trains the runs instead of local processes (see
-:mod:`metalearn_core.runs.executors`).
+:mod:`metalearn_core.executors`).
 """
 
 from __future__ import annotations

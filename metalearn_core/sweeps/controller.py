@@ -5,7 +5,7 @@ trial as an ordinary run (through the same queue as every run: ``METALEARN_MAX_R
 sweep in flight at once, one by default), reads the run's per-epoch validation score from the run
 store, reports it to the study, cancels the run when the pruner says so (its curves are kept), and
 tells the study each trial's outcome. While a trial trains, a warm worker waits for the next one
-(:func:`metalearn_core.runs.runner.ensure_spare`), so trials after the first do not wait for
+(:func:`metalearn_core.runner.ensure_spare`), so trials after the first do not wait for
 TensorFlow to import. Started detached by :func:`metalearn_core.sweeps.runner.launch_sweep`:
 ``python -m metalearn_core.sweeps.controller SWEEP_ID --home HOME``.
 
@@ -35,8 +35,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from metalearn_core import runner
 from metalearn_core.config import ConfigError
-from metalearn_core.runs import runner
 from metalearn_core.runs.store import Run, RunStore
 from metalearn_core.sweeps.config import objective_source
 from metalearn_core.sweeps.space import optuna_suggest

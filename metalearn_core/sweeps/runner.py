@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from metalearn_core.runs.runner import spawn_detached
+from metalearn_core.runner import spawn_detached
 from metalearn_core.runs.store import RunStore
 from metalearn_core.sweeps.config import SweepConfig
 from metalearn_core.sweeps.store import SweepStore

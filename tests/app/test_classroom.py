@@ -97,7 +97,7 @@ def test_a_launch_from_the_train_page_is_filed_under_the_student(classroom, monk
         launched.append(scoped.create_run(config))  # what the executors do with the store they are given
         return launched[-1]
 
-    monkeypatch.setattr("metalearn_core.runs.runner.launch", launch)
+    monkeypatch.setattr("metalearn_core.runner.launch", launch)
     at = page("pages/train.py", BOB).run()
     at.button(key="train.launch").click().run()
     assert not at.exception, at.exception

@@ -59,7 +59,7 @@ def test_home_and_sidebar_warn_how_to_get_a_missing_fashion_mnist(home, tmp_path
 
 def test_train_launches_a_fashion_run(home, monkeypatch):
     launched = []
-    monkeypatch.setattr("metalearn_core.runs.runner.launch",
+    monkeypatch.setattr("metalearn_core.runner.launch",
                         lambda store, config, mnist: launched.append(config) or 1)
     at = page("pages/train.py").run()
     at.radio(key="train.dataset").set_value("fashion_mnist").run()

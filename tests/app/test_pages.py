@@ -81,7 +81,7 @@ def test_pages_render_with_finished_runs(path, filled_home, monkeypatch):
 
 def test_fewshot_algorithm_loads_its_settings_and_launches(home, monkeypatch):
     launched = []
-    monkeypatch.setattr("metalearn_core.runs.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
+    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
     at = page("pages/fewshot.py").run()
     assert not at.exception, at.exception
     at.selectbox(key="fewshot.algorithm").set_value("reptile").run()
@@ -155,7 +155,7 @@ def test_a_damaged_link_is_reported(home):
 
 def test_learned_optimizer_preset_launches_the_paper_setup(home, monkeypatch):
     launched = []
-    monkeypatch.setattr("metalearn_core.runs.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
+    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 1)
     at = page("pages/train.py").run()
     at.selectbox(key="train.preset").set_value("learned-optimizer").run()
     assert not at.exception, at.exception
@@ -201,7 +201,7 @@ def test_learned_optimizer_results_and_a_check_button(home, monkeypatch):
     (store.run_folder(run_id) / RESULTS_FILE).write_text(json.dumps(_fake_comparison()))
     store.finish(run_id, "completed")
     launched = []
-    monkeypatch.setattr("metalearn_core.runs.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
+    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
     at = page("pages/train.py")
     at.query_params["run"] = str(run_id)
     at.run()
@@ -223,7 +223,7 @@ def test_a_base_run_can_take_a_learned_optimizer(home, monkeypatch):
     (store.run_folder(run_id) / OPTIMIZER_FILE).write_bytes(b"stand-in: the page only checks it exists")
     store.finish(run_id, "completed")
     launched = []
-    monkeypatch.setattr("metalearn_core.runs.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
+    monkeypatch.setattr("metalearn_core.runner.launch", lambda store, config, mnist: launched.append(config) or 2)
     at = page("pages/train.py").run()
     at.selectbox(key="train.preset").set_value("learned-optimizer").run()
     at.radio(key="train.kind").set_value("base").run()

@@ -82,7 +82,7 @@ def test_a_finished_sweep_shows_its_trials_figures_and_importances(swept_home, m
 def test_re_launching_the_best_trial_runs_it_on_all_the_data(swept_home, monkeypatch):
     monkeypatch.setenv("METALEARN_HOME", str(swept_home))
     launched = []
-    monkeypatch.setattr("metalearn_core.runs.runner.launch",
+    monkeypatch.setattr("metalearn_core.runner.launch",
                         lambda store, config, mnist=None: launched.append(config) or 99)
     at = sweep_page().run()
     best = next(button for button in at.button if button.label.startswith("Re-launch the best"))
@@ -151,8 +151,8 @@ def test_a_fewshot_sweep_offers_the_fewshot_settings(home):
 
 def test_cancel_while_active_and_resume_once_interrupted(home, monkeypatch):
     calls = []
-    monkeypatch.setattr("dashboard.sweep.cancel_sweep", lambda runs, sweeps, sweep_id: calls.append(("cancel", sweep_id)))
-    monkeypatch.setattr("dashboard.sweep.resume_sweep",
+    monkeypatch.setattr("dashboard.sweep_trials.cancel_sweep", lambda runs, sweeps, sweep_id: calls.append(("cancel", sweep_id)))
+    monkeypatch.setattr("dashboard.sweep_trials.resume_sweep",
                         lambda sweeps, sweep_id, mnist=None: calls.append(("resume", sweep_id)))
     sweeps = SweepStore(home)
     config = SweepConfig(space=SearchSpace.from_dict({"epochs": {"low": 1, "high": 3}}), trials=2, name="paused")

@@ -85,7 +85,7 @@ def _launcher_script() -> None:
 
 
 def test_the_launcher_under_a_base_run_launches_a_transfer(transfer_home, monkeypatch):
-    from metalearn_core.runs import runner
+    from metalearn_core import runner
 
     monkeypatch.setenv("METALEARN_HOME", str(transfer_home))
     launched = []

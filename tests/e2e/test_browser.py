@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
 from metalearn_core.kinds.fewshot.config import FewShotConfig
 from metalearn_core.kinds.fewshot.setup import fewshot_network
-from metalearn_core.runs.runner import launch
+from metalearn_core.runner import launch
 from metalearn_core.runs.store import RunStore
 from metalearn_core.session import config_to_token
 from tools.browser import draw_stroke

@@ -7,7 +7,7 @@ from busy_machine import scaled_ms, wait_until_done
 from playwright.sync_api import expect
 
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.runs.runner import launch
+from metalearn_core.runner import launch
 from metalearn_core.runs.store import RunStore
 from tools.browser import draw_stroke
 

@@ -4,8 +4,8 @@ The layers, bottom to top:
 
 * L0 core: the config types, the store and its database, data, models, the shared figure style;
 * L1 kinds: the registry and one folder per run kind;
-* L2 lab: what works across the kinds: the worker, the predictor's dispatch, presets, the views' data
-  and figures, sweeps, the classroom;
+* L2 lab: what works across the kinds: the worker with the runner and executors that start it, the
+  predictor's dispatch, presets, the views' data and figures, sweeps, the classroom;
 * L3 entry: the session, the command line and the package's face (``metalearn_core/__init__.py``);
 * L4 app: the dashboard's helpers; L5 pages: the Streamlit pages and ``app.py``;
 * L6 tools and bench, on top.
@@ -26,7 +26,8 @@ LAYERS = {
     "metalearn_core.safe_input": 0, "metalearn_core.config": 0, "metalearn_core.style": 0,
     "metalearn_core.data": 0, "metalearn_core.models": 0, "metalearn_core.runs": 0,
     "metalearn_core.kinds": 1,
-    "metalearn_core.worker": 2, "metalearn_core.predictor": 2, "metalearn_core.presets": 2,
+    "metalearn_core.worker": 2, "metalearn_core.runner": 2, "metalearn_core.executors": 2,
+    "metalearn_core.predictor": 2, "metalearn_core.presets": 2,
     "metalearn_core.analysis": 2, "metalearn_core.figures": 2, "metalearn_core.inside": 2,
     "metalearn_core.sweeps": 2, "metalearn_core.classroom": 2,
     "metalearn_core.session": 3, "metalearn_core.cli": 3, "metalearn_core.__main__": 3, "metalearn_core": 3,

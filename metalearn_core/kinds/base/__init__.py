@@ -4,11 +4,11 @@ from metalearn_core.kinds.base import cli, config, diagram, results, sweep
 from metalearn_core.kinds.kind import RunKind
 
 
-def train(config, data, reporter, folder):
-    """Train the base network (imports TensorFlow)."""
+def load_run():
+    """Its entry, ``(config, data, reporter, folder) -> RunResult``: train the base network."""
     from metalearn_core.kinds.base.run import train_base  # heavy: TensorFlow
 
-    return train_base(config, data, reporter, folder)
+    return train_base
 
 
 def load_predictor(folder, config):
@@ -19,7 +19,8 @@ def load_predictor(folder, config):
 
 
 KIND = RunKind(
-    name="base", results_file="evaluation.json", label="Base network only", run=train, uses=("base", "training"), check=config.check,
+    name="base", label="Base network only", load_run=load_run, uses=("base", "training"), check=config.check,
     describe=config.describe, cli=cli, predictor=load_predictor, results=results.read_results,
-    model_file="model.keras", accepts_learned_optimizer=True, diagram=diagram.diagram, sweep=sweep.SWEEP,
+    results_file="evaluation.json", model_file="model.keras", diagram=diagram.diagram, sweep=sweep.SWEEP,
+    accepts_learned_optimizer=True,
 )

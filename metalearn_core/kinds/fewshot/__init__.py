@@ -4,11 +4,11 @@ from metalearn_core.kinds.fewshot import cli, config, diagram, setup, sweep
 from metalearn_core.kinds.kind import RunKind
 
 
-def train(config, data, reporter, folder):
-    """Meta-train and evaluate the few-shot learner (imports TensorFlow)."""
+def load_run():
+    """Its entry, ``(config, data, reporter, folder) -> RunResult``: meta-train and evaluate the few-shot learner."""
     from metalearn_core.kinds.fewshot.run import train_fewshot  # heavy: TensorFlow
 
-    return train_fewshot(config, data, reporter, folder)
+    return train_fewshot
 
 
 def read_results(folder):
@@ -19,8 +19,9 @@ def read_results(folder):
 
 
 KIND = RunKind(
-    name="fewshot", results_file="fewshot.json", label="Few-shot: learn new digits from a few examples", run=train,
-    section="fewshot", section_class=config.FewShotConfig, uses=("base", "fewshot"), check=setup.check_fewshot,
-    describe=config.describe, cli=cli, results=read_results, x_axis="meta-iteration", main_series="meta-train",
-    page="fewshot", diagram=diagram.diagram, sweep=sweep.SWEEP,
+    name="fewshot", label="Few-shot: learn new digits from a few examples", load_run=load_run,
+    section="fewshot", section_class=config.FewShotConfig, uses=("base", "fewshot"),
+    check=setup.check_fewshot, describe=config.describe, cli=cli, results=read_results,
+    results_file="fewshot.json", diagram=diagram.diagram, sweep=sweep.SWEEP, x_axis="meta-iteration",
+    main_series="meta-train", page="fewshot",
 )

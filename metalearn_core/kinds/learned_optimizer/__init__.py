@@ -4,11 +4,11 @@ from metalearn_core.kinds.kind import RunKind
 from metalearn_core.kinds.learned_optimizer import cli, config, diagram
 
 
-def train(config, data, reporter, folder):
-    """Meta-train the optimizer and test it against hand-written ones (imports TensorFlow)."""
+def load_run():
+    """Its entry, ``(config, data, reporter, folder) -> RunResult``: meta-train the optimizer and test it against hand-written ones."""
     from metalearn_core.kinds.learned_optimizer.run import train_learned_optimizer  # heavy: TensorFlow
 
-    return train_learned_optimizer(config, data, reporter, folder)
+    return train_learned_optimizer
 
 
 def read_results(folder):
@@ -19,8 +19,9 @@ def read_results(folder):
 
 
 KIND = RunKind(
-    name="learned_optimizer", results_file="learned_optimizer.json", label="Learned optimizer: the meta network trains the base network", run=train,
-    section="learned_optimizer", section_class=config.LearnedOptimizerConfig,
+    name="learned_optimizer", label="Learned optimizer: the meta network trains the base network",
+    load_run=load_run, section="learned_optimizer", section_class=config.LearnedOptimizerConfig,
     uses=("base", "meta", "training", "learned_optimizer"), check=config.check, cli=cli, results=read_results,
-    model_file="optimizer.npz", x_axis="meta-iteration", diagram=diagram.diagram,
+    results_file="learned_optimizer.json", model_file="optimizer.npz", diagram=diagram.diagram,
+    x_axis="meta-iteration",
 )

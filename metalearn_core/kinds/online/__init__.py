@@ -4,15 +4,16 @@ from metalearn_core.kinds.kind import RunKind
 from metalearn_core.kinds.online import cli, config, results
 
 
-def train(config, data, reporter, folder):
-    """Run every learner over the stream (imports TensorFlow)."""
+def load_run():
+    """Its entry, ``(config, data, reporter, folder) -> RunResult``: run every learner over the stream."""
     from metalearn_core.kinds.online.run import train_online  # heavy: TensorFlow
 
-    return train_online(config, data, reporter, folder)
+    return train_online
 
 
 KIND = RunKind(
-    name="online", results_file="online.json", label="Online: learn from a stream", run=train, section="online",
+    name="online", label="Online: learn from a stream", load_run=load_run, section="online",
     section_class=config.OnlineConfig, uses=("online",), check=config.check, describe=config.describe,
-    cli=cli, results=results.read_results, x_axis="examples seen", main_series="adam", page="online",
+    cli=cli, results=results.read_results, results_file="online.json", x_axis="examples seen",
+    main_series="adam", page="online",
 )

@@ -4,11 +4,11 @@ from metalearn_core.kinds.kind import RunKind
 from metalearn_core.kinds.stacked import cli, config, diagram, results
 
 
-def train(config, data, reporter, folder):
-    """Train the base learners, then the meta network on their outputs (imports TensorFlow)."""
+def load_run():
+    """Its entry, ``(config, data, reporter, folder) -> RunResult``: train the base learners, then the meta network on their outputs."""
     from metalearn_core.kinds.stacked.run import train_stacked  # heavy: TensorFlow
 
-    return train_stacked(config, data, reporter, folder)
+    return train_stacked
 
 
 def load_predictor(folder, config):
@@ -19,9 +19,9 @@ def load_predictor(folder, config):
 
 
 KIND = RunKind(
-    name="stacked", results_file="evaluation.json", label="Stacked: meta network on base outputs", run=train,
-    section="stacking", section_class=config.StackingConfig, uses=("base", "meta", "training", "stacking"),
+    name="stacked", label="Stacked: meta network on base outputs", load_run=load_run, section="stacking",
+    section_class=config.StackingConfig, uses=("base", "meta", "training", "stacking"),
     describe=config.describe, series_plan=config.series_plan, flatten_settings=config.flatten, cli=cli,
-    predictor=load_predictor, results=results.read_results, model_file="meta.keras", main_series="meta",
-    meta_reads_base_outputs=True, diagram=diagram.diagram,
+    predictor=load_predictor, results=results.read_results, results_file="evaluation.json",
+    model_file="meta.keras", diagram=diagram.diagram, main_series="meta", meta_reads_base_outputs=True,
 )

@@ -4,11 +4,11 @@ from metalearn_core.kinds.kind import RunKind
 from metalearn_core.kinds.transfer import cli, config
 
 
-def train(config, data, reporter, folder):
-    """Fine-tune the source run on the other domain beside a network from scratch (imports TensorFlow)."""
+def load_run():
+    """Its entry, ``(config, data, reporter, folder) -> RunResult``: fine-tune the source run on the other domain beside a network from scratch."""
     from metalearn_core.kinds.transfer.run import train_transfer  # heavy: TensorFlow
 
-    return train_transfer(config, data, reporter, folder)
+    return train_transfer
 
 
 def read_results(folder):
@@ -19,8 +19,8 @@ def read_results(folder):
 
 
 KIND = RunKind(
-    name="transfer", results_file="transfer.json", label="Transfer a base run to the other domain", run=train, section="transfer",
+    name="transfer", label="Transfer a base run to the other domain", load_run=load_run, section="transfer",
     section_class=config.TransferConfig, uses=("base", "training", "transfer"), check=config.check,
-    describe=config.describe, cli=cli, results=read_results, x_axis="examples per class", main_series="all",
-    page="transfer",
+    describe=config.describe, cli=cli, results=read_results, results_file="transfer.json",
+    x_axis="examples per class", main_series="all", page="transfer",
 )

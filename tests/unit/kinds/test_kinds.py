@@ -11,10 +11,9 @@ import optuna
 import pytest
 
 from dashboard.diagram import diagram_html, of_kind
-from metalearn_core import analysis, kinds
+from metalearn_core import analysis, kinds, runner
 from metalearn_core.cli import _parser, build_config, main
 from metalearn_core.config import ConfigError, NetworkConfig, RunConfig
-from metalearn_core.runs import runner
 from metalearn_core.runs.store import RunStore
 from metalearn_core.session import progress_view
 from metalearn_core.sweeps.config import SweepConfig
@@ -29,7 +28,7 @@ TOY = {
         from metalearn_core.kinds.kind import RunKind
         from toykinds.constant import cli, config, diagram, results, run, sweep
 
-        KIND = RunKind(name="constant", label="Always the same digit", run=run.train_constant,
+        KIND = RunKind(name="constant", label="Always the same digit", load_run=lambda: run.train_constant,
                        section="constant", section_class=config.ConstantConfig, uses=("constant",),
                        check=config.check, cli=cli, results=results.read_results, x_axis="step",
                        sweep=sweep.SWEEP, diagram=diagram.diagram)

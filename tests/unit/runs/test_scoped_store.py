@@ -15,11 +15,11 @@ import time
 import distributed
 import pytest
 
+from metalearn_core import runner
 from metalearn_core.classroom import ScopedRunStore, ScopedSweepStore, Viewer
 from metalearn_core.config import RunConfig
-from metalearn_core.runs import runner
-from metalearn_core.runs.executors import dask as dask_executor
-from metalearn_core.runs.executors import local as local_executor
+from metalearn_core.executors import dask as dask_executor
+from metalearn_core.executors import local as local_executor
 from metalearn_core.runs.store import RunNotFound, RunStore
 from metalearn_core.sweeps import runner as sweep_runner
 from metalearn_core.sweeps.config import SweepConfig

@@ -2,13 +2,13 @@
 
 - ``local`` (the default): each run is a detached process on this host behind a slot queue
   (``METALEARN_MAX_RUNS`` at once), with a warm worker for the next launch
-  (:mod:`metalearn_core.runs.executors.local`).
+  (:mod:`metalearn_core.executors.local`).
 - ``dask`` (``METALEARN_DASK=tcp://scheduler:8786``): each run is a task on a Dask distributed
   cluster that needs one ``runs`` resource, so one run takes one worker process and its cores; the
   worker writes metrics, progress and a heartbeat to the run database
-  (:mod:`metalearn_core.runs.executors.dask`).
+  (:mod:`metalearn_core.executors.dask`).
 
-:mod:`metalearn_core.runs.runner` keeps the callers' functions (``launch``, ``cancel``,
+:mod:`metalearn_core.runner` keeps the callers' functions (``launch``, ``cancel``,
 ``ensure_spare``) and sends each call here: a launch to the executor the settings name, a cancel to
 the executor the run was launched with.
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from metalearn_core.runs.executors.base import Executor
-from metalearn_core.runs.executors.local import LocalExecutor
+from metalearn_core.executors.base import Executor
+from metalearn_core.executors.local import LocalExecutor
 from metalearn_core.runs.settings import Settings, get_settings
 from metalearn_core.runs.store import Run
 
@@ -33,7 +33,7 @@ def _local(address: str | None) -> Executor:
 
 
 def _dask(address: str | None) -> Executor:
-    from metalearn_core.runs.executors.dask import DaskExecutor  # optional: Dask
+    from metalearn_core.executors.dask import DaskExecutor  # optional: Dask
 
     return DaskExecutor(address)
 

@@ -2,8 +2,8 @@
 
 ``launch`` stores a queued run and hands it to the executor the settings name: ``local`` (the
 default: a detached worker process on this host behind a slot queue, see
-:mod:`metalearn_core.runs.executors.local`) or ``dask`` when ``METALEARN_DASK`` names a scheduler (a
-task on the cluster, see :mod:`metalearn_core.runs.executors.dask`). A closed browser, a page
+:mod:`metalearn_core.executors.local`) or ``dask`` when ``METALEARN_DASK`` names a scheduler (a
+task on the cluster, see :mod:`metalearn_core.executors.dask`). A closed browser, a page
 reload or a finished CLI does not stop the run either way. ``cancel`` goes to the executor the run
 was launched with and stops it within about a second, keeping the metrics recorded so far.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 from metalearn_core.config import RunConfig
-from metalearn_core.runs.executors import executor_for_run, get_executor
-from metalearn_core.runs.executors.local import spawn_detached
+from metalearn_core.executors import executor_for_run, get_executor
+from metalearn_core.executors.local import spawn_detached
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore
 
@@ -41,7 +41,7 @@ def ensure_spare(store: RunStore, mnist_path: str | os.PathLike | None = None, w
     """Start a warm worker unless one is alive or a run is training; returns True if it started one.
 
     Only the local executor has warm workers (see
-    :meth:`~metalearn_core.runs.executors.local.LocalExecutor.ensure_spare`): a Dask worker keeps
+    :meth:`~metalearn_core.executors.local.LocalExecutor.ensure_spare`): a Dask worker keeps
     TensorFlow imported and MNIST loaded between its runs by itself, so there this does nothing.
     ``while_training`` starts one even while a run trains (a sweep's controller does).
     """

@@ -18,11 +18,14 @@ import sys
 from pathlib import Path
 
 from metalearn_core.config import RunConfig
-from metalearn_core.runs.executors.base import WORKER_MODULE, Executor
+from metalearn_core.executors.base import Executor
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore, lock_held
 
-ROOT = Path(__file__).resolve().parents[3]  # the project root, where metalearn_core is importable
+ROOT = Path(__file__).resolve().parents[2]  # the project root, where metalearn_core is importable
+# The worker process's command line is ``python -m`` of this module; the launcher never imports it (nor
+# TensorFlow through it).
+WORKER_MODULE = "metalearn_core.worker"
 
 
 def data_key(mnist_path: str | os.PathLike | None) -> str:

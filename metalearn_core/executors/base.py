@@ -8,11 +8,6 @@ import os
 from metalearn_core.config import RunConfig
 from metalearn_core.runs.store import RunStore
 
-# The worker (:mod:`metalearn_core.worker`) trains every kind, so it sits above the kinds and above this
-# package: an executor names it, never imports it; a local run is ``python -m`` of it, a Dask task imports it
-# on the Dask worker.
-WORKER_MODULE = "metalearn_core.worker"
-
 
 class Executor:
     """Where runs train. A run is stored first (``queued``), then handed to the executor, which

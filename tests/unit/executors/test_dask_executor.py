@@ -22,17 +22,15 @@ from run_helpers import (
     wait_until_done,
 )
 
+from metalearn_core import runner
 from metalearn_core.config import LayerConfig, NetworkConfig, RunConfig, TrainingConfig
-from metalearn_core.runs import runner
-from metalearn_core.runs.executors import get_executor
-from metalearn_core.runs.executors.dask import DaskUnavailable
+from metalearn_core.executors import get_executor
+from metalearn_core.executors.dask import DaskUnavailable
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import HEARTBEAT_TIMEOUT, RunStore
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
-
-
 
 
 def two_workers(address: str, timeout: float = 120.0) -> None:

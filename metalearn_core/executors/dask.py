@@ -24,7 +24,6 @@ worker processes the scheduler knows on that host.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import threading
 import time
@@ -34,9 +33,10 @@ import distributed
 
 from metalearn_core.config import RunConfig
 from metalearn_core.data.domains import load_domain
-from metalearn_core.runs.executors.base import WORKER_MODULE, Executor
+from metalearn_core.executors.base import Executor
 from metalearn_core.runs.settings import get_settings
 from metalearn_core.runs.store import RunStore
+from metalearn_core.worker import RunCancelled, execute
 
 HEARTBEAT_SECONDS = 3.0  # well inside store.HEARTBEAT_TIMEOUT
 RESOURCE = "runs"
@@ -179,8 +179,6 @@ def _worker_processes_on_this_host() -> int:
 def train_task(home: str, run_id: int, database: str | None, artifacts: str | None,
                mnist_path: str | None) -> str:
     """Train run ``run_id`` of the store at ``home``/``database`` on this Dask worker; returns its status."""
-    local_worker = importlib.import_module(WORKER_MODULE)  # above the kinds: named, not imported (see base)
-
     store = RunStore(home, database=database, artifacts=artifacts)
     run = store.get(run_id)
     if run.status != "queued":  # ended meanwhile, or started on a worker that died: never train twice
@@ -215,13 +213,13 @@ def train_task(home: str, run_id: int, database: str | None, artifacts: str | No
 
     def check() -> None:
         if cancelled.is_set():
-            raise local_worker.RunCancelled()
+            raise RunCancelled()
 
     beater = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
     beater.start()
     try:
         data = _preloaded.get(mnist_path or "") if run.config.training.dataset == "mnist" else None
-        status = local_worker.execute(store, run_id, mnist_path, data=data, check=check)
+        status = execute(store, run_id, mnist_path, data=data, check=check)
         if data is None and run.config.training.dataset == "mnist" and len(_preloaded) < 2:
             _keep_mnist(mnist_path)
         return status

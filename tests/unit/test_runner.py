@@ -19,13 +19,11 @@ from run_helpers import (
     wait_until_done,
 )
 
-from metalearn_core.runs.runner import cancel, ensure_spare, launch
+from metalearn_core.runner import cancel, ensure_spare, launch
 from metalearn_core.runs.store import RunStore, lock_held
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[3]
-
-
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_launched_run_completes_in_its_own_process(home, mnist_path, store_backend):
@@ -170,7 +168,7 @@ def test_no_warm_worker_while_a_run_trains(home, mnist_path):
 
 def test_warm_worker_leaves_with_the_app_that_started_it(home, mnist_path, tmp_path):
     # A stand-in for the app: a process that starts a warm worker, then exits.
-    script = ("import sys; from metalearn_core.runs.runner import ensure_spare; from metalearn_core.runs.store import RunStore;"
+    script = ("import sys; from metalearn_core.runner import ensure_spare; from metalearn_core.runs.store import RunStore;"
               "ensure_spare(RunStore(sys.argv[1]), sys.argv[2])")
     subprocess.run([sys.executable, "-c", script, str(home), mnist_path], cwd=ROOT, check=True, timeout=scaled(120))
     store = RunStore(home)
