@@ -100,10 +100,10 @@ def _value(value: float | None) -> str:
 
 def follow(runs: RunStore, sweeps: SweepStore, sweep_id: int, out=sys.stderr, poll: float = 1.0) -> Sweep:
     """Print a line per finished trial until the sweep ends; Ctrl-C cancels the sweep."""
-    from metalearn_core.sweeps.analysis import trials_frame  # heavy: pandas
-
     reported: set[int] = set()
-    try:
+    try:  # the import too: a Ctrl-C while pandas loads cancels the sweep like any other
+        from metalearn_core.sweeps.analysis import trials_frame  # heavy: pandas
+
         while True:
             sweep = sweeps.get(sweep_id)
             frame = trials_frame(runs, sweep)
@@ -119,6 +119,7 @@ def follow(runs: RunStore, sweeps: SweepStore, sweep_id: int, out=sys.stderr, po
             time.sleep(poll)
     except KeyboardInterrupt:
         out.write(f"\ncancelling sweep {sweep_id} and its trials in flight...\n")
+        out.flush()
         runner.cancel_sweep(runs, sweeps, sweep_id)
         while sweeps.get(sweep_id).is_active:
             time.sleep(0.2)
