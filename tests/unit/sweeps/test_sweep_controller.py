@@ -179,7 +179,10 @@ def test_ctrl_c_in_the_cli_cancels_the_sweep_and_its_trial_in_flight(tmp_path, m
     env = {**os.environ, "METALEARN_WARM_WORKER": "0"}
     command = [sys.executable, "-m", "metalearn_core", "--home", str(tmp_path), "--mnist", mnist_path, "sweep",
                "--space", str(space), "--trials", "5", "--preset", "seed", "--epochs", "40", "--train-limit", "2000"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    # As a terminal starts it: a suite started in the background (`.ci/run &`) hands its children SIGINT
+    # ignored, and Python then installs no KeyboardInterrupt handler.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     runs = RunStore(tmp_path)
     wait_progressing(runs, lambda: any(run.status == "running" for run in runs.list_runs()), "a trial running")
     process.send_signal(signal.SIGINT)
