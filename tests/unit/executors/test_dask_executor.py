@@ -146,7 +146,7 @@ def test_a_six_trial_sweep_spreads_over_both_workers(tmp_path, mnist_path, on_da
 
     runs, sweeps = RunStore(tmp_path), SweepStore(tmp_path)
     base = RunConfig(base=NetworkConfig((LayerConfig("flatten"), LayerConfig("dense", units=16))),
-                     training=TrainingConfig(epochs=1, batch_size=64, train_limit=1000, test_limit=300,
+                     training=TrainingConfig(epochs=2, batch_size=64, train_limit=3000, test_limit=300,
                                              validation_split=0.2))
     space = SearchSpace.from_dict({"units": {"low": 8, "high": 48}, "learning_rate": {"low": 1e-3, "high": 1e-2}})
     sweep_id = sweeps.create(SweepConfig(space=space, base=base, trials=6, sampler="random"))
